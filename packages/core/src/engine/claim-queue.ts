@@ -1,0 +1,151 @@
+import type { Clock, TimerHandle } from '../ports/clock.js';
+import type { DueFire, LockManager, WonFire } from '../ports/lock-manager.js';
+import type { Logger } from '../ports/logger.js';
+import type { JobEntry } from './job-entry.js';
+
+/** A due cron fire not yet claimed. */
+export interface PendingFire extends DueFire {
+  entry: JobEntry;
+  priority: number;
+}
+
+export interface ClaimQueueDeps {
+  clock: Clock;
+  logger: Logger;
+  lockManager: LockManager;
+  nodeId: string;
+  leaseTtlMs: number;
+  /** Retry interval for fires left unclaimed (the sweep). */
+  graceMs: number;
+  /** A fire still unclaimed this long after its instant is given up (`onExpired`). */
+  thresholdMs: number;
+  /** How many more fires this node may take now (free slots + queue room). */
+  budget: () => number;
+  onWon: (won: Array<{ fire: PendingFire; claim: WonFire }>, now: number) => void;
+  onExpired: (fires: PendingFire[], reason: 'saturated' | 'store-unavailable', now: number) => void;
+  onError: (error: Error) => void;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Due fires wait here until this node claims them. A flush claims as many as
+ * the node has room for (higher priority first, then earlier instants) in
+ * one `claimDue` call; what is left is retried every grace until claimed or
+ * past the misfire threshold. A store that cannot be reached is retried with
+ * backoff; nothing runs without its claim. Flushes never overlap, so the
+ * instants of one job are always claimed in order.
+ */
+export class ClaimQueue {
+  private pending: PendingFire[] = [];
+  private timer: TimerHandle | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private flushing = false;
+  private again = false;
+  private failures = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: ClaimQueueDeps) {}
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  add(fires: PendingFire[]): void {
+    if (this.stopped || fires.length === 0) return;
+    for (const f of fires) this.pending.push(f);
+    void this.flush();
+  }
+
+  /** Called when a slot frees: fires waiting for room may now be claimed. */
+  poke(): void {
+    if (this.pending.length > 0 && this.failures === 0) void this.flush();
+  }
+
+  /** Drops every pending fire (nothing was claimed for them) and stops. */
+  stop(): PendingFire[] {
+    this.stopped = true;
+    this.clearTimer();
+    const dropped = this.pending;
+    this.pending = [];
+    return dropped;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) {
+      this.again = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      do {
+        this.again = false;
+        await this.flushOnce();
+      } while (this.again && !this.stopped && this.failures === 0);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const deps = this.deps;
+    if (this.pending.length === 0) return;
+    this.pending.sort(byPriorityThenInstant);
+    const budget = deps.budget();
+    const take = this.pending.splice(0, budget);
+    if (take.length > 0) {
+      try {
+        const { won } = await deps.lockManager.claimDue(take, { nodeId: deps.nodeId, leaseTtlMs: deps.leaseTtlMs });
+        this.failures = 0;
+        if (won.length > 0 && !this.stopped) {
+          const byKey = new Map<string, PendingFire>();
+          for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
+          const pairs = won.map((claim) => ({ fire: byKey.get(`${claim.jobName}\u0000${claim.instant}`) as PendingFire, claim }));
+          deps.onWon(pairs, deps.clock.now());
+        }
+      } catch (error) {
+        this.failures += 1;
+        this.pending = take.concat(this.pending);
+        deps.onError(error as Error);
+      }
+    }
+    this.expireAndRearm();
+  }
+
+  private expireAndRearm(): void {
+    if (this.stopped) return;
+    const now = this.deps.clock.now();
+    const expired: PendingFire[] = [];
+    this.pending = this.pending.filter((f) => {
+      if (now - f.instant <= this.deps.thresholdMs) return true;
+      expired.push(f);
+      return false;
+    });
+    if (expired.length > 0) this.deps.onExpired(expired, this.failures > 0 ? 'store-unavailable' : 'saturated', now);
+    if (this.pending.length === 0) {
+      this.clearTimer();
+      return;
+    }
+    const delay =
+      this.failures > 0 ? Math.min(MAX_BACKOFF_MS, this.deps.graceMs * 2 ** (this.failures - 1)) : this.deps.graceMs;
+    const at = now + delay;
+    if (this.timer && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = this.deps.clock.setTimer(at, () => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      void this.flush();
+    });
+  }
+
+  private clearTimer(): void {
+    if (this.timer) this.deps.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+}
+
+function byPriorityThenInstant(a: PendingFire, b: PendingFire): number {
+  return b.priority - a.priority || a.instant - b.instant;
+}

@@ -1,0 +1,183 @@
+import type { ExecutionStatus, FinalStatus } from '../model.js';
+import type { MetricsEvent, MetricsSink } from '../ports/metrics-sink.js';
+
+/**
+ * Counts of one job on this node (SPEC.md glossary): `executionCount` counts
+ * executions including retries, `fireCount` fires that started,
+ * `failureCount` = failed + timeout + abandoned, `successRate` = success /
+ * (success + failure), 0 when neither happened yet.
+ */
+export interface JobMetrics {
+  executionCount: number;
+  fireCount: number;
+  successCount: number;
+  failureCount: number;
+  timeoutCount: number;
+  cancelledCount: number;
+  skippedCount: number;
+  misfireCount: number;
+  successRate: number;
+  avgExecutionTimeMs: number;
+  /** Over the last 64 executions of the job (of each job, for totals). */
+  p95ExecutionTimeMs: number;
+  lastExecutionAt: Date | undefined;
+  lastStatus: ExecutionStatus | undefined;
+}
+
+export interface SchedulerMetrics {
+  nodeId: string;
+  /** Executions running now. */
+  running: number;
+  /** Fires waiting for a slot. */
+  queued: number;
+  /** Sums over every job. */
+  totals: JobMetrics;
+  jobs: Record<string, JobMetrics>;
+}
+
+const WINDOW = 64;
+
+class JobCounter {
+  executionCount = 0;
+  fireCount = 0;
+  successCount = 0;
+  failureCount = 0;
+  timeoutCount = 0;
+  cancelledCount = 0;
+  skippedCount = 0;
+  misfireCount = 0;
+  totalDurationMs = 0;
+  lastExecutionAt = 0;
+  lastStatus: ExecutionStatus | undefined;
+  /** Ring of recent durations, allocated on the first execution only. */
+  recent: Float64Array | undefined;
+  recentCount = 0;
+
+  addExecution(status: FinalStatus, durationMs: number, finishedAt: number): void {
+    this.executionCount += 1;
+    this.lastStatus = status;
+    this.lastExecutionAt = finishedAt;
+    this.totalDurationMs += durationMs;
+    if (!this.recent) this.recent = new Float64Array(WINDOW);
+    this.recent[this.recentCount % WINDOW] = durationMs;
+    this.recentCount += 1;
+    if (status === 'completed') this.successCount += 1;
+    else if (status === 'failed' || status === 'abandoned') this.failureCount += 1;
+    else if (status === 'timeout') {
+      this.failureCount += 1;
+      this.timeoutCount += 1;
+    } else if (status === 'cancelled') this.cancelledCount += 1;
+  }
+
+  snapshot(): JobMetrics {
+    const decided = this.successCount + this.failureCount;
+    return {
+      executionCount: this.executionCount,
+      fireCount: this.fireCount,
+      successCount: this.successCount,
+      failureCount: this.failureCount,
+      timeoutCount: this.timeoutCount,
+      cancelledCount: this.cancelledCount,
+      skippedCount: this.skippedCount,
+      misfireCount: this.misfireCount,
+      successRate: decided === 0 ? 0 : this.successCount / decided,
+      avgExecutionTimeMs: this.executionCount === 0 ? 0 : this.totalDurationMs / this.executionCount,
+      p95ExecutionTimeMs: this.p95(),
+      lastExecutionAt: this.lastExecutionAt === 0 ? undefined : new Date(this.lastExecutionAt),
+      lastStatus: this.lastStatus,
+    };
+  }
+
+  private p95(): number {
+    if (!this.recent || this.recentCount === 0) return 0;
+    const n = Math.min(this.recentCount, WINDOW);
+    const sorted = Array.from(this.recent.subarray(0, n)).sort((a, b) => a - b);
+    return sorted[Math.min(n - 1, Math.ceil(0.95 * n) - 1)] ?? 0;
+  }
+}
+
+/** Core's own per-job counters: a MetricsSink behind `getMetrics()` that needs no other package. */
+export class Counters implements MetricsSink {
+  private readonly jobs = new Map<string, JobCounter>();
+
+  record(event: MetricsEvent): void {
+    switch (event.type) {
+      case 'execution': {
+        const o = event.outcome;
+        const c = this.counter(o.jobName);
+        c.addExecution(o.status, o.durationMs, o.finishedAt.getTime());
+        if (o.attempt === 1) c.fireCount += 1;
+        return;
+      }
+      case 'skip':
+        this.counter(event.jobName).skippedCount += 1;
+        return;
+      case 'misfire':
+        this.counter(event.jobName).misfireCount += event.count;
+        return;
+      default:
+        return;
+    }
+  }
+
+  forJob(jobName: string): JobMetrics {
+    return (this.jobs.get(jobName) ?? new JobCounter()).snapshot();
+  }
+
+  all(jobNames: readonly string[]): { totals: JobMetrics; jobs: Record<string, JobMetrics> } {
+    const jobs: Record<string, JobMetrics> = {};
+    const total = new JobCounter();
+    let lastAt = 0;
+    let lastStatus: ExecutionStatus | undefined;
+    for (const name of jobNames) {
+      const c = this.jobs.get(name);
+      jobs[name] = (c ?? new JobCounter()).snapshot();
+      if (!c) continue;
+      total.executionCount += c.executionCount;
+      total.fireCount += c.fireCount;
+      total.successCount += c.successCount;
+      total.failureCount += c.failureCount;
+      total.timeoutCount += c.timeoutCount;
+      total.cancelledCount += c.cancelledCount;
+      total.skippedCount += c.skippedCount;
+      total.misfireCount += c.misfireCount;
+      total.totalDurationMs += c.totalDurationMs;
+      if (c.lastExecutionAt > lastAt) {
+        lastAt = c.lastExecutionAt;
+        lastStatus = c.lastStatus;
+      }
+    }
+    total.lastExecutionAt = lastAt;
+    total.lastStatus = lastStatus;
+    const totals = total.snapshot();
+    totals.p95ExecutionTimeMs = this.p95Over(jobNames);
+    return { totals, jobs };
+  }
+
+  /** p95 over the recent windows of the named jobs together. */
+  private p95Over(jobNames: readonly string[]): number {
+    const all: number[] = [];
+    for (const name of jobNames) {
+      const c = this.jobs.get(name);
+      if (!c?.recent) continue;
+      const n = Math.min(c.recentCount, WINDOW);
+      for (let i = 0; i < n; i++) all.push(c.recent[i] as number);
+    }
+    if (all.length === 0) return 0;
+    all.sort((a, b) => a - b);
+    return all[Math.min(all.length - 1, Math.ceil(0.95 * all.length) - 1)] ?? 0;
+  }
+
+  remove(jobName: string): void {
+    this.jobs.delete(jobName);
+  }
+
+  private counter(jobName: string): JobCounter {
+    let c = this.jobs.get(jobName);
+    if (!c) {
+      c = new JobCounter();
+      this.jobs.set(jobName, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,73 @@
+import { IndexedHeap, type HeapItem } from '../internal/heap.js';
+
+/** Something the dispatcher can order: higher `priority` first, then lower `seq` (FIFO). */
+export interface Dispatchable extends HeapItem {
+  priority: number;
+  seq: number;
+}
+
+/**
+ * Runs at most `maxConcurrency` tasks at once; the rest wait in a priority
+ * queue (higher priority first, FIFO within a priority). `run` must not
+ * throw; it resolves when the task's slot is free again.
+ */
+export class Dispatcher<T extends Dispatchable> {
+  private readonly queue = new IndexedHeap<T>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq));
+  private runningCount = 0;
+  private seq = 0;
+  private paused = false;
+
+  constructor(
+    private readonly maxConcurrency: number,
+    private readonly run: (task: T) => Promise<void>,
+    private readonly onIdle: () => void = () => {},
+  ) {}
+
+  get running(): number {
+    return this.runningCount;
+  }
+
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  /** Free slots plus room in a queue of `maxQueued`: how many more fires this node should claim now. */
+  budget(maxQueued: number): number {
+    return Math.max(0, this.maxConcurrency - this.runningCount) + Math.max(0, maxQueued - this.queue.size);
+  }
+
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  submit(task: T): void {
+    if (task.seq === 0) task.seq = this.nextSeq();
+    this.queue.push(task);
+    this.pump();
+  }
+
+  /** Removes and returns every queued (not started) task. */
+  drainQueued(): T[] {
+    const out: T[] = [];
+    for (let t = this.queue.pop(); t !== undefined; t = this.queue.pop()) out.push(t);
+    return out;
+  }
+
+  /** Stops starting queued tasks (running ones go on). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  private pump(): void {
+    while (!this.paused && this.runningCount < this.maxConcurrency) {
+      const task = this.queue.pop();
+      if (task === undefined) break;
+      this.runningCount += 1;
+      void this.run(task).finally(() => {
+        this.runningCount -= 1;
+        if (this.runningCount === 0 && this.queue.size === 0) this.onIdle();
+        this.pump();
+      });
+    }
+  }
+}

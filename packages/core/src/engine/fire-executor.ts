@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, isSchedError, JobCancelledError, JobTimeoutError, toError } from '../errors.js';
+import type { JobContext } from '../job.js';
+import type { ExecutionOutcome, FinalStatus } from '../model.js';
+import type { Clock } from '../ports/clock.js';
+import type { LockManager } from '../ports/lock-manager.js';
+import type { Logger } from '../ports/logger.js';
+import { childLogger } from '../ports/logger.js';
+import type { FireTask } from './job-entry.js';
+import type { LeaseKeeper } from './lease-keeper.js';
+import type { Reporter } from './reporter.js';
+import { retryDelayMs } from './task-config.js';
+
+export interface FireExecutorDeps {
+  clock: Clock;
+  logger: Logger;
+  nodeId: string;
+  lockManager: LockManager;
+  leaseKeeper: LeaseKeeper;
+  reporter: Reporter;
+  leaseTtlMs: number;
+  fireRecordRetentionMs: number;
+  isStopping: () => boolean;
+  /** Puts a task back in the dispatcher queue (a retry). */
+  resubmit: (task: FireTask) => void;
+  /** Told once per fire, after its last attempt (or when the fire was given up). */
+  onFireDone: (task: FireTask, outcome: ExecutionOutcome | undefined) => void;
+}
+
+interface RunningExecution {
+  task: FireTask;
+  controller: AbortController;
+}
+
+/**
+ * Runs the attempts of fires: starts the per-fire record, builds the
+ * `JobContext`, enforces `timeoutMs`, cancel and stop through `ctx.signal`,
+ * captures every throw, records the execution, and decides on a retry (the
+ * slot is freed while a retry waits). A fire's outcome is its last attempt's.
+ */
+export class FireExecutor {
+  private readonly running = new Map<string, RunningExecution>();
+  private readonly waitingRetry = new Set<FireTask>();
+
+  constructor(private readonly deps: FireExecutorDeps) {}
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  get waitingRetryCount(): number {
+    return this.waitingRetry.size;
+  }
+
+  /** Aborts a running execution of this node (recorded `cancelled`); false when none has that id. */
+  cancel(executionId: string): boolean {
+    const run = this.running.get(executionId);
+    if (!run) return false;
+    run.controller.abort(new JobCancelledError(run.task.jobName, executionId));
+    return true;
+  }
+
+  /** Aborts every running execution (the end of a graceful stop). */
+  abortAll(reason: (task: FireTask) => Error): void {
+    for (const run of this.running.values()) run.controller.abort(reason(run.task));
+  }
+
+  /** Ends fires waiting to retry: their outcome is the attempt that failed. */
+  async settleWaitingRetries(): Promise<void> {
+    const tasks = [...this.waitingRetry];
+    this.waitingRetry.clear();
+    for (const task of tasks) {
+      if (task.retryTimer) this.deps.clock.clearTimer(task.retryTimer);
+      await this.finish(task, task.lastOutcome);
+    }
+  }
+
+  /** Tells the executor the fire's lease was lost: its run is aborted as `abandoned`. */
+  fence(task: FireTask, reason: Error): void {
+    task.fenced = true;
+    for (const run of this.running.values()) if (run.task === task) run.controller.abort(reason);
+  }
+
+  /** Runs the next attempt of `task` (called by the dispatcher, one slot per call). */
+  async runAttempt(task: FireTask): Promise<void> {
+    const { deps } = this;
+    if (task.fenced) {
+      await this.finish(task, task.lastOutcome);
+      return;
+    }
+    if (!task.started) {
+      let started: boolean;
+      try {
+        started = await deps.lockManager.startFire(task.lease, { leaseTtlMs: deps.leaseTtlMs });
+      } catch (error) {
+        deps.reporter.error('startFire', toError(task.jobName, error), task.jobName);
+        await this.finish(task, undefined, error as Error);
+        return;
+      }
+      if (!started) {
+        // The claim lapsed while queued and another node took it: not ours to run or record.
+        task.fenced = true;
+        deps.reporter.skip(this.skipArgs(task), 'not-owner', false);
+        await this.finish(task, undefined);
+        return;
+      }
+      task.started = true;
+    }
+    const outcome = await this.execute(task);
+    task.lastOutcome = outcome;
+    const retry = task.entry.cfg.retry;
+    const retriable = outcome.status === 'failed' || outcome.status === 'timeout';
+    if (retriable && retry && task.attempt < retry.attempts && !deps.isStopping() && !task.fenced) {
+      const delayMs = retryDelayMs(retry, task.attempt);
+      deps.reporter.events.emit('retry', {
+        jobName: task.jobName,
+        fireId: task.fireId,
+        executionId: outcome.executionId,
+        attempt: task.attempt,
+        delayMs,
+        error: new Error(outcome.error?.message ?? 'failed'),
+      });
+      task.attempt += 1;
+      task.seq = 0;
+      this.waitingRetry.add(task);
+      task.retryTimer = deps.clock.setTimer(deps.clock.now() + delayMs, () => {
+        task.retryTimer = undefined;
+        if (!this.waitingRetry.delete(task)) return;
+        deps.resubmit(task);
+      });
+      return;
+    }
+    await this.finish(task, outcome);
+  }
+
+  private async execute(task: FireTask): Promise<ExecutionOutcome> {
+    const { deps } = this;
+    const { clock } = deps;
+    const executionId = randomUUID();
+    const controller = new AbortController();
+    const startedAt = clock.now();
+    const attempt = task.attempt;
+    const scheduledAt = task.scheduledAt === undefined ? undefined : new Date(task.scheduledAt);
+    const ctx: JobContext = {
+      jobName: task.jobName,
+      fireId: task.fireId,
+      executionId,
+      scheduledAt,
+      nodeId: deps.nodeId,
+      attempt,
+      signal: controller.signal,
+      logger: childLogger(deps.logger, { jobName: task.jobName, fireId: task.fireId, executionId }),
+      fencingToken: task.lease.fencingToken,
+      params: task.params,
+      missedCount: task.missedCount,
+      missedFrom: task.missedFrom === undefined ? undefined : new Date(task.missedFrom),
+      shard: task.shard,
+    };
+    this.running.set(executionId, { task, controller });
+    deps.reporter.events.emit('start', {
+      jobName: task.jobName,
+      fireId: task.fireId,
+      executionId,
+      kind: task.kind,
+      attempt,
+      scheduledAt,
+      startedAt: new Date(startedAt),
+      nodeId: deps.nodeId,
+      fencingToken: task.lease.fencingToken,
+    });
+    deps.reporter.recordStart({
+      executionId,
+      jobName: task.jobName,
+      fireId: task.fireId,
+      scheduledAt: task.scheduledAt,
+      startedAt,
+      finishedAt: undefined,
+      durationMs: undefined,
+      status: 'running',
+      nodeId: deps.nodeId,
+      attempt,
+      kind: task.kind,
+      ...(task.shard ? { shardIndex: task.shard.shardIndex, shardTotal: task.shard.shardTotal } : {}),
+      ...(task.missedCount !== undefined ? { missedCount: task.missedCount } : {}),
+    });
+
+    const timeoutMs = task.timeoutMs ?? task.entry.cfg.timeoutMs;
+    const timeoutTimer =
+      timeoutMs === undefined
+        ? undefined
+        : clock.setTimer(startedAt + timeoutMs, () => controller.abort(new JobTimeoutError(task.jobName, timeoutMs)));
+    let status: FinalStatus = 'completed';
+    let error: Error | undefined;
+    try {
+      await raceAbort(invoke(task, ctx), controller.signal);
+    } catch (thrown) {
+      error = toError(task.jobName, thrown);
+      status = classify(error, controller.signal);
+    } finally {
+      if (timeoutTimer) clock.clearTimer(timeoutTimer);
+      this.running.delete(executionId);
+    }
+    const finishedAt = clock.now();
+    const outcome: ExecutionOutcome = {
+      jobName: task.jobName,
+      fireId: task.fireId,
+      executionId,
+      nodeId: deps.nodeId,
+      status,
+      attempt,
+      scheduledAt,
+      startedAt: new Date(startedAt),
+      finishedAt: new Date(finishedAt),
+      durationMs: Math.max(0, finishedAt - startedAt),
+    };
+    if (error) {
+      const code = (error as { code?: unknown }).code;
+      outcome.error = { message: error.message, name: error.name, ...(typeof code === 'string' ? { code } : {}) };
+    }
+    deps.reporter.recordEnd(outcome, error);
+    deps.reporter.metric({ type: 'execution', outcome, kind: task.kind });
+    const events = deps.reporter.events;
+    switch (status) {
+      case 'completed':
+        events.emit('complete', outcome);
+        break;
+      case 'timeout':
+        events.emit('timeout', outcome);
+        break;
+      case 'cancelled':
+        events.emit('cancel', outcome);
+        break;
+      case 'abandoned':
+        events.emit('abandon', {
+          jobName: task.jobName,
+          fireId: task.fireId,
+          executionId,
+          nodeId: deps.nodeId,
+          reason: error?.message ?? 'lease lost',
+        });
+        break;
+      default:
+        events.emit('fail', outcome);
+    }
+    return outcome;
+  }
+
+  /** Ends a fire: releases its leases, writes the record's final status, tells the scheduler. */
+  private async finish(task: FireTask, outcome: ExecutionOutcome | undefined, error?: Error): Promise<void> {
+    const { deps } = this;
+    deps.leaseKeeper.release(task);
+    if (task.overlapLease) {
+      const lease = task.overlapLease;
+      deps.leaseKeeper.release(lease);
+      lease.release().catch((e: unknown) => deps.reporter.error('release overlap lease', toError(task.jobName, e), task.jobName));
+    }
+    if (!task.fenced && task.started && outcome) {
+      try {
+        await deps.lockManager.finishFire(task.lease, outcome.status, { retentionMs: deps.fireRecordRetentionMs });
+      } catch (e) {
+        deps.reporter.error('finishFire', toError(task.jobName, e), task.jobName);
+      }
+    }
+    const breaker = task.entry.breaker;
+    if (breaker && outcome) {
+      if (outcome.status === 'completed') breaker.onSuccess();
+      else if (outcome.status === 'failed' || outcome.status === 'timeout' || outcome.status === 'abandoned') {
+        breaker.onFailure(deps.clock.now());
+      } else breaker.onNoVerdict();
+    }
+    task.entry.inFlight -= 1;
+    if (outcome) task.settle?.(outcome);
+    else task.reject?.(error ?? new Error(`sched: fire ${task.fireId} was given up before it ran`));
+    deps.onFireDone(task, outcome);
+  }
+
+  private skipArgs(task: FireTask) {
+    return {
+      jobName: task.jobName,
+      fireId: task.fireId,
+      scheduledAt: task.scheduledAt,
+      kind: task.kind,
+      nodeId: this.deps.nodeId,
+      executionId: randomUUID(),
+    };
+  }
+}
+
+function invoke(task: FireTask, ctx: JobContext): Promise<void> {
+  try {
+    return Promise.resolve(task.entry.runnable.execute(ctx));
+  } catch (thrown) {
+    return Promise.reject(thrown as Error);
+  }
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it aborts (the job may go on). */
+function raceAbort(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+function classify(error: Error, signal: AbortSignal): FinalStatus {
+  const cause: unknown = signal.aborted ? signal.reason : error;
+  if (isSchedError(cause, ErrorCode.JobTimeout)) return 'timeout';
+  if (isSchedError(cause, ErrorCode.JobCancelled) || isSchedError(cause, ErrorCode.JobAborted)) return 'cancelled';
+  if (isSchedError(cause, ErrorCode.LeaseLost)) return 'abandoned';
+  if (isSchedError(error, ErrorCode.JobTimeout)) return 'timeout';
+  return 'failed';
+}

@@ -1,0 +1,75 @@
+import type { CronSpec } from '../cron/spec.js';
+import type { TaskCfg } from '../config/schema.js';
+import type { AnyJob, Job, ShardContext } from '../job.js';
+import type { FireKind } from '../model.js';
+import type { FireLease, Lease } from '../ports/lock-manager.js';
+import type { ExecutionOutcome } from '../model.js';
+import type { TimerHandle } from '../ports/clock.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import type { EffectiveCfg } from './task-config.js';
+
+/**
+ * A registered job as the engine holds it. Kept lean (100k of them must fit
+ * in well under 100 MB): the parsed spec is shared through the cron cache,
+ * the breaker is created only when configured.
+ */
+export class JobEntry {
+  heapIndex = -1;
+  /** The next cron instant to process (epoch ms); NaN when not scheduled. */
+  next = Number.NaN;
+  /**
+   * Since when the job has been scheduled on its current spec without a pause:
+   * a claim reports missed instants only after this (a resumed or re-specced
+   * job has no gap to compensate).
+   */
+  activeSince = Number.NEGATIVE_INFINITY;
+  spec: CronSpec | undefined;
+  paused = false;
+  /** Fires accepted and not yet finished (queued, running or waiting to retry). */
+  inFlight = 0;
+  breaker: CircuitBreaker | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly job: AnyJob,
+    /** The job wrapped by the chain: what the engine calls. */
+    public runnable: Job,
+    /** The cfg given to `registerJob` (undefined: the schedule comes from the document). */
+    public codeCfg: TaskCfg | undefined,
+    public cfg: EffectiveCfg,
+  ) {}
+
+  get scheduled(): boolean {
+    return !Number.isNaN(this.next);
+  }
+}
+
+/** One fire on its way through this node: from claim to its last attempt. */
+export interface FireTask {
+  heapIndex: number;
+  priority: number;
+  seq: number;
+  entry: JobEntry;
+  jobName: string;
+  fireId: string;
+  kind: FireKind;
+  scheduledAt: number | undefined;
+  lease: FireLease;
+  overlapLease?: Lease | undefined;
+  params?: Record<string, unknown> | undefined;
+  missedCount?: number | undefined;
+  missedFrom?: number | undefined;
+  shard?: ShardContext | undefined;
+  timeoutMs?: number | undefined;
+  /** The attempt the next run will be (1 first). */
+  attempt: number;
+  /** `startFire` moved the record to running. */
+  started: boolean;
+  /** Set when the lease was lost: the fire is no longer ours. */
+  fenced: boolean;
+  lastOutcome?: ExecutionOutcome | undefined;
+  retryTimer?: TimerHandle | undefined;
+  /** Callers waiting for the fire's outcome (`trigger`, `execute`). */
+  settle?: ((outcome: ExecutionOutcome) => void) | undefined;
+  reject?: ((error: Error) => void) | undefined;
+}

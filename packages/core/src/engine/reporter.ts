@@ -1,0 +1,155 @@
+import type { SchedulerEvents } from '../events.js';
+import { TypedEmitter } from '../events.js';
+import type { ExecutionOutcome, ExecutionSnapshot, FireKind, MisfirePolicy, SkipReason } from '../model.js';
+import type { Logger } from '../ports/logger.js';
+import type { MetricsEvent, MetricsSink } from '../ports/metrics-sink.js';
+import type { SnapshotPatch, SnapshotRepository } from '../ports/snapshot-repository.js';
+
+const STACK_LIMIT = 4_000;
+const MESSAGE_LIMIT = 2_000;
+
+/**
+ * The one place that tells the world what happened: typed events, metrics
+ * sinks (core's counters among them) and snapshots. Snapshot writes never
+ * hold up a fire: they run in the background, in order per execution, and a
+ * failed write is logged and reported as an `error` event.
+ */
+export class Reporter {
+  private readonly sinks: MetricsSink[] = [];
+  private readonly pendingRecords = new Map<string, Promise<void>>();
+  private lastWriteError = 0;
+
+  constructor(
+    readonly events: TypedEmitter<SchedulerEvents>,
+    private readonly snapshots: SnapshotRepository,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  addSink(sink: MetricsSink): void {
+    if (!this.sinks.includes(sink)) this.sinks.push(sink);
+  }
+
+  metric(event: MetricsEvent): void {
+    for (const sink of this.sinks) {
+      try {
+        sink.record(event);
+      } catch (error) {
+        this.logger.error('metrics sink threw; it is detached', { error });
+        this.sinks.splice(this.sinks.indexOf(sink), 1);
+      }
+    }
+  }
+
+  error(operation: string, error: Error, jobName?: string): void {
+    const fields = jobName === undefined ? { operation, error } : { operation, error, jobName };
+    this.logger.error(`sched ${operation} failed`, fields);
+    this.events.emit('error', jobName === undefined ? { operation, error } : { operation, error, jobName });
+  }
+
+  /** Writes the snapshot of an execution that starts now. */
+  recordStart(snapshot: ExecutionSnapshot): void {
+    const write = this.snapshots.record(snapshot).catch((error: unknown) => this.writeFailed(error, snapshot.jobName));
+    this.pendingRecords.set(snapshot.executionId, write);
+  }
+
+  /** Updates an execution's snapshot once it ended (after its record write). */
+  recordEnd(outcome: ExecutionOutcome, error?: Error): void {
+    const patch: SnapshotPatch = {
+      status: outcome.status,
+      finishedAt: outcome.finishedAt.getTime(),
+      durationMs: outcome.durationMs,
+    };
+    if (outcome.error) {
+      patch.errorMessage = trim(outcome.error.message, MESSAGE_LIMIT);
+      if (error?.stack) patch.errorStack = trim(error.stack, STACK_LIMIT);
+    }
+    const before = this.pendingRecords.get(outcome.executionId) ?? Promise.resolve();
+    this.pendingRecords.delete(outcome.executionId);
+    void before
+      .then(() => this.snapshots.update(outcome.executionId, patch))
+      .catch((error: unknown) => this.writeFailed(error, outcome.jobName));
+  }
+
+  /** A record that is born finished (skipped, misfired). */
+  recordFinished(snapshot: ExecutionSnapshot): void {
+    void this.snapshots.record(snapshot).catch((error: unknown) => this.writeFailed(error, snapshot.jobName));
+  }
+
+  skip(
+    args: { jobName: string; fireId: string; scheduledAt: number | undefined; kind: FireKind; nodeId: string; executionId: string },
+    reason: SkipReason,
+    record: boolean,
+  ): ExecutionOutcome {
+    const now = this.now();
+    this.events.emit('skip', {
+      jobName: args.jobName,
+      fireId: args.fireId,
+      scheduledAt: args.scheduledAt === undefined ? undefined : new Date(args.scheduledAt),
+      reason,
+      nodeId: args.nodeId,
+    });
+    if (record) {
+      this.metric({ type: 'skip', jobName: args.jobName, reason });
+      this.recordFinished({
+        executionId: args.executionId,
+        jobName: args.jobName,
+        fireId: args.fireId,
+        scheduledAt: args.scheduledAt,
+        startedAt: now,
+        finishedAt: now,
+        durationMs: 0,
+        status: 'skipped',
+        nodeId: args.nodeId,
+        attempt: 0,
+        kind: args.kind,
+        skipReason: reason,
+      });
+    }
+    return {
+      jobName: args.jobName,
+      fireId: args.fireId,
+      executionId: args.executionId,
+      nodeId: args.nodeId,
+      status: 'skipped',
+      attempt: 0,
+      scheduledAt: args.scheduledAt === undefined ? undefined : new Date(args.scheduledAt),
+      startedAt: new Date(now),
+      finishedAt: new Date(now),
+      durationMs: 0,
+      skipReason: reason,
+    };
+  }
+
+  misfired(args: { jobName: string; fireId: string; instant: number; nodeId: string; executionId: string; policy: MisfirePolicy; missedCount?: number }): void {
+    const now = this.now();
+    const snapshot: ExecutionSnapshot = {
+      executionId: args.executionId,
+      jobName: args.jobName,
+      fireId: args.fireId,
+      scheduledAt: args.instant,
+      startedAt: now,
+      finishedAt: now,
+      durationMs: 0,
+      status: 'misfired',
+      nodeId: args.nodeId,
+      attempt: 0,
+      kind: 'cron',
+      misfirePolicy: args.policy,
+    };
+    if (args.missedCount !== undefined) snapshot.missedCount = args.missedCount;
+    this.recordFinished(snapshot);
+  }
+
+  private writeFailed(error: unknown, jobName: string): void {
+    // One line a second at most: a store that is down must not flood the log.
+    const now = this.now();
+    if (now - this.lastWriteError < 1_000) return;
+    this.lastWriteError = now;
+    this.error('snapshot write', error instanceof Error ? error : new Error(String(error)), jobName);
+  }
+}
+
+function trim(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}…`;
+}

@@ -1,0 +1,165 @@
+import type { FinalStatus } from '../model.js';
+import type {
+  ClaimDueResult,
+  ClaimOptions,
+  DueFire,
+  FireClaimRequest,
+  FireLease,
+  Lease,
+  LeaseOptions,
+  LockManager,
+  WonFire,
+} from '../ports/lock-manager.js';
+import { cronFireId } from '../ports/lock-manager.js';
+import type { MemoryStore } from './store.js';
+
+/** LockManager on a `MemoryStore`: the same semantics as the Redis scripts, in one process. */
+export class MemoryLockManager implements LockManager {
+  constructor(private readonly store: MemoryStore) {}
+
+  async claimDue(fires: readonly DueFire[], options: ClaimOptions): Promise<ClaimDueResult> {
+    const store = this.store;
+    store.check('claimDue');
+    store.purgeExpired();
+    const now = store.clock.now();
+    const won: WonFire[] = [];
+    const lost: DueFire[] = [];
+    for (const fire of fires) {
+      const mark = store.marks.get(fire.jobName);
+      if (mark !== undefined && fire.instant <= mark) {
+        lost.push(fire);
+        continue;
+      }
+      store.marks.set(fire.jobName, fire.instant);
+      const fireId = cronFireId(fire.jobName, fire.instant);
+      const lease: WonFire = {
+        fireId,
+        jobName: fire.jobName,
+        nodeId: options.nodeId,
+        token: store.nextToken(options.nodeId),
+        fencingToken: store.nextFencingToken(),
+        instant: fire.instant,
+      };
+      if (mark !== undefined && fire.prevInstant !== undefined && mark < fire.prevInstant) lease.gapAfter = mark;
+      store.fires.set(fireId, {
+        fireId,
+        jobName: fire.jobName,
+        state: 'claimed',
+        nodeId: options.nodeId,
+        token: lease.token,
+        fencingToken: lease.fencingToken,
+        expiresAt: now + options.leaseTtlMs,
+      });
+      won.push(lease);
+    }
+    return { won, lost };
+  }
+
+  async claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<FireLease | null> {
+    const store = this.store;
+    store.check('claimFire');
+    const now = store.clock.now();
+    const existing = store.fires.get(request.fireId);
+    if (existing) {
+      const expired = existing.expiresAt <= now;
+      const takeable =
+        expired && (existing.state === 'claimed' || (existing.state === 'running' && request.recoverAbandoned === true));
+      if (!takeable) return null;
+    }
+    const lease: FireLease = {
+      fireId: request.fireId,
+      jobName: request.jobName,
+      nodeId: options.nodeId,
+      token: store.nextToken(options.nodeId),
+      fencingToken: store.nextFencingToken(),
+    };
+    store.fires.set(request.fireId, {
+      fireId: request.fireId,
+      jobName: request.jobName,
+      state: 'claimed',
+      nodeId: options.nodeId,
+      token: lease.token,
+      fencingToken: lease.fencingToken,
+      expiresAt: now + options.leaseTtlMs,
+    });
+    return lease;
+  }
+
+  async startFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {
+    const rec = this.owned(lease, 'startFire');
+    if (!rec || rec.state !== 'claimed') return false;
+    rec.state = 'running';
+    rec.expiresAt = this.store.clock.now() + options.leaseTtlMs;
+    return true;
+  }
+
+  async renewFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {
+    const rec = this.owned(lease, 'renewFire');
+    if (!rec || rec.state === 'done') return false;
+    rec.expiresAt = this.store.clock.now() + options.leaseTtlMs;
+    return true;
+  }
+
+  async finishFire(lease: FireLease, status: FinalStatus, options: { retentionMs: number }): Promise<boolean> {
+    const store = this.store;
+    store.check('finishFire');
+    const rec = store.fires.get(lease.fireId);
+    // A finish is accepted while the record is still ours, even just past its lease.
+    if (!rec || rec.token !== lease.token || rec.state === 'done') return false;
+    rec.state = 'done';
+    rec.status = status;
+    rec.expiresAt = store.clock.now() + options.retentionMs;
+    return true;
+  }
+
+  async releaseFire(lease: FireLease): Promise<void> {
+    const rec = this.owned(lease, 'releaseFire');
+    if (rec && rec.state === 'claimed') rec.expiresAt = this.store.clock.now();
+  }
+
+  async acquireLease(key: string, options: LeaseOptions): Promise<Lease | null> {
+    const store = this.store;
+    store.check('acquireLease');
+    const now = store.clock.now();
+    const held = store.leases.get(key);
+    if (held && held.expiresAt > now) return null;
+    const entry = {
+      token: store.nextToken(options.nodeId),
+      fencingToken: store.nextFencingToken(),
+      expiresAt: now + options.ttlMs,
+      nodeId: options.nodeId,
+    };
+    store.leases.set(key, entry);
+    const mine = (): boolean => {
+      const cur = store.leases.get(key);
+      return cur !== undefined && cur.token === entry.token && cur.expiresAt > store.clock.now();
+    };
+    return {
+      key,
+      token: entry.token,
+      fencingToken: entry.fencingToken,
+      renew: async (ttlMs = options.ttlMs) => {
+        store.check('renewLease');
+        if (!mine()) return false;
+        entry.expiresAt = store.clock.now() + ttlMs;
+        return true;
+      },
+      release: async () => {
+        store.check('releaseLease');
+        if (!mine()) return false;
+        store.leases.delete(key);
+        return true;
+      },
+    };
+  }
+
+  /** The live record if `lease` still owns it (expired leases are lost, as keys with a TTL are in Redis). */
+  private owned(lease: FireLease, api: string) {
+    const store = this.store;
+    store.check(api);
+    const rec = store.fires.get(lease.fireId);
+    if (!rec || rec.token !== lease.token) return undefined;
+    if (rec.state !== 'done' && rec.expiresAt <= store.clock.now()) return undefined;
+    return rec;
+  }
+}

@@ -1,0 +1,88 @@
+import type { ExecutionSnapshot } from '../model.js';
+import type { Clock } from '../ports/clock.js';
+import { SystemClock } from '../ports/clock.js';
+import type { SnapshotFilter, SnapshotPage, SnapshotPatch, SnapshotRepository, SnapshotStatistics } from '../ports/snapshot-repository.js';
+import { InvalidArgumentError } from '../errors.js';
+import { compareNewestFirst, computeStatistics, encodeCursor, matchesFilter, normalizeFilter } from '../snapshots/filter.js';
+
+export interface MemorySnapshotRepositoryOptions {
+  /** Snapshots kept per job; the oldest go first. @default 100 */
+  maxPerJob?: number;
+  /** Snapshots older than this (by `startedAt`) are dropped. @default none */
+  maxAgeMs?: number;
+  clock?: Clock;
+}
+
+/** SnapshotRepository in memory (the default): bounded per job, shareable between schedulers. */
+export class MemorySnapshotRepository implements SnapshotRepository {
+  private readonly byId = new Map<string, ExecutionSnapshot>();
+  /** Execution ids per job in insertion order, for the per-job bound. */
+  private readonly byJob = new Map<string, string[]>();
+  private readonly maxPerJob: number;
+  private readonly maxAgeMs: number | undefined;
+  private readonly clock: Clock;
+
+  constructor(options: MemorySnapshotRepositoryOptions = {}) {
+    this.maxPerJob = options.maxPerJob ?? 100;
+    this.maxAgeMs = options.maxAgeMs;
+    this.clock = options.clock ?? new SystemClock();
+    if (!Number.isInteger(this.maxPerJob) || this.maxPerJob < 1) {
+      throw new InvalidArgumentError('MemorySnapshotRepository', `maxPerJob must be a positive integer, got ${String(options.maxPerJob)}`);
+    }
+  }
+
+  async record(snapshot: ExecutionSnapshot): Promise<void> {
+    const copy = { ...snapshot };
+    if (!this.byId.has(copy.executionId)) {
+      let ids = this.byJob.get(copy.jobName);
+      if (!ids) {
+        ids = [];
+        this.byJob.set(copy.jobName, ids);
+      }
+      ids.push(copy.executionId);
+      while (ids.length > this.maxPerJob) this.byId.delete(ids.shift() as string);
+    }
+    this.byId.set(copy.executionId, copy);
+  }
+
+  async update(executionId: string, patch: SnapshotPatch): Promise<void> {
+    const current = this.byId.get(executionId);
+    if (current) Object.assign(current, patch);
+  }
+
+  async get(executionId: string): Promise<ExecutionSnapshot | null> {
+    const s = this.byId.get(executionId);
+    return s && !this.expired(s) ? { ...s } : null;
+  }
+
+  async list(filter: SnapshotFilter = {}): Promise<SnapshotPage> {
+    const f = normalizeFilter(filter);
+    const source = f.jobName === undefined ? this.byId.values() : this.idsToSnapshots(this.byJob.get(f.jobName) ?? []);
+    const matched: ExecutionSnapshot[] = [];
+    for (const s of source) if (!this.expired(s) && matchesFilter(s, f)) matched.push(s);
+    matched.sort(compareNewestFirst);
+    const items = matched.slice(0, f.limit).map((s) => ({ ...s }));
+    const page: SnapshotPage = { items };
+    const last = items[items.length - 1];
+    if (matched.length > f.limit && last) page.nextCursor = encodeCursor(last);
+    return page;
+  }
+
+  async getStatistics(jobName: string, start: Date | number, end: Date | number): Promise<SnapshotStatistics> {
+    const f = normalizeFilter({ jobName, startTime: start, endTime: end }, 'snapshots.getStatistics');
+    const matched: ExecutionSnapshot[] = [];
+    for (const s of this.idsToSnapshots(this.byJob.get(jobName) ?? [])) if (!this.expired(s) && matchesFilter(s, f)) matched.push(s);
+    return computeStatistics(matched);
+  }
+
+  private *idsToSnapshots(ids: readonly string[]): Iterable<ExecutionSnapshot> {
+    for (const id of ids) {
+      const s = this.byId.get(id);
+      if (s) yield s;
+    }
+  }
+
+  private expired(s: ExecutionSnapshot): boolean {
+    return this.maxAgeMs !== undefined && s.startedAt < this.clock.now() - this.maxAgeMs;
+  }
+}

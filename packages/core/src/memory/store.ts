@@ -1,0 +1,81 @@
+import { StoreUnavailableError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { CatchupList, FireRecord } from '../ports/state-store.js';
+import { SystemClock } from '../ports/clock.js';
+
+/**
+ * The shared data behind the memory LockManager and StateStore: what a Redis
+ * holds for a cluster. Several schedulers in one process may share one store
+ * (a simulated cluster); time-to-live is judged by the store's own clock, as
+ * Redis judges it by its own.
+ *
+ * Faults for tests: `setAvailable(false)` makes every operation reject with
+ * `StoreUnavailableError` (a store that is down), and `flush()` forgets
+ * everything (a restart without persistence).
+ */
+export class MemoryStore {
+  readonly clock: Clock;
+  /** Seconds; the first half of every fencing token. Renewed by `flush()`. */
+  epoch: number;
+  readonly marks = new Map<string, number>();
+  readonly fires = new Map<string, FireRecord>();
+  readonly leases = new Map<string, { token: string; fencingToken: number; expiresAt: number; nodeId: string }>();
+  readonly runs = new Map<string, { fields: Record<string, string>; expiresAt: number }>();
+  readonly catchups = new Map<string, CatchupList>();
+  private counter = 0;
+  private available = true;
+  private lastPurge = 0;
+
+  constructor(options: { clock?: Clock } = {}) {
+    this.clock = options.clock ?? new SystemClock();
+    this.epoch = Math.floor(this.clock.now() / 1000);
+  }
+
+  /** Throws `StoreUnavailableError` while the store is marked down. */
+  check(api: string): void {
+    if (!this.available) throw new StoreUnavailableError(api, 'the memory store is unavailable (fault injected)');
+  }
+
+  setAvailable(available: boolean): void {
+    this.available = available;
+  }
+
+  get isAvailable(): boolean {
+    return this.available;
+  }
+
+  /** Forgets everything and starts a new epoch, like a Redis restarted without persistence. */
+  flush(): void {
+    this.marks.clear();
+    this.fires.clear();
+    this.leases.clear();
+    this.runs.clear();
+    this.catchups.clear();
+    this.epoch = Math.max(this.epoch + 1, Math.floor(this.clock.now() / 1000));
+    this.counter = 0;
+  }
+
+  /** `epoch × 2^20 + counter`: monotonic while the epoch lasts, and across flushes. */
+  nextFencingToken(): number {
+    this.counter += 1;
+    if (this.counter >= 2 ** 20) {
+      this.epoch += 1;
+      this.counter = 1;
+    }
+    return this.epoch * 2 ** 20 + this.counter;
+  }
+
+  nextToken(nodeId: string): string {
+    return `${nodeId}:${this.epoch}:${++this.counter}`;
+  }
+
+  /** Drops finished fire records and runs past their retention, at most once a second. */
+  purgeExpired(): void {
+    const now = this.clock.now();
+    if (now - this.lastPurge < 1000) return;
+    this.lastPurge = now;
+    for (const [id, rec] of this.fires) if (rec.state === 'done' && rec.expiresAt <= now) this.fires.delete(id);
+    for (const [id, run] of this.runs) if (run.expiresAt <= now) this.runs.delete(id);
+    for (const [key, lease] of this.leases) if (lease.expiresAt <= now) this.leases.delete(key);
+  }
+}

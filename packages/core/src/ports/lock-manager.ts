@@ -1,0 +1,127 @@
+import type { FinalStatus } from '../model.js';
+
+/**
+ * LockManager port: who runs what, exactly once in the cluster (DESIGN.md).
+ *
+ * Two claim mechanisms:
+ * 1. Cron fires are claimed against a per-job high-water mark: instant `T` of a
+ *    job is won only if `T` is later than the job's mark, and winning moves the
+ *    mark to `T`. A node that is late, restarted or skewed can never win an
+ *    instant again. `claimDue` takes every due fire of an instant at once (one
+ *    store round trip per bucket) and writes a per-fire record, owned under a
+ *    lease, for each fire it wins.
+ * 2. Everything else (DAG dependents, shards, catch-up instants, recovery) is
+ *    claimed by id with `claimFire`, which writes the same per-fire record.
+ *
+ * A record goes `claimed` → `running` (`startFire`) → `done` (`finishFire`,
+ * kept for the retention so a late claimer still loses). A claim whose lease
+ * lapses before it started may be claimed again by anyone: it never ran, so
+ * that is no duplicate. A running fire whose lease lapses is abandoned.
+ *
+ * Failure: every method rejects with `StoreUnavailableError` when the store
+ * cannot be reached; the scheduler then runs nothing it could not claim.
+ * Outside the contract: fairness between nodes, and which of several
+ * simultaneous claimers wins.
+ */
+export interface LockManager {
+  claimDue(fires: readonly DueFire[], options: ClaimOptions): Promise<ClaimDueResult>;
+  claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<FireLease | null>;
+  /** `claimed` → `running`. False when the lease was lost (expired and taken, or fenced). */
+  startFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean>;
+  /** Extends the record's lease. False when the lease is no longer ours. */
+  renewFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean>;
+  /**
+   * `running` → `done` with the final status; the record is kept `retentionMs`.
+   * False when the record was no longer ours (it was taken over meanwhile).
+   */
+  finishFire(lease: FireLease, status: FinalStatus, options: { retentionMs: number }): Promise<boolean>;
+  /**
+   * Gives back a claim that never started: its lease ends now, so the next
+   * sweep of any node (`StateStore.listExpiredFires`) may claim it by id.
+   */
+  releaseFire(lease: FireLease): Promise<void>;
+  /** A named, token-owned lease (e.g. overlap prevention); `null` when someone else holds it. */
+  acquireLease(key: string, options: LeaseOptions): Promise<Lease | null>;
+}
+
+export interface DueFire {
+  jobName: string;
+  /** The cron instant claimed, epoch ms. */
+  instant: number;
+  /**
+   * The spec's instant before `instant`, when the job has been scheduled on
+   * this spec without interruption since then. A mark earlier than it means
+   * instants were missed (a gap); without it no gap is reported.
+   */
+  prevInstant?: number;
+}
+
+export interface ClaimOptions {
+  /** The claiming node. */
+  nodeId: string;
+  /** How long the per-fire record is ours without renewal. */
+  leaseTtlMs: number;
+}
+
+export interface FireClaimRequest {
+  fireId: string;
+  jobName: string;
+  /**
+   * Also take over a record that was `running` when its lease lapsed (its node
+   * died mid-run): only for `recoverAbandoned` jobs, as the next attempt.
+   */
+  recoverAbandoned?: boolean;
+}
+
+/** A per-fire record held under a lease. */
+export interface FireLease {
+  fireId: string;
+  jobName: string;
+  nodeId: string;
+  /** Owner token of this claim; every later call on the record must present it. */
+  token: string;
+  /** Monotonic across the cluster and across store data loss: `epoch × 2^20 + counter`. */
+  fencingToken: number;
+}
+
+export interface WonFire extends FireLease {
+  instant: number;
+  /**
+   * Present when the mark lagged behind `prevInstant`: the last instant claimed
+   * before this one. The instants strictly between it and `instant` were
+   * missed, and this winner alone owns their compensation.
+   */
+  gapAfter?: number;
+}
+
+export interface ClaimDueResult {
+  won: WonFire[];
+  /** Fires another node (or an earlier claim) already took. */
+  lost: DueFire[];
+}
+
+export interface LeaseOptions {
+  ttlMs: number;
+  nodeId: string;
+}
+
+export interface Lease {
+  readonly key: string;
+  readonly token: string;
+  readonly fencingToken: number;
+  /** Extends the lease; false when it was lost. */
+  renew(ttlMs?: number): Promise<boolean>;
+  /** Compare-and-delete: releases only if still ours; false otherwise. */
+  release(): Promise<boolean>;
+}
+
+/** `fireId` of a cron fire: `jobName@<instant ms>`, the same on every node. */
+export function cronFireId(jobName: string, instant: number): string {
+  return `${jobName}@${instant}`;
+}
+
+/** Fencing tokens: `epoch × 2^20 + counter`, exact as doubles while epoch (seconds) < 2^33. */
+export const FENCING_COUNTER_BITS = 20;
+export function fencingToken(epochSeconds: number, counter: number): number {
+  return epochSeconds * 2 ** FENCING_COUNTER_BITS + (counter % 2 ** FENCING_COUNTER_BITS);
+}

@@ -1,0 +1,44 @@
+/**
+ * NodeRegistry port: which nodes are alive and what they serve.
+ *
+ * A node `register`s at start (announced to the others at once), heartbeats on
+ * its own timer, and `deregister`s on a graceful stop (announced at once, so
+ * its jobs move without waiting for a TTL). A node that dies silently drops
+ * out of `getAllNodes()` after its TTL.
+ * Failure: `register` rejects when the store cannot be reached or the node id
+ * is held by a live instance; heartbeat failures are logged and retried.
+ */
+export interface NodeRegistry {
+  readonly nodeId: string;
+  register(info: LocalNodeInfo): Promise<void>;
+  /** Updates what this node advertises (its jobs) without waiting for the next heartbeat. */
+  update(info: Partial<LocalNodeInfo>): Promise<void>;
+  getAllNodes(): Promise<NodeInfo[]>;
+  deregister(): Promise<void>;
+  on(event: 'join' | 'leave', listener: (node: NodeInfo) => void): () => void;
+}
+
+export interface NodeInfo {
+  nodeId: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** Epoch ms. */
+  startedAt: number;
+  /** Epoch ms of the last heartbeat. */
+  lastHeartbeat: number;
+  status: 'online' | 'leaving';
+  /** Names of the jobs this node serves. */
+  jobs: string[];
+  /** This node's clock minus the cluster clock, ms. */
+  clockOffsetMs: number;
+}
+
+/** What the scheduler tells its registry about itself. */
+export interface LocalNodeInfo {
+  jobs: string[];
+  /** A hash of the node's job set and schedules; peers re-read `jobs` only when it changes. */
+  jobsHash: string;
+  version: string;
+  clockOffsetMs: number;
+}

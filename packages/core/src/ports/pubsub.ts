@@ -1,0 +1,24 @@
+/**
+ * PubSub port: fire-and-forget messages between nodes.
+ *
+ * Messages are JSON values. Delivery is at most once and asynchronous; a
+ * subscriber must validate what it receives (a malformed message is logged and
+ * dropped, never thrown into the publisher). A handler that throws is logged
+ * by the adapter and does not stop delivery to others.
+ * Failure: `publish` rejects with `StoreUnavailableError` when the transport is
+ * down; subscriptions are restored by the adapter after a reconnect.
+ */
+export interface PubSub {
+  publish(channel: string, message: unknown): Promise<void>;
+  subscribe(channel: string, handler: (message: unknown, channel: string) => void): Promise<Unsubscribe>;
+}
+
+export type Unsubscribe = () => Promise<void>;
+
+/** Channel names used by sched on the PubSub port. */
+export const Channels = {
+  /** Remote execution requests any Redis client may publish (SPEC.md §10). */
+  executeGlobal: 'scheduler:execute:global',
+  nodeEvents: 'scheduler:nodes',
+  config: 'scheduler:config',
+} as const;

@@ -1,0 +1,38 @@
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+import type { ExecutionOutcome, FireKind } from '../model.js';
+import type { ShardContext } from '../job.js';
+
+/**
+ * What a scheduler offers the packages attached to it (remote executor, DAG
+ * coordinator, shard planner). Kept small: packages see ports, not internals.
+ */
+export interface SchedulerHost {
+  readonly nodeId: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** True when a job of that name is registered on this node. */
+  hasJob(jobName: string): boolean;
+  /** Names of the jobs registered on this node. */
+  jobNames(): string[];
+  /**
+   * Runs one fire of a registered job on this node, through the dispatcher
+   * (priority, `maxConcurrency`, `overlapPrevent`), the chain, retries,
+   * timeouts and recording; resolves with the last attempt's outcome.
+   */
+  runFire(request: RunFireRequest): Promise<ExecutionOutcome>;
+  /** Aborts a running execution on this node; false when none has that id. */
+  cancelLocal(executionId: string): boolean;
+}
+
+export interface RunFireRequest {
+  jobName: string;
+  /** A fresh id when omitted. */
+  fireId?: string;
+  kind: FireKind;
+  params?: Record<string, unknown>;
+  scheduledAt?: number;
+  shard?: ShardContext;
+  /** Overrides the job's `timeoutMs` for this fire. */
+  timeoutMs?: number;
+}

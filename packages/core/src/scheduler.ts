@@ -1,0 +1,1114 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Chain, type ChainHost, type WrapperEnv } from './chain.js';
+import { configDocumentSchema, jobNameSchema, type ConfigDocument, type ConfigDocumentInput, type TaskCfg } from './config/schema.js';
+import { parseOrThrow } from './config/validate.js';
+import { compileCron } from './cron/spec.js';
+import { describeInstant, type FireTime } from './cron/preview.js';
+import {
+  InvalidArgumentError,
+  InvalidConfigError,
+  DuplicateJobError,
+  JobAbortedError,
+  LeaseLostError,
+  SchedulerStateError,
+  UnknownJobError,
+  isSchedError,
+  toError,
+  type ConfigIssue,
+} from './errors.js';
+import { TypedEmitter, type SchedulerEventName, type SchedulerEvents } from './events.js';
+import { isShardingJob, type AnyJob } from './job.js';
+import type { ExecutionOutcome, FireKind, MisfirePolicy } from './model.js';
+import type { Clock } from './ports/clock.js';
+import { SystemClock } from './ports/clock.js';
+import type { DependencyCoordinator, DependencyGraph } from './ports/dependency-coordinator.js';
+import type { FireLease, WonFire } from './ports/lock-manager.js';
+import { cronFireId } from './ports/lock-manager.js';
+import type { Logger } from './ports/logger.js';
+import { createConsoleLogger } from './ports/logger.js';
+import type { MetricsSink } from './ports/metrics-sink.js';
+import type { NodeInfo, NodeRegistry } from './ports/node-registry.js';
+import type { PubSub } from './ports/pubsub.js';
+import type { ExecuteRequest, ExecuteResult, RemoteExecutor } from './ports/remote-executor.js';
+import type { SchedulerCache } from './ports/scheduler-cache.js';
+import type { RunFireRequest, SchedulerHost } from './ports/scheduler-host.js';
+import type { ShardPlanner } from './ports/shard-planner.js';
+import type { SnapshotRepository } from './ports/snapshot-repository.js';
+import { MemorySchedulerCache } from './memory/scheduler-cache.js';
+import { MemoryNodeRegistry } from './memory/node-registry.js';
+import { MemoryPubSub } from './memory/pubsub.js';
+import { MemorySnapshotRepository } from './memory/snapshot-repository.js';
+import { LocalRemoteExecutor } from './remote/local-executor.js';
+import { CatchupPacer } from './engine/catchup.js';
+import { CircuitBreaker, type BreakerState } from './engine/circuit-breaker.js';
+import { ClaimQueue, type PendingFire } from './engine/claim-queue.js';
+import { Counters, type JobMetrics, type SchedulerMetrics } from './engine/counters.js';
+import { Defaults } from './engine/defaults.js';
+import { Dispatcher } from './engine/dispatcher.js';
+import { FireExecutor } from './engine/fire-executor.js';
+import { JobEntry, type FireTask } from './engine/job-entry.js';
+import { LeaseKeeper } from './engine/lease-keeper.js';
+import { instantsBetween } from './engine/missed.js';
+import { resolveOptions, type ResolvedTuning, type SchedulerOptions } from './engine/options.js';
+import { Reporter } from './engine/reporter.js';
+import { ScheduleTimer } from './engine/schedule-timer.js';
+import { asRunnableJob } from './engine/sharding-job.js';
+import { compileFor, effectiveCfg, validateTaskCfg, type EffectiveCfg } from './engine/task-config.js';
+import { VERSION } from './version.js';
+
+/** What `getJobs()` reports per job. */
+export interface JobInfo {
+  jobName: string;
+  cronSpec: string | undefined;
+  timezone: string;
+  priority: number;
+  enabled: boolean;
+  paused: boolean;
+  overlapPrevent: boolean;
+  timeoutMs: number | undefined;
+  dependencies: readonly string[];
+  shardingEnabled: boolean;
+  shardingTotal: number | undefined;
+  misfirePolicy: MisfirePolicy;
+  /** The next instant the schedule will fire, if it is scheduled. */
+  nextFireAt: Date | undefined;
+  /** Fires of the job accepted on this node and not finished. */
+  inFlight: number;
+  breaker: BreakerState | undefined;
+  /** Where the cron spec comes from: the `registerJob` cfg or the configuration document. */
+  source: 'code' | 'config' | 'none';
+}
+
+export type SchedulerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** At most this many instants of one job are taken per wake (a long stall continues on the next wake). */
+const MAX_FIRES_PER_WAKE = 1_000;
+
+const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose');
+
+/**
+ * The scheduler: registers jobs, fires them on their cron specs through the
+ * ports, and runs each fire once (in a cluster, once in the whole cluster).
+ *
+ * ```ts
+ * const sched = new Scheduler({ maxConcurrency: 10 });
+ * sched.registerJob({ name: 'report', execute: async (ctx) => { … } }, { cronSpec: '0 0 1 * * *' });
+ * await sched.start();
+ * …
+ * await sched.stop();
+ * ```
+ */
+export class Scheduler {
+  readonly nodeId: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly schedulerCache: SchedulerCache;
+  readonly pubsub: PubSub;
+  readonly registry: NodeRegistry;
+  readonly snapshotRepository: SnapshotRepository;
+  readonly remoteExecutor: RemoteExecutor;
+  readonly dependencyCoordinator: DependencyCoordinator | undefined;
+  readonly shardPlanner: ShardPlanner | undefined;
+
+  private readonly tuning: ResolvedTuning;
+  private readonly chain: Chain;
+  private readonly wrapperEnv: WrapperEnv;
+  private readonly events: TypedEmitter<SchedulerEvents>;
+  private readonly reporter: Reporter;
+  private readonly counters = new Counters();
+  private readonly jobs = new Map<string, JobEntry>();
+  private readonly timer: ScheduleTimer<JobEntry>;
+  private readonly claims: ClaimQueue;
+  private readonly dispatcher: Dispatcher<FireTask>;
+  private readonly executor: FireExecutor;
+  private readonly leaseKeeper: LeaseKeeper;
+  private readonly catchup: CatchupPacer;
+  private readonly host: SchedulerHost;
+  private document: ConfigDocument | undefined;
+  private stateValue: SchedulerState = 'idle';
+  private stopPromise: Promise<void> | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private registryUpdatePending = false;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.tuning = resolveOptions(options);
+    const t = this.tuning;
+    if (options.nodeId !== undefined && options.distributed && options.distributed.nodeId !== options.nodeId) {
+      throw new InvalidArgumentError(
+        'new Scheduler',
+        `nodeId "${options.nodeId}" differs from the registry's nodeId "${options.distributed.nodeId}"`,
+      );
+    }
+    this.clock = options.clock ?? new SystemClock();
+    this.nodeId = options.distributed?.nodeId ?? t.nodeId ?? `${hostname()}-${process.pid}`;
+    this.logger = options.logger ?? createConsoleLogger({ bindings: { nodeId: this.nodeId } });
+    this.schedulerCache = options.schedulerCache ?? new MemorySchedulerCache({ clock: this.clock });
+    this.pubsub = options.pubsub ?? new MemoryPubSub({ logger: this.logger });
+    this.registry = options.distributed ?? new MemoryNodeRegistry({ nodeId: this.nodeId, clock: this.clock });
+    this.snapshotRepository = options.snapshotRepository ?? new MemorySnapshotRepository({ clock: this.clock });
+    this.remoteExecutor = options.remoteExecutor ?? new LocalRemoteExecutor();
+    this.dependencyCoordinator = options.dependencyCoordinator;
+    this.shardPlanner = options.shardPlanner;
+    this.chain = options.chain ?? new Chain();
+    this.wrapperEnv = { clock: this.clock, logger: this.logger, nodeId: this.nodeId };
+
+    this.events = new TypedEmitter<SchedulerEvents>((event, error) =>
+      this.logger.error('event listener threw', { event: String(event), error: toError('listener', error) }),
+    );
+    this.reporter = new Reporter(this.events, this.snapshotRepository, this.logger, () => this.clock.now());
+    this.reporter.addSink(this.counters);
+    const sinks = options.metricsSink === undefined ? [] : Array.isArray(options.metricsSink) ? options.metricsSink : [options.metricsSink];
+    for (const sink of sinks as MetricsSink[]) this.reporter.addSink(sink);
+    const chainHost: ChainHost = { addMetricsSink: (sink) => this.reporter.addSink(sink) };
+    this.chain.attach(chainHost);
+
+    const { lockManager } = this.schedulerCache;
+    this.leaseKeeper = new LeaseKeeper(this.clock, t.leaseRenewMs, this.logger);
+    this.executor = new FireExecutor({
+      clock: this.clock,
+      logger: this.logger,
+      nodeId: this.nodeId,
+      lockManager,
+      leaseKeeper: this.leaseKeeper,
+      reporter: this.reporter,
+      leaseTtlMs: t.leaseTtlMs,
+      fireRecordRetentionMs: t.fireRecordRetentionMs,
+      isStopping: () => this.stateValue === 'stopping' || this.stateValue === 'stopped',
+      resubmit: (task) => this.dispatcher.submit(task),
+      onFireDone: (task, outcome) => this.onFireDone(task, outcome),
+    });
+    this.dispatcher = new Dispatcher<FireTask>(t.maxConcurrency, (task) => this.executor.runAttempt(task));
+    this.timer = new ScheduleTimer<JobEntry>(this.clock, Defaults.maxSleepMs, (due, now) => this.onDue(due, now));
+    this.claims = new ClaimQueue({
+      clock: this.clock,
+      logger: this.logger,
+      lockManager,
+      nodeId: this.nodeId,
+      leaseTtlMs: t.leaseTtlMs,
+      graceMs: t.takeoverGraceMs,
+      thresholdMs: t.misfireThresholdMs,
+      budget: () => this.dispatcher.budget(t.maxQueued),
+      onWon: (won, now) => this.onWon(won, now),
+      onExpired: (fires, reason, now) => this.onUnclaimedExpired(fires, reason, now),
+      onError: (error) => {
+        this.reporter.metric({ type: 'claim-error', error });
+        this.reporter.error('claim', error);
+      },
+    });
+    this.catchup = new CatchupPacer(this.clock, t.catchupIntervalMs, (entry, instant) => void this.runCatchup(entry, instant));
+    this.host = this.createHost();
+  }
+
+  /** `idle` → `starting` → `running` → `stopping` → `stopped`. */
+  get state(): SchedulerState {
+    return this.stateValue;
+  }
+
+  // ─── events ──────────────────────────────────────────────────────────────
+
+  /** Listens to a typed event; returns a function that stops listening. */
+  on<K extends SchedulerEventName>(event: K, listener: (payload: SchedulerEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  off<K extends SchedulerEventName>(event: K, listener: (payload: SchedulerEvents[K]) => void): void {
+    this.events.off(event, listener);
+  }
+
+  once<K extends SchedulerEventName>(event: K, listener: (payload: SchedulerEvents[K]) => void): () => void {
+    return this.events.once(event, listener);
+  }
+
+  /** Resolves with the next matching event (rejects after `timeoutMs` of real time, default 10 s). */
+  waitFor<K extends SchedulerEventName>(
+    event: K,
+    predicate?: (payload: SchedulerEvents[K]) => boolean,
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<SchedulerEvents[K]> {
+    return this.events.waitFor(event, predicate, options);
+  }
+
+  // ─── registration ────────────────────────────────────────────────────────
+
+  /**
+   * Registers a job (a `Job` or a `ShardingJob`) with its configuration.
+   * Without `cfg` the schedule comes from the configuration document
+   * (`loadFromConfig`). Synchronous; throws `InvalidArgumentError`,
+   * `DuplicateJobError`, `InvalidConfigError`, `InvalidCronError` or
+   * `MissingPackageError` and changes nothing when it does.
+   */
+  registerJob(job: AnyJob, cfg?: TaskCfg): void {
+    this.guard('registerJob', () => {
+      if (this.stateValue === 'stopping' || this.stateValue === 'stopped') {
+        throw new SchedulerStateError('registerJob', `the scheduler is ${this.stateValue}`);
+      }
+      const name = validateJob(job);
+      if (this.jobs.has(name)) throw new DuplicateJobError('registerJob', name);
+      const codeCfg = cfg === undefined ? undefined : validateTaskCfg('registerJob', name, cfg, this.capabilities());
+      const docCfg = this.document?.jobs[name];
+      const eff = effectiveCfg(codeCfg, docCfg, this.defaultTimezone());
+      checkShardingJob('registerJob', job, eff);
+      const spec = compileFor('registerJob', eff);
+      const entry = new JobEntry(name, job, this.chain.then(asRunnableJob(job), this.wrapperEnv), codeCfg, eff);
+      entry.spec = spec;
+      if (eff.circuitBreaker) entry.breaker = new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs);
+      if (this.stateValue === 'running' && eff.dependencies.length > 0) this.validateGraph(new Map([[name, eff.dependencies]]));
+      this.jobs.set(name, entry);
+      if (this.stateValue === 'running') {
+        this.reschedule(entry, this.clock.now());
+        this.scheduleRegistryUpdate();
+      }
+    });
+  }
+
+  /** Stops serving a job on this node (running fires finish). Throws `UnknownJobError`. */
+  unregisterJob(name: string): void {
+    this.guard('unregisterJob', () => {
+      const entry = this.entry('unregisterJob', name);
+      this.timer.unschedule(entry);
+      this.catchup.forget(entry);
+      this.jobs.delete(name);
+      this.counters.remove(name);
+      if (this.stateValue === 'running') this.scheduleRegistryUpdate();
+    });
+  }
+
+  // ─── lifecycle ───────────────────────────────────────────────────────────
+
+  /**
+   * Starts firing: checks the dependency graph, registers this node, reads the
+   * high-water marks (so instants missed while the cluster was down are found)
+   * and arms the timer. Rejects with `SchedulerStateError` when not idle.
+   */
+  async start(): Promise<void> {
+    if (this.stateValue !== 'idle') {
+      throw this.logged('start', new SchedulerStateError('start', `the scheduler is ${this.stateValue}; create a new one to start again`));
+    }
+    this.stateValue = 'starting';
+    try {
+      this.validateGraph();
+      await this.registry.register(this.localNodeInfo());
+      await this.remoteExecutor.attach(this.host);
+      await this.dependencyCoordinator?.attach(this.host);
+      await this.shardPlanner?.attach(this.host);
+    } catch (error) {
+      this.stateValue = 'idle';
+      throw this.logged('start', toError('start', error));
+    }
+    const now = this.clock.now();
+    const marks = await this.readMarks();
+    let unscheduled = 0;
+    for (const entry of this.jobs.values()) {
+      this.scheduleFromMark(entry, marks.get(entry.name), now);
+      if (!entry.scheduled && entry.cfg.cronSpec === undefined && entry.cfg.dependencies.length === 0) unscheduled += 1;
+    }
+    if (unscheduled > 0) {
+      this.logger.warn('jobs without a cron spec fire only when triggered', { count: unscheduled });
+    }
+    this.stateValue = 'running';
+    this.timer.start();
+    this.logger.info('scheduler started', { jobs: this.jobs.size, scheduled: this.timer.size, version: VERSION });
+  }
+
+  /**
+   * Graceful stop: no new fires; fires queued but not started are given back
+   * (their claims released for other nodes); running jobs get `timeoutMs`
+   * (default `stopTimeoutMs`, 30 s) to finish, then their `ctx.signal` aborts
+   * and they are recorded `cancelled`. Resolves when every run has ended.
+   */
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    if (this.stateValue === 'idle') {
+      this.stateValue = 'stopped';
+      this.stopPromise = Promise.resolve();
+      return this.stopPromise;
+    }
+    const timeoutMs = options.timeoutMs ?? this.tuning.stopTimeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(this.logged('stop', new InvalidArgumentError('stop', `timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`)));
+    }
+    this.stopPromise = this.shutdown(timeoutMs);
+    return this.stopPromise;
+  }
+
+  async [asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  // ─── runtime controls ────────────────────────────────────────────────────
+
+  /**
+   * Replaces a job's cron spec. The new spec applies to instants after the
+   * change (by this scheduler's clock); no instant runs twice across it.
+   * Throws `InvalidCronError` (nothing changes) or `UnknownJobError`.
+   */
+  async updateCronSpec(name: string, cronSpec: string): Promise<void> {
+    this.guard('updateCronSpec', () => {
+      const entry = this.entry('updateCronSpec', name);
+      compileCron(cronSpec, entry.cfg.timezone, 'updateCronSpec');
+      const doc: ConfigDocument = this.document ? structuredClone(this.document) : { jobs: {} };
+      doc.jobs[name] = { ...(doc.jobs[name] ?? {}), cronSpec };
+      this.applyDocument(doc, 'updateCronSpec');
+    });
+  }
+
+  /**
+   * Applies a configuration document (SPEC.md): each entry configures the
+   * registered job of that name, field by field over its `registerJob` cfg; a
+   * job dropped from the document goes back to its code cfg. All or nothing:
+   * an invalid document, a bad cron, an unknown job or a dependency cycle
+   * throws a typed error naming the place, and the running config stays.
+   */
+  async loadFromConfig(document: ConfigDocumentInput): Promise<void> {
+    this.guard('loadFromConfig', () => {
+      const doc = parseOrThrow(configDocumentSchema, document, 'loadFromConfig');
+      this.applyDocument(doc, 'loadFromConfig');
+    });
+  }
+
+  /** Pauses a job: its instants are neither run nor recorded, and never compensated. */
+  async pause(name: string): Promise<void> {
+    this.guard('pause', () => {
+      this.entry('pause', name).paused = true;
+    });
+  }
+
+  /** Resumes a paused job from its next instant (the paused ones are not made up). */
+  async resume(name: string): Promise<void> {
+    this.guard('resume', () => {
+      const entry = this.entry('resume', name);
+      if (!entry.paused) return;
+      entry.paused = false;
+      if (this.stateValue === 'running') this.reschedule(entry, this.clock.now());
+    });
+  }
+
+  /**
+   * Runs a job once now, as a fire with a fresh id (whatever its schedule,
+   * paused or disabled), through the dispatcher. Resolves with the outcome
+   * of its last attempt (`skipped` with a reason when overlap or the breaker
+   * stopped it). Rejects with `UnknownJobError` or `SchedulerStateError`.
+   */
+  trigger(name: string, params?: Record<string, unknown>): Promise<ExecutionOutcome> {
+    if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
+      return Promise.reject(this.logged('trigger', new InvalidArgumentError('trigger', 'params must be a plain object')));
+    }
+    return this.runFire('trigger', { jobName: name, kind: 'manual', ...(params ? { params } : {}) });
+  }
+
+  /** Runs a job through the `RemoteExecutor` (on this node by default) and reports each node's outcome. */
+  execute(request: ExecuteRequest): Promise<ExecuteResult> {
+    return this.remoteExecutor.execute(request);
+  }
+
+  /** Aborts a running execution (`ctx.signal`); it is recorded `cancelled`. False when none has that id. */
+  cancel(executionId: string): Promise<boolean> {
+    return this.remoteExecutor.cancel(executionId);
+  }
+
+  // ─── queries ─────────────────────────────────────────────────────────────
+
+  getJobs(): JobInfo[] {
+    return [...this.jobs.values()].map((e) => this.jobInfo(e));
+  }
+
+  getJob(name: string): JobInfo {
+    return this.jobInfo(this.entry('getJob', name));
+  }
+
+  /**
+   * The next `count` instants of a job's spec from now, each with its wall
+   * time and a DST mark where a transition moved it. Empty for a job without
+   * a cron spec.
+   */
+  nextFireTimes(name: string, count = 5): FireTime[] {
+    const entry = this.entry('nextFireTimes', name);
+    if (!Number.isInteger(count) || count < 1 || count > 10_000) {
+      throw this.logged('nextFireTimes', new InvalidArgumentError('nextFireTimes', `count must be an integer from 1 to 10000, got ${String(count)}`));
+    }
+    const spec = entry.spec;
+    if (!spec) return [];
+    return spec.take(this.clock.now(), count).map((t) => describeInstant(spec, t));
+  }
+
+  /** Counts of this node's runs for every job (core's counters; SPEC.md's counting rules). */
+  getMetrics(): SchedulerMetrics {
+    const { totals, jobs } = this.counters.all([...this.jobs.keys()]);
+    return { nodeId: this.nodeId, running: this.executor.runningCount, queued: this.dispatcher.queued, totals, jobs };
+  }
+
+  getJobMetrics(name: string): JobMetrics {
+    this.entry('getJobMetrics', name);
+    return this.counters.forJob(name);
+  }
+
+  /** The live nodes of the cluster (this node alone without a shared registry). */
+  getNodes(): Promise<NodeInfo[]> {
+    return this.registry.getAllNodes();
+  }
+
+  /** The configuration document in effect (after `loadFromConfig` and `updateCronSpec`), if any. */
+  getConfigDocument(): ConfigDocument | undefined {
+    return this.document ? structuredClone(this.document) : undefined;
+  }
+
+  // ─── scheduling ──────────────────────────────────────────────────────────
+
+  /** Whether the schedule timer should fire this job by its own cron spec. */
+  private fires(entry: JobEntry): boolean {
+    // Dependents fire when the DependencyCoordinator releases them, not on their own.
+    return entry.spec !== undefined && entry.cfg.enabled && entry.cfg.dependencies.length === 0;
+  }
+
+  /** Puts a job on the timer from `now` (registration, resume, a new spec): nothing before now is owed. */
+  private reschedule(entry: JobEntry, now: number): void {
+    if (this.fires(entry) && entry.spec) {
+      entry.next = entry.spec.next(now) ?? Number.NaN;
+      entry.activeSince = now;
+    } else {
+      entry.next = Number.NaN;
+    }
+    this.timer.schedule(entry);
+  }
+
+  /**
+   * At start: a job whose mark lags behind its latest instant missed fires
+   * while no node ran it; it starts from the first missed instant so the
+   * first wake claims the latest and the claim reports the gap.
+   */
+  private scheduleFromMark(entry: JobEntry, mark: number | undefined, now: number): void {
+    const spec = entry.spec;
+    if (!this.fires(entry) || !spec) {
+      entry.next = Number.NaN;
+      this.timer.schedule(entry);
+      return;
+    }
+    const latest = spec.prev(now + 1);
+    if (mark !== undefined && latest !== undefined && mark < latest) {
+      entry.next = spec.next(mark) ?? Number.NaN;
+      entry.activeSince = Number.NEGATIVE_INFINITY;
+      this.timer.schedule(entry);
+      return;
+    }
+    this.reschedule(entry, now);
+    if (mark !== undefined) entry.activeSince = Number.NEGATIVE_INFINITY;
+  }
+
+  private async readMarks(): Promise<Map<string, number>> {
+    const names = [...this.jobs.values()].filter((e) => this.fires(e)).map((e) => e.name);
+    if (names.length === 0) return new Map();
+    try {
+      return await this.schedulerCache.stateStore.getMarks(names);
+    } catch (error) {
+      this.reporter.error('getMarks', toError('start', error));
+      this.logger.warn('started without the high-water marks: missed instants are found by the first claims instead');
+      return new Map();
+    }
+  }
+
+  /**
+   * The timer woke with `due` jobs. For each, the instants to claim now are
+   * those not older than the misfire threshold; if every instant since the
+   * last is older, the latest alone is claimed (late), so the claim reports
+   * the gap and the policy decides. Paused jobs claim nothing.
+   */
+  private onDue(due: JobEntry[], now: number): void {
+    const cutoff = now - this.tuning.misfireThresholdMs;
+    const pending: PendingFire[] = [];
+    for (const entry of due) {
+      const spec = entry.spec;
+      if (!spec || !this.fires(entry)) continue;
+      const fires: PendingFire[] = [];
+      let t: number | undefined = entry.next;
+      if (t < cutoff) t = spec.next(cutoff - 1);
+      let prev = this.prevInstant(entry, t);
+      while (t !== undefined && t <= now && fires.length < MAX_FIRES_PER_WAKE) {
+        fires.push({ jobName: entry.name, instant: t, prevInstant: prev, entry, priority: entry.cfg.priority });
+        prev = t;
+        t = spec.next(t);
+      }
+      if (fires.length === 0) {
+        const latest = spec.prev(now + 1);
+        if (latest !== undefined && latest >= entry.next) {
+          fires.push({ jobName: entry.name, instant: latest, prevInstant: this.prevInstant(entry, latest), entry, priority: entry.cfg.priority });
+        }
+        t = spec.next(now);
+      }
+      entry.next = t ?? Number.NaN;
+      this.timer.schedule(entry);
+      if (entry.paused) {
+        for (const f of fires) {
+          this.reporter.skip(
+            { jobName: entry.name, fireId: cronFireId(entry.name, f.instant), scheduledAt: f.instant, kind: 'cron', nodeId: this.nodeId, executionId: '' },
+            'paused',
+            false,
+          );
+        }
+        continue;
+      }
+      for (const f of fires) pending.push(f);
+    }
+    this.claims.add(pending);
+  }
+
+  /** The spec's instant before `instant`, if the job has been active on this spec since then. */
+  private prevInstant(entry: JobEntry, instant: number | undefined): number | undefined {
+    if (instant === undefined || !entry.spec) return undefined;
+    if (entry.activeSince === Number.NEGATIVE_INFINITY || entry.activeSince < instant) {
+      const p = entry.spec.prev(instant);
+      return p !== undefined && p >= entry.activeSince ? p : undefined;
+    }
+    return undefined;
+  }
+
+  /** Fires this node won: gaps are sorted into late runs and misses, then everything is accepted. */
+  private onWon(won: Array<{ fire: PendingFire; claim: WonFire }>, now: number): void {
+    const threshold = this.tuning.misfireThresholdMs;
+    for (const { fire, claim } of won) {
+      const entry = this.jobs.get(claim.jobName);
+      if (!entry || entry !== fire.entry || !entry.spec) {
+        // Unregistered while the claim was in flight: give it back.
+        this.schedulerCache.lockManager.releaseFire(claim).catch((e: unknown) => this.reporter.error('releaseFire', toError(claim.jobName, e)));
+        continue;
+      }
+      const missed: number[] = [];
+      let moreMissed = false;
+      if (claim.gapAfter !== undefined) {
+        const gap = instantsBetween(entry.spec, claim.gapAfter, claim.instant, Defaults.misfireRecordLimit);
+        moreMissed = gap.more;
+        for (const t of gap.instants) {
+          if (now - t <= threshold) void this.runLate(entry, t);
+          else missed.push(t);
+        }
+      }
+      const late = now - claim.instant > threshold;
+      const task = this.cronTask(entry, claim, 'cron');
+      if (missed.length === 0 && !late) {
+        void this.accept(task, now);
+        continue;
+      }
+      this.applyMisfirePolicy(entry, task, missed, moreMissed, late, 'claim-gap', now);
+    }
+  }
+
+  /**
+   * Missed instants (and the claimed fire itself when it is past the
+   * threshold) under the job's policy: `'immediate'` runs once for all of
+   * them, `'delayed'` replays the newest `misfireMaxCatchup` one by one,
+   * `'skip'` runs none. Every missed instant gets a `misfired` record unless a
+   * run of its own stands for it (up to 1,000 records; the event carries the count).
+   */
+  private applyMisfirePolicy(
+    entry: JobEntry,
+    task: FireTask,
+    missed: number[],
+    moreMissed: boolean,
+    late: boolean,
+    detectedBy: 'claim-gap' | 'late-wake' | 'saturated',
+    now: number,
+  ): void {
+    const policy = entry.cfg.misfirePolicy;
+    const claimed = task.scheduledAt as number;
+    const all = late ? [...missed, claimed] : missed;
+    const missedCount = all.length;
+    let action: 'run-once' | 'run-each' | 'recorded' = 'recorded';
+    let recordOnly: number[] = [];
+    if (policy === 'immediate') {
+      action = 'run-once';
+      task.missedCount = missedCount;
+      task.missedFrom = all[0];
+      recordOnly = missed;
+      void this.accept(task, now);
+    } else if (policy === 'delayed') {
+      action = 'run-each';
+      const keep = this.tuning.misfireMaxCatchup;
+      const replay = keep === 0 ? [] : all.slice(-keep);
+      recordOnly = all.slice(0, all.length - replay.length).filter((t) => t !== claimed);
+      if (!late) void this.accept(task, now);
+      else if (replay.includes(claimed)) {
+        task.kind = 'catch-up';
+        void this.accept(task, now);
+      } else this.finishUnrun(task, 'misfired');
+      this.catchup.add(entry, replay.filter((t) => t !== claimed));
+    } else {
+      recordOnly = missed;
+      if (late) {
+        this.finishUnrun(task, 'misfired');
+        recordOnly = all;
+      } else void this.accept(task, now);
+    }
+    for (const t of recordOnly) {
+      this.reporter.misfired({ jobName: entry.name, fireId: cronFireId(entry.name, t), instant: t, nodeId: this.nodeId, executionId: randomUUID(), policy });
+    }
+    this.reporter.metric({ type: 'misfire', jobName: entry.name, count: missedCount, policy });
+    this.reporter.events.emit('misfire', {
+      jobName: entry.name,
+      instants: all.map((t) => new Date(t)),
+      missedCount,
+      policy,
+      action,
+      detectedBy,
+      nodeId: this.nodeId,
+    });
+    this.logger.warn('missed instants', {
+      jobName: entry.name,
+      missedCount,
+      countIsLowerBound: moreMissed,
+      policy,
+      action,
+      from: all[0] === undefined ? undefined : new Date(all[0]).toISOString(),
+    });
+  }
+
+  /** Claims a missed instant by id and runs it with its original `scheduledAt` (a catch-up). */
+  private async runCatchup(entry: JobEntry, instant: number): Promise<void> {
+    await this.runById(entry, instant, 'catch-up');
+  }
+
+  /** An instant inside a claim's gap that is still within the threshold runs late, as a normal fire. */
+  private async runLate(entry: JobEntry, instant: number): Promise<void> {
+    await this.runById(entry, instant, 'cron');
+  }
+
+  private async runById(entry: JobEntry, instant: number, kind: FireKind): Promise<void> {
+    if (this.stateValue !== 'running' || this.jobs.get(entry.name) !== entry) return;
+    const fireId = cronFireId(entry.name, instant);
+    let lease: FireLease | null;
+    try {
+      lease = await this.schedulerCache.lockManager.claimFire({ fireId, jobName: entry.name }, { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs });
+    } catch (error) {
+      this.reporter.error('claimFire', toError(entry.name, error), entry.name);
+      return;
+    }
+    if (!lease) return;
+    const task = this.cronTask(entry, { ...lease, instant }, kind);
+    await this.accept(task, this.clock.now());
+  }
+
+  private cronTask(entry: JobEntry, claim: FireLease & { instant: number }, kind: FireKind): FireTask {
+    return {
+      heapIndex: -1,
+      priority: entry.cfg.priority,
+      seq: 0,
+      entry,
+      jobName: entry.name,
+      fireId: claim.fireId,
+      kind,
+      scheduledAt: claim.instant,
+      lease: claim,
+      attempt: 1,
+      started: false,
+      fenced: false,
+    };
+  }
+
+  /** Fires left unclaimed past the threshold: saturation records them as misfires (after claiming them, so once). */
+  private onUnclaimedExpired(fires: PendingFire[], reason: 'saturated' | 'store-unavailable', now: number): void {
+    if (reason === 'store-unavailable') {
+      // Without the store no one can own these; the next claim's gap reports them, once, to its winner.
+      this.logger.warn('fires not claimed before the misfire threshold: the store is unreachable', {
+        count: fires.length,
+        jobs: [...new Set(fires.map((f) => f.jobName))].slice(0, 20),
+      });
+      return;
+    }
+    void this.schedulerCache.lockManager
+      .claimDue(fires, { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs })
+      .then(({ won }) => {
+        for (const claim of won) {
+          const entry = this.jobs.get(claim.jobName);
+          if (!entry) continue;
+          const task = this.cronTask(entry, claim, 'cron');
+          this.finishUnrun(task, 'misfired');
+          this.reporter.misfired({ jobName: entry.name, fireId: claim.fireId, instant: claim.instant, nodeId: this.nodeId, executionId: randomUUID(), policy: entry.cfg.misfirePolicy });
+          this.reporter.metric({ type: 'misfire', jobName: entry.name, count: 1, policy: entry.cfg.misfirePolicy });
+          this.reporter.events.emit('misfire', {
+            jobName: entry.name,
+            instants: [new Date(claim.instant)],
+            missedCount: 1,
+            policy: entry.cfg.misfirePolicy,
+            action: 'recorded',
+            detectedBy: 'saturated',
+            nodeId: this.nodeId,
+          });
+        }
+        if (won.length > 0) this.logger.warn('fires not started before the misfire threshold: node saturated', { count: won.length, now });
+      })
+      .catch((error: unknown) => this.reporter.error('claim', toError('claim', error)));
+  }
+
+  /** Marks a claimed fire finished without running it. */
+  private finishUnrun(task: FireTask, status: 'misfired' | 'skipped'): void {
+    this.schedulerCache.lockManager
+      .finishFire(task.lease, status, { retentionMs: this.tuning.fireRecordRetentionMs })
+      .catch((e: unknown) => this.reporter.error('finishFire', toError(task.jobName, e), task.jobName));
+  }
+
+  // ─── running fires ───────────────────────────────────────────────────────
+
+  /**
+   * A fire this node owns enters the dispatcher, unless overlap prevention
+   * or the circuit breaker skips it (recorded `skipped` with the reason).
+   */
+  private async accept(task: FireTask, now: number): Promise<void> {
+    const entry = task.entry;
+    if (this.stateValue !== 'running') {
+      this.schedulerCache.lockManager.releaseFire(task.lease).catch(() => undefined);
+      task.reject?.(new SchedulerStateError('runFire', `the scheduler is ${this.stateValue}`));
+      return;
+    }
+    const lateMs = task.scheduledAt === undefined || task.kind !== 'cron' ? 0 : Math.max(0, now - task.scheduledAt);
+    this.reporter.metric({ type: 'fire', jobName: task.jobName, kind: task.kind, lateMs });
+    if (this.events.hasListeners('fire')) {
+      this.events.emit('fire', {
+        jobName: task.jobName,
+        fireId: task.fireId,
+        kind: task.kind,
+        scheduledAt: task.scheduledAt === undefined ? undefined : new Date(task.scheduledAt),
+        lateMs,
+        nodeId: this.nodeId,
+        priority: task.priority,
+      });
+    }
+    entry.inFlight += 1;
+    if (entry.cfg.overlapPrevent) {
+      if (entry.inFlight > 1) {
+        this.skipTask(task, 'overlap');
+        return;
+      }
+      try {
+        const lease = await this.schedulerCache.lockManager.acquireLease(`overlap:${entry.name}`, {
+          ttlMs: this.tuning.leaseTtlMs,
+          nodeId: this.nodeId,
+        });
+        if (!lease) {
+          this.skipTask(task, 'overlap');
+          return;
+        }
+        task.overlapLease = lease;
+        this.leaseKeeper.keep(lease, () => lease.renew(), () => this.logger.warn('overlap lease lost', { jobName: entry.name }));
+      } catch (error) {
+        this.reporter.error('acquireLease', toError(entry.name, error), entry.name);
+        entry.inFlight -= 1;
+        task.reject?.(toError(entry.name, error));
+        return;
+      }
+    }
+    if (entry.breaker && !entry.breaker.admit(this.clock.now())) {
+      if (task.overlapLease) {
+        this.leaseKeeper.release(task.overlapLease);
+        void task.overlapLease.release().catch(() => undefined);
+      }
+      this.skipTask(task, 'circuit-open');
+      return;
+    }
+    this.leaseKeeper.keep(
+      task,
+      () => this.schedulerCache.lockManager.renewFire(task.lease, { leaseTtlMs: this.tuning.leaseTtlMs }),
+      () => {
+        this.logger.warn('fire lease lost: another node may take the fire over', { jobName: task.jobName, fireId: task.fireId });
+        this.executor.fence(task, new LeaseLostError(task.jobName, task.fireId));
+      },
+    );
+    this.dispatcher.submit(task);
+  }
+
+  private skipTask(task: FireTask, reason: 'overlap' | 'circuit-open'): void {
+    task.entry.inFlight -= 1;
+    this.finishUnrun(task, 'skipped');
+    const outcome = this.reporter.skip(
+      { jobName: task.jobName, fireId: task.fireId, scheduledAt: task.scheduledAt, kind: task.kind, nodeId: this.nodeId, executionId: randomUUID() },
+      reason,
+      true,
+    );
+    task.settle?.(outcome);
+  }
+
+  private onFireDone(task: FireTask, outcome: ExecutionOutcome | undefined): void {
+    this.reporter.metric({ type: 'gauge', running: this.executor.runningCount, queued: this.dispatcher.queued });
+    if (outcome && this.dependencyCoordinator) {
+      this.dependencyCoordinator.onFireComplete(outcome).catch((e: unknown) => this.reporter.error('dependency release', toError(task.jobName, e), task.jobName));
+    }
+    this.claims.poke();
+    if (this.isIdle()) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private isIdle(): boolean {
+    return this.executor.runningCount === 0 && this.dispatcher.queued === 0 && this.executor.waitingRetryCount === 0;
+  }
+
+  private async runFire(api: string, request: RunFireRequest): Promise<ExecutionOutcome> {
+    if (this.stateValue !== 'running') {
+      throw this.logged(api, new SchedulerStateError(api, `the scheduler is ${this.stateValue}; call start() first`));
+    }
+    const entry = this.jobs.get(request.jobName);
+    if (!entry) throw this.logged(api, new UnknownJobError(api, String(request.jobName)));
+    const fireId = request.fireId ?? `${entry.name}@${request.kind}-${randomUUID()}`;
+    const lease = await this.schedulerCache.lockManager.claimFire({ fireId, jobName: entry.name }, { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs });
+    if (!lease) {
+      return this.reporter.skip(
+        { jobName: entry.name, fireId, scheduledAt: request.scheduledAt, kind: request.kind, nodeId: this.nodeId, executionId: randomUUID() },
+        'not-owner',
+        false,
+      );
+    }
+    const task: FireTask = {
+      heapIndex: -1,
+      priority: entry.cfg.priority,
+      seq: 0,
+      entry,
+      jobName: entry.name,
+      fireId,
+      kind: request.kind,
+      scheduledAt: request.scheduledAt,
+      lease,
+      params: request.params,
+      shard: request.shard,
+      timeoutMs: request.timeoutMs,
+      attempt: 1,
+      started: false,
+      fenced: false,
+    };
+    return new Promise<ExecutionOutcome>((resolve, reject) => {
+      task.settle = resolve;
+      task.reject = reject;
+      void this.accept(task, this.clock.now());
+    });
+  }
+
+  private createHost(): SchedulerHost {
+    return {
+      nodeId: this.nodeId,
+      clock: this.clock,
+      logger: this.logger,
+      hasJob: (name) => this.jobs.has(name),
+      jobNames: () => [...this.jobs.keys()],
+      runFire: (request) => this.runFire('runFire', request),
+      cancelLocal: (executionId) => {
+        const found = this.executor.cancel(executionId);
+        if (found) this.logger.info('execution cancelled', { executionId });
+        return found;
+      },
+    };
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    this.stateValue = 'stopping';
+    this.timer.stop();
+    this.claims.stop();
+    this.catchup.stop();
+    const queued = this.dispatcher.drainQueued();
+    for (const task of queued) {
+      task.entry.inFlight -= 1;
+      this.leaseKeeper.release(task);
+      if (task.overlapLease) {
+        this.leaseKeeper.release(task.overlapLease);
+        void task.overlapLease.release().catch(() => undefined);
+      }
+      this.schedulerCache.lockManager.releaseFire(task.lease).catch((e: unknown) => this.reporter.error('releaseFire', toError(task.jobName, e)));
+      task.reject?.(new SchedulerStateError('stop', `the scheduler stopped before fire ${task.fireId} started`));
+    }
+    if (queued.length > 0) this.logger.info('queued fires given back at stop', { count: queued.length });
+    await this.executor.settleWaitingRetries();
+    if (!this.isIdle()) {
+      const drained = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      const deadline = new Promise<'deadline'>((resolve) => {
+        const handle = this.clock.setTimer(this.clock.now() + timeoutMs, () => resolve('deadline'));
+        void drained.then(() => this.clock.clearTimer(handle));
+      });
+      if ((await Promise.race([drained, deadline])) === 'deadline') {
+        this.logger.warn('stop deadline reached: aborting running jobs', { running: this.executor.runningCount, timeoutMs });
+        this.executor.abortAll((task) => new JobAbortedError(task.jobName, `stop() waited ${timeoutMs} ms`));
+        await drained;
+      }
+    }
+    this.leaseKeeper.stop();
+    await this.detachAll();
+    this.stateValue = 'stopped';
+    this.logger.info('scheduler stopped');
+  }
+
+  private async detachAll(): Promise<void> {
+    const steps: Array<[string, () => unknown]> = [
+      ['registry.deregister', () => this.registry.deregister()],
+      ['remoteExecutor.detach', () => this.remoteExecutor.detach?.()],
+      ['dependencyCoordinator.detach', () => this.dependencyCoordinator?.detach?.()],
+      ['shardPlanner.detach', () => this.shardPlanner?.detach?.()],
+    ];
+    for (const [operation, step] of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.reporter.error(operation, toError(operation, error));
+      }
+    }
+  }
+
+  // ─── configuration ───────────────────────────────────────────────────────
+
+  private capabilities() {
+    return { dependencies: this.dependencyCoordinator !== undefined, sharding: this.shardPlanner !== undefined };
+  }
+
+  private defaultTimezone(doc: ConfigDocument | undefined = this.document): string {
+    return doc?.timezone ?? this.tuning.timezone;
+  }
+
+  /** Validates a whole document against the registered jobs, then applies it at once. */
+  private applyDocument(doc: ConfigDocument, api: string): void {
+    const issues: ConfigIssue[] = [];
+    const planned = new Map<JobEntry, EffectiveCfg>();
+    for (const [name, cfg] of Object.entries(doc.jobs)) {
+      if (!this.jobs.has(name)) throw new UnknownJobError(api, name, 'is in the configuration document but has no registered code on this node');
+      validateTaskCfg(api, name, cfg, this.capabilities(), `jobs.${name}`);
+    }
+    for (const entry of this.jobs.values()) {
+      const eff = effectiveCfg(entry.codeCfg, doc.jobs[entry.name], this.defaultTimezone(doc));
+      try {
+        compileFor(api, eff);
+        checkShardingJob(api, entry.job, eff);
+      } catch (error) {
+        if (!isSchedError(error)) throw error;
+        issues.push({ path: `jobs.${entry.name}.cronSpec`, message: error.message });
+        continue;
+      }
+      planned.set(entry, eff);
+    }
+    if (issues.length > 0) throw new InvalidConfigError(api, issues);
+    const graph = new Map<string, readonly string[]>();
+    for (const [entry, eff] of planned) if (eff.dependencies.length > 0) graph.set(entry.name, eff.dependencies);
+    if (this.stateValue === 'running' || this.stateValue === 'starting') this.validateGraph(graph, true);
+    this.document = doc;
+    const now = this.clock.now();
+    for (const [entry, eff] of planned) {
+      const rescheduleNeeded = !sameSchedule(entry.cfg, eff);
+      const breakerChanged = JSON.stringify(entry.cfg.circuitBreaker) !== JSON.stringify(eff.circuitBreaker);
+      entry.cfg = eff;
+      entry.spec = compileFor(api, eff);
+      if (breakerChanged) {
+        entry.breaker = eff.circuitBreaker ? new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs) : undefined;
+      }
+      if (rescheduleNeeded && this.stateValue === 'running') this.reschedule(entry, now);
+    }
+    if (this.stateValue === 'running') this.scheduleRegistryUpdate();
+    this.logger.info('configuration applied', { api, jobs: Object.keys(doc.jobs).length });
+  }
+
+  /**
+   * Checks the dependency graph with the coordinator: the whole graph, or the
+   * registered one with `changes` laid over it (`replace`: `changes` is the
+   * whole graph).
+   */
+  private validateGraph(changes?: DependencyGraph, replace = false): void {
+    const graph = new Map<string, readonly string[]>();
+    if (!replace) for (const e of this.jobs.values()) if (e.cfg.dependencies.length > 0) graph.set(e.name, e.cfg.dependencies);
+    if (changes) for (const [k, v] of changes) graph.set(k, v);
+    // Without a coordinator no job can carry dependencies (registration refuses them).
+    if (graph.size === 0 || !this.dependencyCoordinator) return;
+    for (const name of this.jobs.keys()) if (!graph.has(name)) graph.set(name, []);
+    this.dependencyCoordinator.validate(graph);
+  }
+
+  // ─── helpers ─────────────────────────────────────────────────────────────
+
+  private entry(api: string, name: string): JobEntry {
+    const entry = typeof name === 'string' ? this.jobs.get(name) : undefined;
+    if (!entry) throw this.logged(api, new UnknownJobError(api, String(name)));
+    return entry;
+  }
+
+  /** Runs `fn`, logging a typed error it throws before rethrowing it (the scheduler keeps running). */
+  private guard(api: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      throw this.logged(api, toError(api, error));
+    }
+  }
+
+  private logged(api: string, error: Error): Error {
+    if (!(error as { schedLogged?: boolean }).schedLogged) {
+      Object.defineProperty(error, 'schedLogged', { value: true, enumerable: false });
+      this.logger.warn(error.message, { api, code: (error as { code?: string }).code });
+    }
+    return error;
+  }
+
+  private jobInfo(e: JobEntry): JobInfo {
+    const c = e.cfg;
+    return {
+      jobName: e.name,
+      cronSpec: c.cronSpec,
+      timezone: c.timezone,
+      priority: c.priority,
+      enabled: c.enabled,
+      paused: e.paused,
+      overlapPrevent: c.overlapPrevent,
+      timeoutMs: c.timeoutMs,
+      dependencies: c.dependencies,
+      shardingEnabled: c.shardingEnabled,
+      shardingTotal: c.shardingTotal,
+      misfirePolicy: c.misfirePolicy,
+      nextFireAt: e.scheduled ? new Date(e.next) : undefined,
+      inFlight: e.inFlight,
+      breaker: e.breaker?.state,
+      source: this.document?.jobs[e.name]?.cronSpec !== undefined ? 'config' : e.codeCfg?.cronSpec !== undefined ? 'code' : 'none',
+    };
+  }
+
+  private localNodeInfo() {
+    const jobs = [...this.jobs.keys()].sort();
+    const hash = createHash('sha1');
+    for (const name of jobs) {
+      const e = this.jobs.get(name) as JobEntry;
+      hash.update(`${name}\u0000${e.cfg.cronSpec ?? ''}\u0000${e.cfg.timezone}\u0001`);
+    }
+    return { jobs, jobsHash: hash.digest('hex'), version: VERSION, clockOffsetMs: 0 };
+  }
+
+  /** Coalesces registry updates: one per burst of registrations or changes. */
+  private scheduleRegistryUpdate(): void {
+    if (this.registryUpdatePending) return;
+    this.registryUpdatePending = true;
+    queueMicrotask(() => {
+      this.registryUpdatePending = false;
+      if (this.stateValue !== 'running') return;
+      this.registry.update(this.localNodeInfo()).catch((e: unknown) => this.reporter.error('registry.update', toError('registry', e)));
+    });
+  }
+}
+
+function validateJob(job: AnyJob): string {
+  if (typeof job !== 'object' || job === null) throw new InvalidArgumentError('registerJob', 'a job must be an object { name, execute(ctx) }');
+  const parsed = jobNameSchema.safeParse((job as { name?: unknown }).name);
+  if (!parsed.success) {
+    throw new InvalidArgumentError('registerJob', `invalid job name ${JSON.stringify((job as { name?: unknown }).name)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  const hasExecute = typeof (job as { execute?: unknown }).execute === 'function';
+  if (!hasExecute && !isShardingJob(job)) {
+    throw new InvalidArgumentError(
+      'registerJob',
+      `job "${parsed.data}" needs an execute(ctx) method, or fetchShardingItems and processShardingItem (a ShardingJob)`,
+    );
+  }
+  return parsed.data;
+}
+
+function checkShardingJob(api: string, job: AnyJob, cfg: EffectiveCfg): void {
+  if (cfg.shardingEnabled && !isShardingJob(job)) {
+    throw new InvalidConfigError(api, [
+      { path: 'shardingEnabled', message: `job "${job.name}" is not a ShardingJob (it needs fetchShardingItems and processShardingItem)` },
+    ]);
+  }
+}
+
+function sameSchedule(a: EffectiveCfg, b: EffectiveCfg): boolean {
+  return (
+    a.cronSpec === b.cronSpec &&
+    a.timezone === b.timezone &&
+    a.enabled === b.enabled &&
+    a.dependencies.length === b.dependencies.length &&
+    a.dependencies.every((d, i) => d === b.dependencies[i])
+  );
+}
