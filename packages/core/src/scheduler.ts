@@ -130,6 +130,7 @@ export class Scheduler {
   private stopPromise: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
   private registryUpdatePending = false;
+  private registrations = 0;
 
   constructor(options: SchedulerOptions = {}) {
     this.tuning = resolveOptions(options);
@@ -251,6 +252,7 @@ export class Scheduler {
       checkShardingJob('registerJob', job, eff);
       const spec = compileFor('registerJob', eff);
       const entry = new JobEntry(name, job, this.chain.then(asRunnableJob(job), this.wrapperEnv), codeCfg, eff);
+      entry.seq = ++this.registrations;
       entry.spec = spec;
       if (eff.circuitBreaker) entry.breaker = new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs);
       if (this.stateValue === 'running' && eff.dependencies.length > 0) this.validateGraph(new Map([[name, eff.dependencies]]));
@@ -913,10 +915,13 @@ export class Scheduler {
     await this.executor.settleWaitingRetries();
     if (!this.isIdle()) {
       const drained = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-      const deadline = new Promise<'deadline'>((resolve) => {
-        const handle = this.clock.setTimer(this.clock.now() + timeoutMs, () => resolve('deadline'));
-        void drained.then(() => this.clock.clearTimer(handle));
-      });
+      const deadline =
+        timeoutMs === 0
+          ? Promise.resolve('deadline' as const)
+          : new Promise<'deadline'>((resolve) => {
+              const handle = this.clock.setTimer(this.clock.now() + timeoutMs, () => resolve('deadline'));
+              void drained.then(() => this.clock.clearTimer(handle));
+            });
       if ((await Promise.race([drained, deadline])) === 'deadline') {
         this.logger.warn('stop deadline reached: aborting running jobs', { running: this.executor.runningCount, timeoutMs });
         this.executor.abortAll((task) => new JobAbortedError(task.jobName, `stop() waited ${timeoutMs} ms`));

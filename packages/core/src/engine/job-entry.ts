@@ -15,6 +15,8 @@ import type { EffectiveCfg } from './task-config.js';
  */
 export class JobEntry {
   heapIndex = -1;
+  /** Registration order: ties between jobs due at the same instant go first-registered first. */
+  seq = 0;
   /** The next cron instant to process (epoch ms); NaN when not scheduled. */
   next = Number.NaN;
   /**

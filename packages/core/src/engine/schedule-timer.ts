@@ -4,6 +4,8 @@ import type { Clock, TimerHandle } from '../ports/clock.js';
 /** An entry with the next instant it is due at (`NaN` when it has none). */
 export interface Scheduled extends HeapItem {
   next: number;
+  /** Breaks ties between entries due at the same instant (lower first). */
+  seq: number;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface Scheduled extends HeapItem {
  * wake; `onDue` must set each entry's `next` and call `schedule` again.
  */
 export class ScheduleTimer<T extends Scheduled> {
-  private readonly heap = new IndexedHeap<T>((a, b) => a.next < b.next);
+  private readonly heap = new IndexedHeap<T>((a, b) => a.next < b.next || (a.next === b.next && a.seq < b.seq));
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
   private running = false;

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { CronExpressionParser } from 'cron-parser';
+import { compileCron, normalizeCronSpec } from './spec.js';
+import { describeInstant } from './preview.js';
+import { previewCron } from './index.js';
+import { ErrorCode, InvalidCronError, isSchedError } from '../errors.js';
+import { instantsBetween } from '../engine/missed.js';
+
+const at = (s: string): number => new Date(s).getTime();
+const isoOf = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
+
+describe('compileCron', () => {
+  it.each([
+    ['6 fields, seconds first', '*/15 * * * * *', '2025-01-01T00:00:00Z', ['2025-01-01T00:00:15.000Z', '2025-01-01T00:00:30.000Z']],
+    ['5 fields, minute first', '*/5 * * * *', '2025-01-01T00:00:00Z', ['2025-01-01T00:05:00.000Z', '2025-01-01T00:10:00.000Z']],
+    ['@hourly', '@hourly', '2025-01-01T00:30:00Z', ['2025-01-01T01:00:00.000Z', '2025-01-01T02:00:00.000Z']],
+    ['@daily', '@daily', '2025-01-01T00:00:00Z', ['2025-01-02T00:00:00.000Z', '2025-01-03T00:00:00.000Z']],
+    ['seed: 01:00 daily', '0 0 1 * * *', '2025-01-01T02:00:00Z', ['2025-01-02T01:00:00.000Z', '2025-01-03T01:00:00.000Z']],
+    ['extra whitespace', '  0   0  1 * * *  ', '2025-01-01T02:00:00Z', ['2025-01-02T01:00:00.000Z', '2025-01-03T01:00:00.000Z']],
+  ])('%s', (_label, spec, from, expected) => {
+    expect(compileCron(spec).take(at(from), 2).map(isoOf)).toEqual(expected);
+  });
+
+  it('next is strictly after and prev strictly before, also off the second', () => {
+    const spec = compileCron('*/10 * * * * *');
+    expect(isoOf(spec.next(at('2025-01-01T00:00:10Z')))).toBe('2025-01-01T00:00:20.000Z');
+    expect(isoOf(spec.next(at('2025-01-01T00:00:09.999Z')))).toBe('2025-01-01T00:00:10.000Z');
+    expect(isoOf(spec.prev(at('2025-01-01T00:00:10Z')))).toBe('2025-01-01T00:00:00.000Z');
+    expect(isoOf(spec.prev(at('2025-01-01T00:00:10.500Z')))).toBe('2025-01-01T00:00:10.000Z');
+  });
+
+  it('caches one compiled spec per (spec, timezone)', () => {
+    expect(compileCron('0 0 3 * * *', 'UTC')).toBe(compileCron('0  0 3 * * *', 'UTC'));
+    expect(compileCron('0 0 3 * * *', 'UTC')).not.toBe(compileCron('0 0 3 * * *', 'Europe/Berlin'));
+    expect(normalizeCronSpec(' a  b ')).toBe('a b');
+  });
+
+  it('the interval memo never changes an answer (property)', () => {
+    const specs = ['*/7 * * * * *', '0 */5 * * * *', '0 0 */3 * * *', '0 30 2 * * *', '15 10 * * 1-5'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...specs),
+        fc.constantFrom('UTC', 'America/New_York', 'Europe/Berlin'),
+        fc.array(fc.integer({ min: at('2025-01-01T00:00:00Z'), max: at('2026-01-01T00:00:00Z') }), { minLength: 1, maxLength: 20 }),
+        (source, tz, afters) => {
+          const cached = compileCron(source, tz);
+          for (const after of afters) {
+            const fresh = CronExpressionParser.parse(source, { tz, currentDate: new Date(after) });
+            expect(cached.next(after)).toBe(fresh.next().getTime());
+            const freshPrev = CronExpressionParser.parse(source, { tz, currentDate: new Date(after) });
+            expect(cached.prev(after)).toBe(freshPrev.prev().getTime());
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it.each([
+    ['61 * * * * *', 'Constraint error'],
+    ['* * * * * * *', '5 or 6 fields'],
+    ['* * * *', '5 or 6 fields'],
+    ['foo', 'cannot resolve alias'],
+    ['@sometimes', 'sometimes'],
+    ['', 'empty'],
+    ['0 0 0 30 2 *', 'day of month'],
+    ['0 0 0 31 4 *', 'day of month'],
+  ])('rejects %j with InvalidCronError', (spec, reason) => {
+    let caught: unknown;
+    try {
+      compileCron(spec, 'UTC', 'registerJob');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidCronError);
+    expect(isSchedError(caught, ErrorCode.InvalidCron)).toBe(true);
+    const err = caught as InvalidCronError;
+    expect(err.message).toMatch(/^sched: registerJob: invalid cron spec/);
+    expect(err.message.toLowerCase()).toContain(reason.toLowerCase());
+  });
+
+  it('keeps the parser message as cause', () => {
+    try {
+      compileCron('61 * * * * *');
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).cause).toBeInstanceOf(Error);
+      expect(((error as Error).cause as Error).message).toContain('got value 61');
+    }
+  });
+
+  it('rejects an unknown timezone', () => {
+    expect(() => compileCron('* * * * * *', 'Mars/Olympus')).toThrowError(/unknown timezone "Mars\/Olympus"/);
+  });
+});
+
+describe('DST rule (America/New_York, 2025)', () => {
+  const NY = 'America/New_York';
+
+  it('spring forward: a wall time that does not exist fires once, shifted past the gap', () => {
+    const spec = compileCron('0 30 2 * * *', NY);
+    const fires = spec.take(at('2025-03-08T12:00:00Z'), 3).map((t) => describeInstant(spec, t));
+    expect(fires.map((f) => f.local)).toEqual(['2025-03-09T03:30:00-04:00', '2025-03-10T02:30:00-04:00', '2025-03-11T02:30:00-04:00']);
+    expect(fires.map((f) => f.dst)).toEqual(['shifted', undefined, undefined]);
+  });
+
+  it('spring forward: a shifted time that the spec also names fires once', () => {
+    const spec = compileCron('0 30 2,3 * * *', NY);
+    const day = spec.take(at('2025-03-09T05:00:00Z'), 2).map((t) => describeInstant(spec, t).local);
+    expect(day).toEqual(['2025-03-09T03:30:00-04:00', '2025-03-10T02:30:00-04:00']);
+  });
+
+  it('fall back: a fixed hour fires once, at the first occurrence', () => {
+    const spec = compileCron('0 30 1 * * *', NY);
+    const fires = spec.take(at('2025-11-01T12:00:00Z'), 2).map((t) => describeInstant(spec, t));
+    expect(fires.map((f) => f.local)).toEqual(['2025-11-02T01:30:00-04:00', '2025-11-03T01:30:00-05:00']);
+    expect(fires.every((f) => f.dst === undefined)).toBe(true);
+  });
+
+  it('fall back: an every-hour spec fires at both real 01:00s, the second marked repeated', () => {
+    const spec = compileCron('0 0 * * * *', NY);
+    const fires = spec.take(at('2025-11-02T03:30:00Z'), 4).map((t) => describeInstant(spec, t));
+    expect(fires.map((f) => f.local)).toEqual([
+      '2025-11-02T00:00:00-04:00',
+      '2025-11-02T01:00:00-04:00',
+      '2025-11-02T01:00:00-05:00',
+      '2025-11-02T02:00:00-05:00',
+    ]);
+    expect(fires.map((f) => f.dst)).toEqual([undefined, undefined, 'repeated', undefined]);
+    // Real instants one hour apart: nothing doubled, nothing dropped.
+    const gaps = fires.slice(1).map((f, i) => f.scheduledAt.getTime() - (fires[i] as typeof f).scheduledAt.getTime());
+    expect(gaps).toEqual([3_600_000, 3_600_000, 3_600_000]);
+  });
+
+  it('Europe/Berlin spring forward: @hourly has no instant twice and none missing', () => {
+    const spec = compileCron('@hourly', 'Europe/Berlin');
+    const fires = spec.take(at('2025-03-29T23:30:00Z'), 4);
+    expect(fires.map(isoOf)).toEqual([
+      '2025-03-30T00:00:00.000Z',
+      '2025-03-30T01:00:00.000Z',
+      '2025-03-30T02:00:00.000Z',
+      '2025-03-30T03:00:00.000Z',
+    ]);
+  });
+
+  it('previewCron shows where the transition lands', () => {
+    const preview = previewCron('0 30 2 * * *', { timezone: NY, after: at('2025-03-08T12:00:00Z'), count: 2 });
+    expect(preview[0]).toMatchObject({ local: '2025-03-09T03:30:00-04:00', dst: 'shifted' });
+  });
+});
+
+describe('instantsBetween', () => {
+  it('lists the instants strictly between, newest first kept when capped', () => {
+    const spec = compileCron('* * * * * *');
+    const from = at('2025-01-01T00:00:00Z');
+    expect(instantsBetween(spec, from, from + 4_000, 10)).toEqual({ instants: [from + 1_000, from + 2_000, from + 3_000], more: false });
+    expect(instantsBetween(spec, from, from + 10_000, 3)).toEqual({ instants: [from + 7_000, from + 8_000, from + 9_000], more: true });
+    expect(instantsBetween(spec, from, from + 1_000, 3)).toEqual({ instants: [], more: false });
+  });
+});
