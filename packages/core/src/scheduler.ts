@@ -179,7 +179,11 @@ export class Scheduler {
       resubmit: (task) => this.dispatcher.submit(task),
       onFireDone: (task, outcome) => this.onFireDone(task, outcome),
     });
-    this.dispatcher = new Dispatcher<FireTask>(t.maxConcurrency, (task) => this.executor.runAttempt(task));
+    this.dispatcher = new Dispatcher<FireTask>(
+      t.maxConcurrency,
+      (task) => this.executor.runAttempt(task),
+      () => this.onSlotFree(),
+    );
     this.timer = new ScheduleTimer<JobEntry>(this.clock, Defaults.maxSleepMs, (due, now) => this.onDue(due, now));
     this.claims = new ClaimQueue({
       clock: this.clock,
@@ -554,14 +558,14 @@ export class Scheduler {
     this.claims.add(pending);
   }
 
-  /** The spec's instant before `instant`, if the job has been active on this spec since then. */
+  /**
+   * The spec's instant before `instant`, if the job was active on this spec
+   * at it (owed instants are those after `activeSince`); else no gap can be owed.
+   */
   private prevInstant(entry: JobEntry, instant: number | undefined): number | undefined {
-    if (instant === undefined || !entry.spec) return undefined;
-    if (entry.activeSince === Number.NEGATIVE_INFINITY || entry.activeSince < instant) {
-      const p = entry.spec.prev(instant);
-      return p !== undefined && p >= entry.activeSince ? p : undefined;
-    }
-    return undefined;
+    if (instant === undefined || !entry.spec || instant <= entry.activeSince) return undefined;
+    const p = entry.spec.prev(instant);
+    return p !== undefined && p > entry.activeSince ? p : undefined;
   }
 
   /** Fires this node won: gaps are sorted into late runs and misses, then everything is accepted. */
@@ -580,6 +584,7 @@ export class Scheduler {
         const gap = instantsBetween(entry.spec, claim.gapAfter, claim.instant, Defaults.misfireRecordLimit);
         moreMissed = gap.more;
         for (const t of gap.instants) {
+          if (t <= entry.activeSince) continue; // paused, disabled or on another spec then: not owed
           if (now - t <= threshold) void this.runLate(entry, t);
           else missed.push(t);
         }
@@ -757,7 +762,7 @@ export class Scheduler {
     const entry = task.entry;
     if (this.stateValue !== 'running') {
       this.schedulerCache.lockManager.releaseFire(task.lease).catch(() => undefined);
-      task.reject?.(new SchedulerStateError('runFire', `the scheduler is ${this.stateValue}`));
+      task.reject?.(new SchedulerStateError('stop', `the scheduler stopped before fire ${task.fireId} started`));
       return;
     }
     const lateMs = task.scheduledAt === undefined || task.kind !== 'cron' ? 0 : Math.max(0, now - task.scheduledAt);
@@ -832,8 +837,17 @@ export class Scheduler {
     if (outcome && this.dependencyCoordinator) {
       this.dependencyCoordinator.onFireComplete(outcome).catch((e: unknown) => this.reporter.error('dependency release', toError(task.jobName, e), task.jobName));
     }
+    this.wakeIfIdle();
+  }
+
+  /** A slot freed: fires left unclaimed for lack of room may be claimed now. */
+  private onSlotFree(): void {
     this.claims.poke();
-    if (this.isIdle()) for (const wake of this.idleWaiters.splice(0)) wake();
+    this.wakeIfIdle();
+  }
+
+  private wakeIfIdle(): void {
+    if (this.idleWaiters.length > 0 && this.isIdle()) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private isIdle(): boolean {

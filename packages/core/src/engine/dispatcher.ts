@@ -20,7 +20,8 @@ export class Dispatcher<T extends Dispatchable> {
   constructor(
     private readonly maxConcurrency: number,
     private readonly run: (task: T) => Promise<void>,
-    private readonly onIdle: () => void = () => {},
+    /** Called whenever a slot frees (after queued tasks took what they could). */
+    private readonly onSlotFree: () => void = () => {},
   ) {}
 
   get running(): number {
@@ -65,8 +66,8 @@ export class Dispatcher<T extends Dispatchable> {
       this.runningCount += 1;
       void this.run(task).finally(() => {
         this.runningCount -= 1;
-        if (this.runningCount === 0 && this.queue.size === 0) this.onIdle();
         this.pump();
+        this.onSlotFree();
       });
     }
   }
