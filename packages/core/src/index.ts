@@ -15,14 +15,7 @@ export type { Job, JobContext, ShardingJob, ShardContext, AnyJob } from './job.j
 export { isShardingJob, getShardIndex, getShardTotal } from './job.js';
 export { ShardItemsFailedError } from './engine/sharding-job.js';
 
-export {
-  ExecutionStatus,
-  executionStatuses,
-  SkipReason,
-  MisfirePolicy,
-  ConfigLoadStrategy,
-  RouteStrategy,
-} from './model.js';
+export { ExecutionStatus, executionStatuses, SkipReason, MisfirePolicy, ConfigLoadStrategy, RouteStrategy } from './model.js';
 export type { ExecutionOutcome, ExecutionSnapshot, FinalStatus, FireKind } from './model.js';
 
 export { TypedEmitter } from './events.js';

@@ -1,7 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Chain, type ChainHost, type WrapperEnv } from './chain.js';
-import { configDocumentSchema, jobNameSchema, type ConfigDocument, type ConfigDocumentInput, type TaskCfg } from './config/schema.js';
+import {
+  configDocumentSchema,
+  jobNameSchema,
+  type ConfigDocument,
+  type ConfigDocumentInput,
+  type TaskCfg,
+} from './config/schema.js';
 import { parseOrThrow } from './config/validate.js';
 import { compileCron } from './cron/spec.js';
 import { describeInstant, type FireTime } from './cron/preview.js';
@@ -85,8 +91,6 @@ export type SchedulerState = 'idle' | 'starting' | 'running' | 'stopping' | 'sto
 /** At most this many instants of one job are taken per wake (a long stall continues on the next wake). */
 const MAX_FIRES_PER_WAKE = 1_000;
 
-const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('Symbol.asyncDispose');
-
 /**
  * The scheduler: registers jobs, fires them on their cron specs through the
  * ports, and runs each fire once (in a cluster, once in the whole cluster).
@@ -159,7 +163,8 @@ export class Scheduler {
     );
     this.reporter = new Reporter(this.events, this.snapshotRepository, this.logger, () => this.clock.now());
     this.reporter.addSink(this.counters);
-    const sinks = options.metricsSink === undefined ? [] : Array.isArray(options.metricsSink) ? options.metricsSink : [options.metricsSink];
+    const sinks =
+      options.metricsSink === undefined ? [] : Array.isArray(options.metricsSink) ? options.metricsSink : [options.metricsSink];
     for (const sink of sinks as MetricsSink[]) this.reporter.addSink(sink);
     const chainHost: ChainHost = { addMetricsSink: (sink) => this.reporter.addSink(sink) };
     this.chain.attach(chainHost);
@@ -258,7 +263,8 @@ export class Scheduler {
       const entry = new JobEntry(name, job, this.chain.then(asRunnableJob(job), this.wrapperEnv), codeCfg, eff);
       entry.seq = ++this.registrations;
       entry.spec = spec;
-      if (eff.circuitBreaker) entry.breaker = new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs);
+      if (eff.circuitBreaker)
+        entry.breaker = new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs);
       if (this.stateValue === 'running' && eff.dependencies.length > 0) this.validateGraph(new Map([[name, eff.dependencies]]));
       this.jobs.set(name, entry);
       if (this.stateValue === 'running') {
@@ -289,7 +295,10 @@ export class Scheduler {
    */
   async start(): Promise<void> {
     if (this.stateValue !== 'idle') {
-      throw this.logged('start', new SchedulerStateError('start', `the scheduler is ${this.stateValue}; create a new one to start again`));
+      throw this.logged(
+        'start',
+        new SchedulerStateError('start', `the scheduler is ${this.stateValue}; create a new one to start again`),
+      );
     }
     this.stateValue = 'starting';
     try {
@@ -332,13 +341,19 @@ export class Scheduler {
     }
     const timeoutMs = options.timeoutMs ?? this.tuning.stopTimeoutMs;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(this.logged('stop', new InvalidArgumentError('stop', `timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`)));
+      return Promise.reject(
+        this.logged(
+          'stop',
+          new InvalidArgumentError('stop', `timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`),
+        ),
+      );
     }
     this.stopPromise = this.shutdown(timeoutMs);
     return this.stopPromise;
   }
 
-  async [asyncDispose](): Promise<void> {
+  /** `await using sched = new Scheduler()` stops it when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
 
@@ -431,7 +446,10 @@ export class Scheduler {
   nextFireTimes(name: string, count = 5): FireTime[] {
     const entry = this.entry('nextFireTimes', name);
     if (!Number.isInteger(count) || count < 1 || count > 10_000) {
-      throw this.logged('nextFireTimes', new InvalidArgumentError('nextFireTimes', `count must be an integer from 1 to 10000, got ${String(count)}`));
+      throw this.logged(
+        'nextFireTimes',
+        new InvalidArgumentError('nextFireTimes', `count must be an integer from 1 to 10000, got ${String(count)}`),
+      );
     }
     const spec = entry.spec;
     if (!spec) return [];
@@ -537,7 +555,13 @@ export class Scheduler {
       if (fires.length === 0) {
         const latest = spec.prev(now + 1);
         if (latest !== undefined && latest >= entry.next) {
-          fires.push({ jobName: entry.name, instant: latest, prevInstant: this.prevInstant(entry, latest), entry, priority: entry.cfg.priority });
+          fires.push({
+            jobName: entry.name,
+            instant: latest,
+            prevInstant: this.prevInstant(entry, latest),
+            entry,
+            priority: entry.cfg.priority,
+          });
         }
         t = spec.next(now);
       }
@@ -546,7 +570,14 @@ export class Scheduler {
       if (entry.paused) {
         for (const f of fires) {
           this.reporter.skip(
-            { jobName: entry.name, fireId: cronFireId(entry.name, f.instant), scheduledAt: f.instant, kind: 'cron', nodeId: this.nodeId, executionId: '' },
+            {
+              jobName: entry.name,
+              fireId: cronFireId(entry.name, f.instant),
+              scheduledAt: f.instant,
+              kind: 'cron',
+              nodeId: this.nodeId,
+              executionId: '',
+            },
             'paused',
             false,
           );
@@ -575,7 +606,9 @@ export class Scheduler {
       const entry = this.jobs.get(claim.jobName);
       if (!entry || entry !== fire.entry || !entry.spec) {
         // Unregistered while the claim was in flight: give it back.
-        this.schedulerCache.lockManager.releaseFire(claim).catch((e: unknown) => this.reporter.error('releaseFire', toError(claim.jobName, e)));
+        this.schedulerCache.lockManager
+          .releaseFire(claim)
+          .catch((e: unknown) => this.reporter.error('releaseFire', toError(claim.jobName, e)));
         continue;
       }
       const missed: number[] = [];
@@ -620,7 +653,7 @@ export class Scheduler {
     const all = late ? [...missed, claimed] : missed;
     const missedCount = all.length;
     let action: 'run-once' | 'run-each' | 'recorded' = 'recorded';
-    let recordOnly: number[] = [];
+    let recordOnly: number[];
     if (policy === 'immediate') {
       action = 'run-once';
       task.missedCount = missedCount;
@@ -637,7 +670,10 @@ export class Scheduler {
         task.kind = 'catch-up';
         void this.accept(task, now);
       } else this.finishUnrun(task, 'misfired');
-      this.catchup.add(entry, replay.filter((t) => t !== claimed));
+      this.catchup.add(
+        entry,
+        replay.filter((t) => t !== claimed),
+      );
     } else {
       recordOnly = missed;
       if (late) {
@@ -646,7 +682,14 @@ export class Scheduler {
       } else void this.accept(task, now);
     }
     for (const t of recordOnly) {
-      this.reporter.misfired({ jobName: entry.name, fireId: cronFireId(entry.name, t), instant: t, nodeId: this.nodeId, executionId: randomUUID(), policy });
+      this.reporter.misfired({
+        jobName: entry.name,
+        fireId: cronFireId(entry.name, t),
+        instant: t,
+        nodeId: this.nodeId,
+        executionId: randomUUID(),
+        policy,
+      });
     }
     this.reporter.metric({ type: 'misfire', jobName: entry.name, count: missedCount, policy });
     this.reporter.events.emit('misfire', {
@@ -683,7 +726,10 @@ export class Scheduler {
     const fireId = cronFireId(entry.name, instant);
     let lease: FireLease | null;
     try {
-      lease = await this.schedulerCache.lockManager.claimFire({ fireId, jobName: entry.name }, { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs });
+      lease = await this.schedulerCache.lockManager.claimFire(
+        { fireId, jobName: entry.name },
+        { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
+      );
     } catch (error) {
       this.reporter.error('claimFire', toError(entry.name, error), entry.name);
       return;
@@ -728,7 +774,14 @@ export class Scheduler {
           if (!entry) continue;
           const task = this.cronTask(entry, claim, 'cron');
           this.finishUnrun(task, 'misfired');
-          this.reporter.misfired({ jobName: entry.name, fireId: claim.fireId, instant: claim.instant, nodeId: this.nodeId, executionId: randomUUID(), policy: entry.cfg.misfirePolicy });
+          this.reporter.misfired({
+            jobName: entry.name,
+            fireId: claim.fireId,
+            instant: claim.instant,
+            nodeId: this.nodeId,
+            executionId: randomUUID(),
+            policy: entry.cfg.misfirePolicy,
+          });
           this.reporter.metric({ type: 'misfire', jobName: entry.name, count: 1, policy: entry.cfg.misfirePolicy });
           this.reporter.events.emit('misfire', {
             jobName: entry.name,
@@ -740,7 +793,8 @@ export class Scheduler {
             nodeId: this.nodeId,
           });
         }
-        if (won.length > 0) this.logger.warn('fires not started before the misfire threshold: node saturated', { count: won.length, now });
+        if (won.length > 0)
+          this.logger.warn('fires not started before the misfire threshold: node saturated', { count: won.length, now });
       })
       .catch((error: unknown) => this.reporter.error('claim', toError('claim', error)));
   }
@@ -794,7 +848,11 @@ export class Scheduler {
           return;
         }
         task.overlapLease = lease;
-        this.leaseKeeper.keep(lease, () => lease.renew(), () => this.logger.warn('overlap lease lost', { jobName: entry.name }));
+        this.leaseKeeper.keep(
+          lease,
+          () => lease.renew(),
+          () => this.logger.warn('overlap lease lost', { jobName: entry.name }),
+        );
       } catch (error) {
         this.reporter.error('acquireLease', toError(entry.name, error), entry.name);
         entry.inFlight -= 1;
@@ -825,7 +883,14 @@ export class Scheduler {
     task.entry.inFlight -= 1;
     this.finishUnrun(task, 'skipped');
     const outcome = this.reporter.skip(
-      { jobName: task.jobName, fireId: task.fireId, scheduledAt: task.scheduledAt, kind: task.kind, nodeId: this.nodeId, executionId: randomUUID() },
+      {
+        jobName: task.jobName,
+        fireId: task.fireId,
+        scheduledAt: task.scheduledAt,
+        kind: task.kind,
+        nodeId: this.nodeId,
+        executionId: randomUUID(),
+      },
       reason,
       true,
     );
@@ -835,7 +900,9 @@ export class Scheduler {
   private onFireDone(task: FireTask, outcome: ExecutionOutcome | undefined): void {
     this.reporter.metric({ type: 'gauge', running: this.executor.runningCount, queued: this.dispatcher.queued });
     if (outcome && this.dependencyCoordinator) {
-      this.dependencyCoordinator.onFireComplete(outcome).catch((e: unknown) => this.reporter.error('dependency release', toError(task.jobName, e), task.jobName));
+      this.dependencyCoordinator
+        .onFireComplete(outcome)
+        .catch((e: unknown) => this.reporter.error('dependency release', toError(task.jobName, e), task.jobName));
     }
     this.wakeIfIdle();
   }
@@ -861,10 +928,20 @@ export class Scheduler {
     const entry = this.jobs.get(request.jobName);
     if (!entry) throw this.logged(api, new UnknownJobError(api, String(request.jobName)));
     const fireId = request.fireId ?? `${entry.name}@${request.kind}-${randomUUID()}`;
-    const lease = await this.schedulerCache.lockManager.claimFire({ fireId, jobName: entry.name }, { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs });
+    const lease = await this.schedulerCache.lockManager.claimFire(
+      { fireId, jobName: entry.name },
+      { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
+    );
     if (!lease) {
       return this.reporter.skip(
-        { jobName: entry.name, fireId, scheduledAt: request.scheduledAt, kind: request.kind, nodeId: this.nodeId, executionId: randomUUID() },
+        {
+          jobName: entry.name,
+          fireId,
+          scheduledAt: request.scheduledAt,
+          kind: request.kind,
+          nodeId: this.nodeId,
+          executionId: randomUUID(),
+        },
         'not-owner',
         false,
       );
@@ -922,7 +999,9 @@ export class Scheduler {
         this.leaseKeeper.release(task.overlapLease);
         void task.overlapLease.release().catch(() => undefined);
       }
-      this.schedulerCache.lockManager.releaseFire(task.lease).catch((e: unknown) => this.reporter.error('releaseFire', toError(task.jobName, e)));
+      this.schedulerCache.lockManager
+        .releaseFire(task.lease)
+        .catch((e: unknown) => this.reporter.error('releaseFire', toError(task.jobName, e)));
       task.reject?.(new SchedulerStateError('stop', `the scheduler stopped before fire ${task.fireId} started`));
     }
     if (queued.length > 0) this.logger.info('queued fires given back at stop', { count: queued.length });
@@ -979,7 +1058,8 @@ export class Scheduler {
     const issues: ConfigIssue[] = [];
     const planned = new Map<JobEntry, EffectiveCfg>();
     for (const [name, cfg] of Object.entries(doc.jobs)) {
-      if (!this.jobs.has(name)) throw new UnknownJobError(api, name, 'is in the configuration document but has no registered code on this node');
+      if (!this.jobs.has(name))
+        throw new UnknownJobError(api, name, 'is in the configuration document but has no registered code on this node');
       validateTaskCfg(api, name, cfg, this.capabilities(), `jobs.${name}`);
     }
     for (const entry of this.jobs.values()) {
@@ -1006,7 +1086,9 @@ export class Scheduler {
       entry.cfg = eff;
       entry.spec = compileFor(api, eff);
       if (breakerChanged) {
-        entry.breaker = eff.circuitBreaker ? new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs) : undefined;
+        entry.breaker = eff.circuitBreaker
+          ? new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs)
+          : undefined;
       }
       if (rescheduleNeeded && this.stateValue === 'running') this.reschedule(entry, now);
     }
@@ -1072,7 +1154,8 @@ export class Scheduler {
       nextFireAt: e.scheduled ? new Date(e.next) : undefined,
       inFlight: e.inFlight,
       breaker: e.breaker?.state,
-      source: this.document?.jobs[e.name]?.cronSpec !== undefined ? 'config' : e.codeCfg?.cronSpec !== undefined ? 'code' : 'none',
+      source:
+        this.document?.jobs[e.name]?.cronSpec !== undefined ? 'config' : e.codeCfg?.cronSpec !== undefined ? 'code' : 'none',
     };
   }
 
@@ -1093,16 +1176,22 @@ export class Scheduler {
     queueMicrotask(() => {
       this.registryUpdatePending = false;
       if (this.stateValue !== 'running') return;
-      this.registry.update(this.localNodeInfo()).catch((e: unknown) => this.reporter.error('registry.update', toError('registry', e)));
+      this.registry
+        .update(this.localNodeInfo())
+        .catch((e: unknown) => this.reporter.error('registry.update', toError('registry', e)));
     });
   }
 }
 
 function validateJob(job: AnyJob): string {
-  if (typeof job !== 'object' || job === null) throw new InvalidArgumentError('registerJob', 'a job must be an object { name, execute(ctx) }');
+  if (typeof job !== 'object' || job === null)
+    throw new InvalidArgumentError('registerJob', 'a job must be an object { name, execute(ctx) }');
   const parsed = jobNameSchema.safeParse((job as { name?: unknown }).name);
   if (!parsed.success) {
-    throw new InvalidArgumentError('registerJob', `invalid job name ${JSON.stringify((job as { name?: unknown }).name)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    throw new InvalidArgumentError(
+      'registerJob',
+      `invalid job name ${JSON.stringify((job as { name?: unknown }).name)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
   }
   const hasExecute = typeof (job as { execute?: unknown }).execute === 'function';
   if (!hasExecute && !isShardingJob(job)) {
@@ -1117,7 +1206,10 @@ function validateJob(job: AnyJob): string {
 function checkShardingJob(api: string, job: AnyJob, cfg: EffectiveCfg): void {
   if (cfg.shardingEnabled && !isShardingJob(job)) {
     throw new InvalidConfigError(api, [
-      { path: 'shardingEnabled', message: `job "${job.name}" is not a ShardingJob (it needs fetchShardingItems and processShardingItem)` },
+      {
+        path: 'shardingEnabled',
+        message: `job "${job.name}" is not a ShardingJob (it needs fetchShardingItems and processShardingItem)`,
+      },
     ]);
   }
 }

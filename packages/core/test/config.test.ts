@@ -60,9 +60,24 @@ describe('loadFromConfig', () => {
   });
 
   it.each([
-    ['an unknown job', { jobs: { ghost: { cronSpec: '* * * * * *' } } }, UnknownJobError, /job "ghost" is in the configuration document but has no registered code/],
-    ['an unknown field', { jobs: { a: { cronSpec: '* * * * * *', retries: 3 } } }, InvalidConfigError, /jobs\.a: unknown field "retries"/],
-    ['a bad cron', { jobs: { a: { cronSpec: '0 0 25 * * *' } } }, InvalidConfigError, /jobs\.a\.cronSpec: sched: loadFromConfig: invalid cron spec "0 0 25 \* \* \*"/],
+    [
+      'an unknown job',
+      { jobs: { ghost: { cronSpec: '* * * * * *' } } },
+      UnknownJobError,
+      /job "ghost" is in the configuration document but has no registered code/,
+    ],
+    [
+      'an unknown field',
+      { jobs: { a: { cronSpec: '* * * * * *', retries: 3 } } },
+      InvalidConfigError,
+      /jobs\.a: unknown field "retries"/,
+    ],
+    [
+      'a bad cron',
+      { jobs: { a: { cronSpec: '0 0 25 * * *' } } },
+      InvalidConfigError,
+      /jobs\.a\.cronSpec: sched: loadFromConfig: invalid cron spec "0 0 25 \* \* \*"/,
+    ],
     ['a wrong type', { jobs: { a: { priority: 'high' } } }, InvalidConfigError, /jobs\.a\.priority/],
     ['an unknown top-level field', { jobz: {} }, InvalidConfigError, /unknown field "jobz"/],
     ['a bad timezone', { timezone: 'Atlantis/Capital', jobs: {} }, InvalidConfigError, /timezone: unknown IANA timezone/],

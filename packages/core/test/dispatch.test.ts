@@ -8,7 +8,10 @@ describe('priority and concurrency', () => {
     const { sched, clock } = setup({ maxConcurrency: 1 });
     const { runs, job } = recorder(clock);
     // One slow job holds the only slot when the others fall due together.
-    sched.registerJob(job('blocker', () => clock.sleep(500)), { cronSpec: '0 * * * * *', priority: 1_000 });
+    sched.registerJob(
+      job('blocker', () => clock.sleep(500)),
+      { cronSpec: '0 * * * * *', priority: 1_000 },
+    );
     const specs: Array<[string, number]> = [
       ['low-1', 10],
       ['high-1', 100],
@@ -74,7 +77,11 @@ describe('priority and concurrency', () => {
   it('queued fires start as slots free, in priority order', async () => {
     const { sched, clock } = setup({ maxConcurrency: 2 });
     const { runs, job } = recorder(clock);
-    for (let i = 0; i < 6; i++) sched.registerJob(job(`p${i}`, () => clock.sleep(1_000)), { cronSpec: '0 * * * * *', priority: i });
+    for (let i = 0; i < 6; i++)
+      sched.registerJob(
+        job(`p${i}`, () => clock.sleep(1_000)),
+        { cronSpec: '0 * * * * *', priority: i },
+      );
     await sched.start();
     await clock.advance(60_000);
     expect(runs.map((r) => r.jobName)).toEqual(['p5', 'p4']);
@@ -93,7 +100,10 @@ describe('overlapPrevent', () => {
     const { runs, job } = recorder(clock);
     const skips: SkipEvent[] = [];
     sched.on('skip', (e) => skips.push(e));
-    sched.registerJob(job('slow', () => clock.sleep(2_500)), { cronSpec: '* * * * * *', overlapPrevent: true });
+    sched.registerJob(
+      job('slow', () => clock.sleep(2_500)),
+      { cronSpec: '* * * * * *', overlapPrevent: true },
+    );
     await sched.start();
     await clock.advance(6_000);
     // Runs start at 1 s and 4 s (each lasts 2.5 s); the fires at 2, 3, 5, 6 s are skipped.
@@ -113,7 +123,10 @@ describe('overlapPrevent', () => {
   it('without overlapPrevent the runs overlap', async () => {
     const { sched, clock } = setup();
     const { runs, job } = recorder(clock);
-    sched.registerJob(job('slow', () => clock.sleep(2_500)), { cronSpec: '* * * * * *' });
+    sched.registerJob(
+      job('slow', () => clock.sleep(2_500)),
+      { cronSpec: '* * * * * *' },
+    );
     await sched.start();
     await clock.advance(3_000);
     expect(runs.length).toBe(3);

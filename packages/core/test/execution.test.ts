@@ -16,15 +16,27 @@ import { T0, recorder, setup, stopWith } from './helpers.js';
 describe('error capture', () => {
   it.each([
     ['a rejected promise', async () => Promise.reject(new Error('boom')), 'boom'],
-    ['a synchronous throw', () => {
-      throw new Error('sync boom');
-    }, 'sync boom'],
-    ['a thrown string', () => {
-      throw 'just a string';
-    }, 'threw "just a string"'],
-    ['a thrown object', () => {
-      throw { reason: 42 };
-    }, 'threw {"reason":42}'],
+    [
+      'a synchronous throw',
+      () => {
+        throw new Error('sync boom');
+      },
+      'sync boom',
+    ],
+    [
+      'a thrown string',
+      () => {
+        throw 'just a string';
+      },
+      'threw "just a string"',
+    ],
+    [
+      'a thrown object',
+      () => {
+        throw { reason: 42 };
+      },
+      'threw {"reason":42}',
+    ],
   ])('%s is a recorded failure, never a crash', async (_label, body, message) => {
     const { sched, clock } = setup();
     const failures: ExecutionOutcome[] = [];
@@ -75,7 +87,10 @@ describe('timeoutMs', () => {
   it('frees the slot even when the job ignores the signal', async () => {
     const { sched, clock } = setup({ maxConcurrency: 1 });
     const { runs, job } = recorder(clock);
-    sched.registerJob(job('deaf', () => new Promise<void>(() => {})), { cronSpec: '0 * * * * *', timeoutMs: 1_000, priority: 90 });
+    sched.registerJob(
+      job('deaf', () => new Promise<void>(() => {})),
+      { cronSpec: '0 * * * * *', timeoutMs: 1_000, priority: 90 },
+    );
     sched.registerJob(job('next'), { cronSpec: '0 * * * * *', priority: 10 });
     await sched.start();
     await clock.advance(61_000);
@@ -148,7 +163,12 @@ describe('retries', () => {
     const { runs, job } = recorder(clock);
     sched.registerJob(
       job('slowpoke', () => clock.sleep(10_000)),
-      { cronSpec: '0 * * * * *', timeoutMs: 100, retry: { attempts: 3, backoffMs: 5_000, factor: 10, maxBackoffMs: 6_000 }, priority: 90 },
+      {
+        cronSpec: '0 * * * * *',
+        timeoutMs: 100,
+        retry: { attempts: 3, backoffMs: 5_000, factor: 10, maxBackoffMs: 6_000 },
+        priority: 90,
+      },
     );
     sched.registerJob(job('other'), { cronSpec: '0 * * * * *', priority: 10 });
     await sched.start();
@@ -218,7 +238,11 @@ describe('circuit breaker', () => {
           if (n % 2 === 1) throw new Error('first attempt of each fire fails');
         },
       },
-      { cronSpec: '* * * * * *', retry: { attempts: 2, backoffMs: 10 }, circuitBreaker: { maxFailures: 1, resetTimeoutMs: 60_000 } },
+      {
+        cronSpec: '* * * * * *',
+        retry: { attempts: 2, backoffMs: 10 },
+        circuitBreaker: { maxFailures: 1, resetTimeoutMs: 60_000 },
+      },
     );
     await sched.start();
     await clock.advance(5_100);
@@ -232,7 +256,10 @@ describe('cancel', () => {
   it('aborts a running execution; it is recorded cancelled and not retried', async () => {
     const { sched, clock } = setup();
     const started = sched.waitFor('start');
-    sched.registerJob({ name: 'long', execute: (ctx) => clock.sleep(60_000, ctx.signal) }, { cronSpec: '0 * * * * *', retry: { attempts: 3 } });
+    sched.registerJob(
+      { name: 'long', execute: (ctx) => clock.sleep(60_000, ctx.signal) },
+      { cronSpec: '0 * * * * *', retry: { attempts: 3 } },
+    );
     await sched.start();
     await clock.advance(60_000);
     const { executionId } = await started;

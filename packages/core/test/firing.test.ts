@@ -184,7 +184,12 @@ describe('DST through the scheduler (America/New_York)', () => {
     await clock.advance(4 * 3_600_000);
     const hourly = runs.filter((r) => r.jobName === 'hourly').map((r) => iso(r.scheduledAt));
     const daily = runs.filter((r) => r.jobName === 'daily').map((r) => iso(r.scheduledAt));
-    expect(hourly).toEqual(['2025-11-02T04:00:00.000Z', '2025-11-02T05:00:00.000Z', '2025-11-02T06:00:00.000Z', '2025-11-02T07:00:00.000Z']);
+    expect(hourly).toEqual([
+      '2025-11-02T04:00:00.000Z',
+      '2025-11-02T05:00:00.000Z',
+      '2025-11-02T06:00:00.000Z',
+      '2025-11-02T07:00:00.000Z',
+    ]);
     expect(daily).toEqual(['2025-11-02T05:30:00.000Z']);
     await sched.stop();
   });

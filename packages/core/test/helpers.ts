@@ -57,7 +57,11 @@ export function recorder(clock: FakeClock) {
 export const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
 
 /** Stops `sched`, moving fake time on while it waits for running jobs (or its deadline). */
-export async function stopWith(sched: Scheduler, clock: FakeClock, options: { timeoutMs?: number; stepMs?: number } = {}): Promise<void> {
+export async function stopWith(
+  sched: Scheduler,
+  clock: FakeClock,
+  options: { timeoutMs?: number; stepMs?: number } = {},
+): Promise<void> {
   let done = false;
   const stopping = sched.stop(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }).finally(() => {
     done = true;

@@ -26,7 +26,10 @@ describe('start and stop', () => {
     const { runs, job } = recorder(clock);
     const outcomes: ExecutionOutcome[] = [];
     sched.on('complete', (o) => outcomes.push(o));
-    sched.registerJob(job('work', () => clock.sleep(3_000)), { cronSpec: '0 * * * * *' });
+    sched.registerJob(
+      job('work', () => clock.sleep(3_000)),
+      { cronSpec: '0 * * * * *' },
+    );
     await sched.start();
     await clock.advance(60_000);
     let stopped = false;
@@ -155,7 +158,13 @@ describe('trigger and execute', () => {
   it('trigger runs once now with params and a fresh fireId, paused or not', async () => {
     const { sched } = setup();
     let seen: { params: unknown; fireId: string; scheduledAt: unknown } | undefined;
-    sched.registerJob({ name: 'manual', execute: (ctx) => void (seen = { params: ctx.params, fireId: ctx.fireId, scheduledAt: ctx.scheduledAt }) }, { cronSpec: '0 0 0 1 1 *' });
+    sched.registerJob(
+      {
+        name: 'manual',
+        execute: (ctx) => void (seen = { params: ctx.params, fireId: ctx.fireId, scheduledAt: ctx.scheduledAt }),
+      },
+      { cronSpec: '0 0 0 1 1 *' },
+    );
     await sched.start();
     await sched.pause('manual');
     const outcome = await sched.trigger('manual', { reportDate: '2025-01-01' });
@@ -182,7 +191,9 @@ describe('trigger and execute', () => {
     await expect(sched.execute({ jobName: 'remote', routeStrategy: 'specific', nodeId: 'other' })).rejects.toMatchObject({
       code: ErrorCode.RouteFailed,
     });
-    await expect(sched.execute({ jobName: 'remote', routeStrategy: 'sideways' as never })).rejects.toThrow(/unknown routeStrategy "sideways"/);
+    await expect(sched.execute({ jobName: 'remote', routeStrategy: 'sideways' as never })).rejects.toThrow(
+      /unknown routeStrategy "sideways"/,
+    );
     await expect(sched.execute({ jobName: 'ghost' })).rejects.toMatchObject({ code: ErrorCode.UnknownJob });
     await sched.stop();
   });

@@ -48,7 +48,8 @@ describe("getMetrics from core's own counters", () => {
     const sink: MetricsSink = { record: (e) => void events.push(e.type) };
     const attached: MetricsEvent[] = [];
     const withCollector: JobWrapper = Object.assign((job: Parameters<JobWrapper>[0]) => job, {
-      attach: (host: { addMetricsSink(s: MetricsSink): void }) => host.addMetricsSink({ record: (e: MetricsEvent) => void attached.push(e) }),
+      attach: (host: { addMetricsSink(s: MetricsSink): void }) =>
+        host.addMetricsSink({ record: (e: MetricsEvent) => void attached.push(e) }),
     });
     const { sched, clock } = setup({ metricsSink: sink, chain: new Chain(withCollector) });
     sched.registerJob({ name: 'a', execute() {} }, { cronSpec: '* * * * * *' });

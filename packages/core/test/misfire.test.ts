@@ -10,12 +10,23 @@ async function outage(cfg: TaskCfg, downUntil: number, extra: { misfireMaxCatchu
   const cache = new MemorySchedulerCache({ clock });
   const snapshots = new MemorySnapshotRepository({ clock, maxPerJob: 1_000 });
   const { runs, job } = recorder(clock);
-  const contexts: Array<{ scheduledAt: number | undefined; missedCount: number | undefined; missedFrom: number | undefined }> = [];
+  const contexts: Array<{ scheduledAt: number | undefined; missedCount: number | undefined; missedFrom: number | undefined }> =
+    [];
   const make = () => {
-    const sched = new Scheduler({ clock, logger: memoryLogger(), schedulerCache: cache, snapshotRepository: snapshots, ...extra });
+    const sched = new Scheduler({
+      clock,
+      logger: memoryLogger(),
+      schedulerCache: cache,
+      snapshotRepository: snapshots,
+      ...extra,
+    });
     sched.registerJob(
       job('tick', (ctx) => {
-        contexts.push({ scheduledAt: ctx.scheduledAt?.getTime(), missedCount: ctx.missedCount, missedFrom: ctx.missedFrom?.getTime() });
+        contexts.push({
+          scheduledAt: ctx.scheduledAt?.getTime(),
+          missedCount: ctx.missedCount,
+          missedFrom: ctx.missedFrom?.getTime(),
+        });
       }),
       cfg,
     );
@@ -55,7 +66,10 @@ describe('misfire compensation after a restart (high-water mark on a shared stor
   });
 
   it("'delayed' replays each missed instant with its own scheduledAt, paced", async () => {
-    const { clock, second, runs, misfires, snapshots } = await outage({ cronSpec: '* * * * * *', misfirePolicy: 'delayed' }, T0 + 23_500);
+    const { clock, second, runs, misfires, snapshots } = await outage(
+      { cronSpec: '* * * * * *', misfirePolicy: 'delayed' },
+      T0 + 23_500,
+    );
     expect(misfires[0]).toMatchObject({ missedCount: 15, action: 'run-each' });
     await clock.advance(1_400); // 15 replays, one every 100 ms (the first at once)
     const replayed = runs.filter((r) => (r.scheduledAt as number) < T0 + 19_000 && (r.scheduledAt as number) > T0 + 3_000);
@@ -107,7 +121,10 @@ describe('misfires of a long-running node', () => {
     const misfires: MisfireEvent[] = [];
     sched.on('misfire', (e) => misfires.push(e));
     let missed: number | undefined;
-    sched.registerJob(job('daily', (ctx) => void (missed = ctx.missedCount)), { cronSpec: '0 0 12 * * *' });
+    sched.registerJob(
+      job('daily', (ctx) => void (missed = ctx.missedCount)),
+      { cronSpec: '0 0 12 * * *' },
+    );
     await sched.start();
     await clock.advance(86_400_000); // runs at day 1, 12:00
     clock.setTime(T0 + 4 * 86_400_000 + 3_600_000); // wakes 3 days later at 01:00
@@ -136,7 +153,10 @@ describe('misfires of a long-running node', () => {
     const { runs, job } = recorder(clock);
     const misfires: MisfireEvent[] = [];
     sched.on('misfire', (e) => misfires.push(e));
-    sched.registerJob(job('hog', () => clock.sleep(3_000)), { cronSpec: '0 * * * * *', priority: 90 });
+    sched.registerJob(
+      job('hog', () => clock.sleep(3_000)),
+      { cronSpec: '0 * * * * *', priority: 90 },
+    );
     sched.registerJob(job('later'), { cronSpec: '0 * * * * *', priority: 10 });
     sched.registerJob(job('starved'), { cronSpec: '0 * * * * *', priority: 5 });
     await sched.start();
@@ -158,7 +178,10 @@ describe('misfires of a long-running node', () => {
     const { runs, job } = recorder(clock);
     const misfires: MisfireEvent[] = [];
     sched.on('misfire', (e) => misfires.push(e));
-    sched.registerJob(job('hog', () => clock.sleep(10_000)), { cronSpec: '0 * * * * *', priority: 90 });
+    sched.registerJob(
+      job('hog', () => clock.sleep(10_000)),
+      { cronSpec: '0 * * * * *', priority: 90 },
+    );
     sched.registerJob(job('starved'), { cronSpec: '0 * * * * *', priority: 5 });
     await sched.start();
     await clock.advance(70_000);

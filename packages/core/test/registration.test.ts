@@ -26,16 +26,41 @@ function thrown(fn: () => unknown): Error {
 describe('registerJob rejects bad input with a typed error and keeps the scheduler running', () => {
   const cases: Array<[string, () => [object, TaskCfg | undefined], string, RegExp]> = [
     ['invalid cron', () => [noop, { cronSpec: '61 * * * * *' }], ErrorCode.InvalidCron, /invalid cron spec "61 \* \* \* \* \*"/],
-    ['unknown field', () => [noop, { cronSpec: '* * * * * *', priorty: 3 } as TaskCfg], ErrorCode.InvalidConfig, /unknown field "priorty"/],
+    [
+      'unknown field',
+      () => [noop, { cronSpec: '* * * * * *', priorty: 3 } as TaskCfg],
+      ErrorCode.InvalidConfig,
+      /unknown field "priorty"/,
+    ],
     ['negative timeout', () => [noop, { cronSpec: '* * * * * *', timeoutMs: -1 }], ErrorCode.InvalidConfig, /timeoutMs/],
     ['fractional priority', () => [noop, { priority: 1.5 }], ErrorCode.InvalidConfig, /priority/],
     ['string priority', () => [noop, { priority: '9' } as unknown as TaskCfg], ErrorCode.InvalidConfig, /priority/],
     ['retry attempts 0', () => [noop, { retry: { attempts: 0 } }], ErrorCode.InvalidConfig, /retry\.attempts/],
-    ['breaker without reset', () => [noop, { circuitBreaker: { maxFailures: 3 } } as TaskCfg], ErrorCode.InvalidConfig, /circuitBreaker\.resetTimeoutMs/],
-    ['unknown misfire policy', () => [noop, { misfirePolicy: 'later' } as unknown as TaskCfg], ErrorCode.InvalidConfig, /misfirePolicy/],
-    ['bad timezone', () => [noop, { cronSpec: '* * * * * *', timezone: 'Nowhere/Land' }], ErrorCode.InvalidConfig, /unknown IANA timezone/],
+    [
+      'breaker without reset',
+      () => [noop, { circuitBreaker: { maxFailures: 3 } } as TaskCfg],
+      ErrorCode.InvalidConfig,
+      /circuitBreaker\.resetTimeoutMs/,
+    ],
+    [
+      'unknown misfire policy',
+      () => [noop, { misfirePolicy: 'later' } as unknown as TaskCfg],
+      ErrorCode.InvalidConfig,
+      /misfirePolicy/,
+    ],
+    [
+      'bad timezone',
+      () => [noop, { cronSpec: '* * * * * *', timezone: 'Nowhere/Land' }],
+      ErrorCode.InvalidConfig,
+      /unknown IANA timezone/,
+    ],
     ['dependencies without @sched/dag', () => [noop, { dependencies: ['a'] }], ErrorCode.MissingPackage, /@sched\/dag/],
-    ['sharding without @sched/sharding', () => [noop, { shardingEnabled: true, shardingTotal: 3 }], ErrorCode.MissingPackage, /@sched\/sharding/],
+    [
+      'sharding without @sched/sharding',
+      () => [noop, { shardingEnabled: true, shardingTotal: 3 }],
+      ErrorCode.MissingPackage,
+      /@sched\/sharding/,
+    ],
     ['shardingTotal 0', () => [noop, { shardingEnabled: true, shardingTotal: 0 }], ErrorCode.InvalidConfig, /shardingTotal/],
     ['shardingTotal without shardingEnabled', () => [noop, { shardingTotal: 4 }], ErrorCode.InvalidConfig, /shardingEnabled/],
     ['self dependency', () => [noop, { dependencies: ['noop'] }], ErrorCode.InvalidConfig, /depends on itself/],
@@ -109,7 +134,12 @@ describe('registerJob rejects bad input with a typed error and keeps the schedul
     sched.unregisterJob('a');
     await clock.advance(5_000);
     expect(runs.length).toBe(2);
-    expect(isSchedError(thrown(() => sched.unregisterJob('a')), ErrorCode.UnknownJob)).toBe(true);
+    expect(
+      isSchedError(
+        thrown(() => sched.unregisterJob('a')),
+        ErrorCode.UnknownJob,
+      ),
+    ).toBe(true);
     await sched.stop();
   });
 });

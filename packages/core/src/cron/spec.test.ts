@@ -12,7 +12,12 @@ const isoOf = (t: number | undefined): string | undefined => (t === undefined ? 
 
 describe('compileCron', () => {
   it.each([
-    ['6 fields, seconds first', '*/15 * * * * *', '2025-01-01T00:00:00Z', ['2025-01-01T00:00:15.000Z', '2025-01-01T00:00:30.000Z']],
+    [
+      '6 fields, seconds first',
+      '*/15 * * * * *',
+      '2025-01-01T00:00:00Z',
+      ['2025-01-01T00:00:15.000Z', '2025-01-01T00:00:30.000Z'],
+    ],
     ['5 fields, minute first', '*/5 * * * *', '2025-01-01T00:00:00Z', ['2025-01-01T00:05:00.000Z', '2025-01-01T00:10:00.000Z']],
     ['@hourly', '@hourly', '2025-01-01T00:30:00Z', ['2025-01-01T01:00:00.000Z', '2025-01-01T02:00:00.000Z']],
     ['@daily', '@daily', '2025-01-01T00:00:00Z', ['2025-01-02T00:00:00.000Z', '2025-01-03T00:00:00.000Z']],
@@ -42,7 +47,10 @@ describe('compileCron', () => {
       fc.property(
         fc.constantFrom(...specs),
         fc.constantFrom('UTC', 'America/New_York', 'Europe/Berlin'),
-        fc.array(fc.integer({ min: at('2025-01-01T00:00:00Z'), max: at('2026-01-01T00:00:00Z') }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.integer({ min: at('2025-01-01T00:00:00Z'), max: at('2026-01-01T00:00:00Z') }), {
+          minLength: 1,
+          maxLength: 20,
+        }),
         (source, tz, afters) => {
           const cached = compileCron(source, tz);
           for (const after of afters) {
@@ -101,7 +109,11 @@ describe('DST rule (America/New_York, 2025)', () => {
   it('spring forward: a wall time that does not exist fires once, shifted past the gap', () => {
     const spec = compileCron('0 30 2 * * *', NY);
     const fires = spec.take(at('2025-03-08T12:00:00Z'), 3).map((t) => describeInstant(spec, t));
-    expect(fires.map((f) => f.local)).toEqual(['2025-03-09T03:30:00-04:00', '2025-03-10T02:30:00-04:00', '2025-03-11T02:30:00-04:00']);
+    expect(fires.map((f) => f.local)).toEqual([
+      '2025-03-09T03:30:00-04:00',
+      '2025-03-10T02:30:00-04:00',
+      '2025-03-11T02:30:00-04:00',
+    ]);
     expect(fires.map((f) => f.dst)).toEqual(['shifted', undefined, undefined]);
   });
 
@@ -154,8 +166,14 @@ describe('instantsBetween', () => {
   it('lists the instants strictly between, newest first kept when capped', () => {
     const spec = compileCron('* * * * * *');
     const from = at('2025-01-01T00:00:00Z');
-    expect(instantsBetween(spec, from, from + 4_000, 10)).toEqual({ instants: [from + 1_000, from + 2_000, from + 3_000], more: false });
-    expect(instantsBetween(spec, from, from + 10_000, 3)).toEqual({ instants: [from + 7_000, from + 8_000, from + 9_000], more: true });
+    expect(instantsBetween(spec, from, from + 4_000, 10)).toEqual({
+      instants: [from + 1_000, from + 2_000, from + 3_000],
+      more: false,
+    });
+    expect(instantsBetween(spec, from, from + 10_000, 3)).toEqual({
+      instants: [from + 7_000, from + 8_000, from + 9_000],
+      more: true,
+    });
     expect(instantsBetween(spec, from, from + 1_000, 3)).toEqual({ instants: [], more: false });
   });
 });

@@ -126,8 +126,7 @@ export class ClaimQueue {
       this.clearTimer();
       return;
     }
-    const delay =
-      this.failures > 0 ? Math.min(MAX_BACKOFF_MS, this.deps.graceMs * 2 ** (this.failures - 1)) : this.deps.graceMs;
+    const delay = this.failures > 0 ? Math.min(MAX_BACKOFF_MS, this.deps.graceMs * 2 ** (this.failures - 1)) : this.deps.graceMs;
     const at = now + delay;
     if (this.timer && this.timerAt <= at) return;
     this.clearTimer();

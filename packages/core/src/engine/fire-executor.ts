@@ -290,7 +290,7 @@ function invoke(task: FireTask, ctx: JobContext): Promise<void> {
   try {
     return Promise.resolve(task.entry.runnable.execute(ctx));
   } catch (thrown) {
-    return Promise.reject(thrown as Error);
+    return Promise.reject(thrown);
   }
 }
 
@@ -307,7 +307,7 @@ function raceAbort(work: Promise<void>, signal: AbortSignal): Promise<void> {
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
+        reject(error);
       },
     );
   });

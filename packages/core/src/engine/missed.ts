@@ -6,7 +6,12 @@ import type { CronSpec } from '../cron/spec.js';
  * the limit (so `instants.length` is then a lower bound of the count).
  * Walking backwards keeps the cost bounded by `limit` however long the gap.
  */
-export function instantsBetween(spec: CronSpec, after: number, before: number, limit: number): { instants: number[]; more: boolean } {
+export function instantsBetween(
+  spec: CronSpec,
+  after: number,
+  before: number,
+  limit: number,
+): { instants: number[]; more: boolean } {
   const out: number[] = [];
   let t = spec.prev(before);
   while (t !== undefined && t > after) {

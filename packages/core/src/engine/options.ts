@@ -75,7 +75,12 @@ export interface SchedulerOptions {
 const positiveInt = z.number().int().min(1).max(2_147_483_647);
 
 const tuningSchema = z.strictObject({
-  nodeId: z.string().min(1).max(200).regex(/^[^\s{}]+$/, 'no whitespace or braces').optional(),
+  nodeId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\s{}]+$/, 'no whitespace or braces')
+    .optional(),
   timezone: timezoneSchema.optional(),
   maxConcurrency: z.number().int().min(1).max(100_000).optional(),
   maxQueued: z.number().int().min(0).max(10_000_000).optional(),

@@ -1,5 +1,4 @@
-import type { SchedulerEvents } from '../events.js';
-import { TypedEmitter } from '../events.js';
+import type { SchedulerEvents, TypedEmitter } from '../events.js';
 import type { ExecutionOutcome, ExecutionSnapshot, FireKind, MisfirePolicy, SkipReason } from '../model.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsEvent, MetricsSink } from '../ports/metrics-sink.js';
@@ -77,7 +76,14 @@ export class Reporter {
   }
 
   skip(
-    args: { jobName: string; fireId: string; scheduledAt: number | undefined; kind: FireKind; nodeId: string; executionId: string },
+    args: {
+      jobName: string;
+      fireId: string;
+      scheduledAt: number | undefined;
+      kind: FireKind;
+      nodeId: string;
+      executionId: string;
+    },
     reason: SkipReason,
     record: boolean,
   ): ExecutionOutcome {
@@ -121,7 +127,15 @@ export class Reporter {
     };
   }
 
-  misfired(args: { jobName: string; fireId: string; instant: number; nodeId: string; executionId: string; policy: MisfirePolicy; missedCount?: number }): void {
+  misfired(args: {
+    jobName: string;
+    fireId: string;
+    instant: number;
+    nodeId: string;
+    executionId: string;
+    policy: MisfirePolicy;
+    missedCount?: number;
+  }): void {
     const now = this.now();
     const snapshot: ExecutionSnapshot = {
       executionId: args.executionId,

@@ -48,7 +48,8 @@ export function validateTaskCfg(api: string, jobName: string, cfg: unknown, caps
   const issues: ConfigIssue[] = [];
   const at = (field: string): string => (path ? `${path}.${field}` : field);
   if (parsed.dependencies) {
-    if (parsed.dependencies.includes(jobName)) issues.push({ path: at('dependencies'), message: `job "${jobName}" depends on itself` });
+    if (parsed.dependencies.includes(jobName))
+      issues.push({ path: at('dependencies'), message: `job "${jobName}" depends on itself` });
     if (new Set(parsed.dependencies).size !== parsed.dependencies.length) {
       issues.push({ path: at('dependencies'), message: 'lists a job more than once' });
     }
@@ -108,4 +109,3 @@ export function effectiveCfg(code: TaskCfg | undefined, doc: TaskCfg | undefined
 export function retryDelayMs(policy: RetryPolicy, attempt: number): number {
   return Math.min(policy.maxBackoffMs, Math.round(policy.backoffMs * policy.factor ** (attempt - 1)));
 }
-

@@ -11,7 +11,13 @@ describe('IndexedHeap', () => {
   it('pops in key order through pushes, updates and removals (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.record({ op: fc.constant('push' as const), key: fc.integer() }), fc.record({ op: fc.constantFrom('update' as const, 'remove' as const), key: fc.integer(), pick: fc.nat() })), { maxLength: 200 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('push' as const), key: fc.integer() }),
+            fc.record({ op: fc.constantFrom('update' as const, 'remove' as const), key: fc.integer(), pick: fc.nat() }),
+          ),
+          { maxLength: 200 },
+        ),
         (ops) => {
           const heap = new IndexedHeap<Item>((a, b) => a.key < b.key);
           const live: Item[] = [];

@@ -23,14 +23,26 @@ describe('MemoryLockManager: high-water-mark claims', () => {
     const { locks } = stores();
     const a = await locks.claimDue([{ jobName: 'j', instant: 2_000 }], opts);
     expect(a.won.map((w) => w.fireId)).toEqual(['j@2000']);
-    const b = await locks.claimDue([{ jobName: 'j', instant: 2_000 }, { jobName: 'j', instant: 1_000 }], { ...opts, nodeId: 'n2' });
+    const b = await locks.claimDue(
+      [
+        { jobName: 'j', instant: 2_000 },
+        { jobName: 'j', instant: 1_000 },
+      ],
+      { ...opts, nodeId: 'n2' },
+    );
     expect(b.won).toEqual([]);
     expect(b.lost.map((f) => f.instant)).toEqual([2_000, 1_000]);
   });
 
   it('claims many jobs in one call and reports a gap to the one winner', async () => {
     const { locks } = stores();
-    await locks.claimDue([{ jobName: 'a', instant: 1_000 }, { jobName: 'b', instant: 1_000 }], opts);
+    await locks.claimDue(
+      [
+        { jobName: 'a', instant: 1_000 },
+        { jobName: 'b', instant: 1_000 },
+      ],
+      opts,
+    );
     const r = await locks.claimDue(
       [
         { jobName: 'a', instant: 5_000, prevInstant: 4_000 },
@@ -94,7 +106,9 @@ describe('MemoryLockManager: per-fire records and leases', () => {
     await locks.startFire(first, opts);
     await clock.advance(2_000);
     expect(await locks.claimFire({ fireId: 'f', jobName: 'j' }, { ...opts, nodeId: 'n2' })).toBeNull();
-    expect(await locks.claimFire({ fireId: 'f', jobName: 'j', recoverAbandoned: true }, { ...opts, nodeId: 'n2' })).not.toBeNull();
+    expect(
+      await locks.claimFire({ fireId: 'f', jobName: 'j', recoverAbandoned: true }, { ...opts, nodeId: 'n2' }),
+    ).not.toBeNull();
     expect(await locks.finishFire(first, 'completed', { retentionMs: 1_000 })).toBe(false);
   });
 
@@ -151,7 +165,14 @@ describe('MemoryStateStore', () => {
 
   it('catch-up lists survive until every instant is acknowledged', async () => {
     const { state } = stores();
-    await state.saveCatchup({ jobName: 'j', policy: 'delayed', instants: [1, 2, 3], droppedCount: 0, createdBy: 'n1', createdAt: 0 });
+    await state.saveCatchup({
+      jobName: 'j',
+      policy: 'delayed',
+      instants: [1, 2, 3],
+      droppedCount: 0,
+      createdBy: 'n1',
+      createdAt: 0,
+    });
     await state.ackCatchup('j', 2);
     expect((await state.getCatchup('j'))?.instants).toEqual([1, 3]);
     await state.ackCatchup('j', 1);
@@ -170,7 +191,9 @@ describe('MemoryConfigStore', () => {
     expect(v1).toMatchObject({ version: 1, nodeId: 'n1', actor: 'alice', updatedAt: T0 });
     const err = await config.compareAndSet({ jobs: {} }, 0, { nodeId: 'n2' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigConflictError);
-    expect((err as ConfigConflictError).message).toBe('sched: compareAndSet: configuration changed concurrently (expected version 0, found 1)');
+    expect((err as ConfigConflictError).message).toBe(
+      'sched: compareAndSet: configuration changed concurrently (expected version 0, found 1)',
+    );
     await config.compareAndSet({ jobs: {} }, 1, { nodeId: 'n2' });
     expect((await config.get())?.version).toBe(2);
     expect((await config.history()).map((c) => c.version)).toEqual([2, 1]);

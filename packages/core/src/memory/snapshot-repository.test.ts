@@ -74,7 +74,16 @@ describe('MemorySnapshotRepository', () => {
 
   it('statistics count by the SPEC.md rules with percentile_cont durations', async () => {
     const repo = new MemorySnapshotRepository({ maxPerJob: 100 });
-    const statuses: ExecutionStatus[] = ['completed', 'completed', 'failed', 'timeout', 'abandoned', 'skipped', 'misfired', 'cancelled'];
+    const statuses: ExecutionStatus[] = [
+      'completed',
+      'completed',
+      'failed',
+      'timeout',
+      'abandoned',
+      'skipped',
+      'misfired',
+      'cancelled',
+    ];
     for (const [i, status] of statuses.entries()) {
       await repo.record(snap(i + 1, { status, durationMs: status === 'skipped' || status === 'misfired' ? 0 : (i + 1) * 100 }));
     }
@@ -98,6 +107,9 @@ describe('MemorySnapshotRepository', () => {
     [{ startTime: Number.NaN }, /startTime must be a Date or epoch ms/],
   ])('rejects the filter %j with a typed error', async (filter, message) => {
     const repo = new MemorySnapshotRepository();
-    await expect(repo.list(filter as never)).rejects.toMatchObject({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(message) });
+    await expect(repo.list(filter as never)).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringMatching(message),
+    });
   });
 });

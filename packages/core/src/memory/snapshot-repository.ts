@@ -1,7 +1,13 @@
 import type { ExecutionSnapshot } from '../model.js';
 import type { Clock } from '../ports/clock.js';
 import { SystemClock } from '../ports/clock.js';
-import type { SnapshotFilter, SnapshotPage, SnapshotPatch, SnapshotRepository, SnapshotStatistics } from '../ports/snapshot-repository.js';
+import type {
+  SnapshotFilter,
+  SnapshotPage,
+  SnapshotPatch,
+  SnapshotRepository,
+  SnapshotStatistics,
+} from '../ports/snapshot-repository.js';
 import { InvalidArgumentError } from '../errors.js';
 import { compareNewestFirst, computeStatistics, encodeCursor, matchesFilter, normalizeFilter } from '../snapshots/filter.js';
 
@@ -27,7 +33,10 @@ export class MemorySnapshotRepository implements SnapshotRepository {
     this.maxAgeMs = options.maxAgeMs;
     this.clock = options.clock ?? new SystemClock();
     if (!Number.isInteger(this.maxPerJob) || this.maxPerJob < 1) {
-      throw new InvalidArgumentError('MemorySnapshotRepository', `maxPerJob must be a positive integer, got ${String(options.maxPerJob)}`);
+      throw new InvalidArgumentError(
+        'MemorySnapshotRepository',
+        `maxPerJob must be a positive integer, got ${String(options.maxPerJob)}`,
+      );
     }
   }
 
@@ -71,7 +80,8 @@ export class MemorySnapshotRepository implements SnapshotRepository {
   async getStatistics(jobName: string, start: Date | number, end: Date | number): Promise<SnapshotStatistics> {
     const f = normalizeFilter({ jobName, startTime: start, endTime: end }, 'snapshots.getStatistics');
     const matched: ExecutionSnapshot[] = [];
-    for (const s of this.idsToSnapshots(this.byJob.get(jobName) ?? [])) if (!this.expired(s) && matchesFilter(s, f)) matched.push(s);
+    for (const s of this.idsToSnapshots(this.byJob.get(jobName) ?? []))
+      if (!this.expired(s) && matchesFilter(s, f)) matched.push(s);
     return computeStatistics(matched);
   }
 

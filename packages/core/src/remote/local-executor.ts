@@ -79,7 +79,10 @@ function validateRequest(request: ExecuteRequest): void {
   if (request.timeoutMs !== undefined && (!Number.isInteger(request.timeoutMs) || request.timeoutMs <= 0)) {
     throw new InvalidArgumentError('execute', `timeoutMs must be a positive integer, got ${String(request.timeoutMs)}`);
   }
-  if (request.params !== undefined && (typeof request.params !== 'object' || request.params === null || Array.isArray(request.params))) {
+  if (
+    request.params !== undefined &&
+    (typeof request.params !== 'object' || request.params === null || Array.isArray(request.params))
+  ) {
     throw new InvalidArgumentError('execute', 'params must be a plain object');
   }
 }

@@ -20,7 +20,8 @@ export const MAX_PAGE_SIZE = 1_000;
 function toMs(api: string, field: string, value: Date | number | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new InvalidArgumentError(api, `${field} must be a Date or epoch ms, got ${String(value)}`);
+  if (typeof ms !== 'number' || !Number.isFinite(ms))
+    throw new InvalidArgumentError(api, `${field} must be a Date or epoch ms, got ${String(value)}`);
   return ms;
 }
 
@@ -29,11 +30,15 @@ export function normalizeFilter(filter: SnapshotFilter = {}, api = 'snapshots.li
   const startTime = toMs(api, 'startTime', filter.startTime);
   const endTime = toMs(api, 'endTime', filter.endTime);
   if (startTime !== undefined && endTime !== undefined && startTime > endTime) {
-    throw new InvalidArgumentError(api, `startTime (${new Date(startTime).toISOString()}) is after endTime (${new Date(endTime).toISOString()})`);
+    throw new InvalidArgumentError(
+      api,
+      `startTime (${new Date(startTime).toISOString()}) is after endTime (${new Date(endTime).toISOString()})`,
+    );
   }
   let statuses: ExecutionStatus[] | undefined;
   if (filter.status !== undefined) {
-    statuses = (Array.isArray(filter.status) ? [...filter.status] : [filter.status]) as ExecutionStatus[];
+    const given: unknown = filter.status;
+    statuses = (Array.isArray(given) ? [...(given as unknown[])] : [given]) as ExecutionStatus[];
     for (const s of statuses) {
       if (!executionStatuses.includes(s)) {
         throw new InvalidArgumentError(api, `unknown status "${String(s)}" (expected one of ${executionStatuses.join(', ')})`);

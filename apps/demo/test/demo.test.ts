@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '@sched/core/testing';
+import { runDemo } from '../src/demo.js';
+
+describe('demo', () => {
+  it('runs every demo job on a fake clock and reports consistent counts', async () => {
+    const clock = new FakeClock('2025-01-01T00:00:00Z');
+    const lines: string[] = [];
+    const result = await runDemo({
+      durationMs: 20_000,
+      clock,
+      print: (l) => lines.push(l),
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+      wait: async (ms, until) => {
+        let done = false;
+        void until.then(() => (done = true));
+        for (let t = 0; t < ms && !done; t += 100) await clock.advance(100);
+      },
+    });
+    const jobs = result.metrics.jobs;
+    expect(jobs.heartbeat?.successCount).toBe(21); // 20 fires and one manual trigger
+    expect(jobs.report?.skippedCount).toBeGreaterThan(0); // overlapPrevent
+    expect(jobs.flaky?.failureCount).toBeGreaterThan(0);
+    expect(jobs.flaky?.skippedCount).toBeGreaterThan(0); // circuit open
+    expect(jobs.cleanup?.timeoutCount).toBeGreaterThan(0);
+    // Bursts queue for 3 slots: the highest priority always starts first.
+    const burstStarts = lines.filter((l) => / ok +burst-/.test(l));
+    expect(burstStarts[0]).toContain('burst-a');
+    expect(lines.some((l) => l.startsWith('job ') && l.includes('fires'))).toBe(true);
+    expect(result.snapshotCount).toBeGreaterThan(50);
+  });
+
+  it('the CLI runs end to end and ends by itself (real time, a few seconds)', async () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sched/source', main, '--duration', '3'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code).toBe(0);
+      expect(out).toContain('heartbeat');
+      expect(out).toMatch(/TOTAL\s+\d+/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('--help prints usage; a bad option exits 2', async () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@sched/source', main, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', (code) => resolve({ code, out }));
+      });
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Usage: pnpm demo');
+    const bad = await run(['--durration', '3']);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain('unknown option --durration');
+  });
+});
