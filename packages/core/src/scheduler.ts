@@ -59,6 +59,7 @@ import { instantsBetween } from './engine/missed.js';
 import { resolveOptions, type ResolvedTuning, type SchedulerOptions } from './engine/options.js';
 import { Reporter } from './engine/reporter.js';
 import { ScheduleTimer } from './engine/schedule-timer.js';
+import { SnapshotWriter } from './engine/snapshot-writer.js';
 import { asRunnableJob } from './engine/sharding-job.js';
 import { compileFor, effectiveCfg, validateTaskCfg, type EffectiveCfg } from './engine/task-config.js';
 import { VERSION } from './version.js';
@@ -110,6 +111,11 @@ export class Scheduler {
   readonly schedulerCache: SchedulerCache;
   readonly pubsub: PubSub;
   readonly registry: NodeRegistry;
+  /**
+   * The execution history (the `snapshotRepository` option, memory by
+   * default). Reads through this property see every write the scheduler
+   * queued before the call (writes are behind, so a fire never waits on them).
+   */
   readonly snapshotRepository: SnapshotRepository;
   readonly remoteExecutor: RemoteExecutor;
   readonly dependencyCoordinator: DependencyCoordinator | undefined;
@@ -128,6 +134,7 @@ export class Scheduler {
   private readonly executor: FireExecutor;
   private readonly leaseKeeper: LeaseKeeper;
   private readonly catchup: CatchupPacer;
+  private readonly snapshotWriter: SnapshotWriter;
   private readonly host: SchedulerHost;
   private document: ConfigDocument | undefined;
   private stateValue: SchedulerState = 'idle';
@@ -151,7 +158,13 @@ export class Scheduler {
     this.schedulerCache = options.schedulerCache ?? new MemorySchedulerCache({ clock: this.clock });
     this.pubsub = options.pubsub ?? new MemoryPubSub({ logger: this.logger });
     this.registry = options.distributed ?? new MemoryNodeRegistry({ nodeId: this.nodeId, clock: this.clock });
-    this.snapshotRepository = options.snapshotRepository ?? new MemorySnapshotRepository({ clock: this.clock });
+    const snapshots = options.snapshotRepository ?? new MemorySnapshotRepository({ clock: this.clock });
+    this.snapshotWriter = new SnapshotWriter(snapshots, {
+      clock: this.clock,
+      logger: this.logger,
+      onError: (error) => this.reporter.error('snapshot write', error),
+    });
+    this.snapshotRepository = readYourWrites(snapshots, this.snapshotWriter);
     this.remoteExecutor = options.remoteExecutor ?? new LocalRemoteExecutor();
     this.dependencyCoordinator = options.dependencyCoordinator;
     this.shardPlanner = options.shardPlanner;
@@ -161,7 +174,7 @@ export class Scheduler {
     this.events = new TypedEmitter<SchedulerEvents>((event, error) =>
       this.logger.error('event listener threw', { event: String(event), error: toError('listener', error) }),
     );
-    this.reporter = new Reporter(this.events, this.snapshotRepository, this.logger, () => this.clock.now());
+    this.reporter = new Reporter(this.events, this.snapshotWriter, this.logger, () => this.clock.now());
     this.reporter.addSink(this.counters);
     const sinks =
       options.metricsSink === undefined ? [] : Array.isArray(options.metricsSink) ? options.metricsSink : [options.metricsSink];
@@ -508,7 +521,7 @@ export class Scheduler {
       this.timer.schedule(entry);
       return;
     }
-    const latest = spec.prev(now + 1);
+    const latest = mark === undefined ? undefined : spec.prev(now + 1);
     if (mark !== undefined && latest !== undefined && mark < latest) {
       entry.next = spec.next(mark) ?? Number.NaN;
       entry.activeSince = Number.NEGATIVE_INFINITY;
@@ -1023,6 +1036,11 @@ export class Scheduler {
     }
     this.leaseKeeper.stop();
     await this.detachAll();
+    await this.snapshotWriter.drain();
+    this.snapshotWriter.stop();
+    if (this.snapshotWriter.buffered > 0) {
+      this.logger.warn('snapshot writes not stored at stop: the store is unreachable', { count: this.snapshotWriter.buffered });
+    }
     this.stateValue = 'stopped';
     this.logger.info('scheduler stopped');
   }
@@ -1181,6 +1199,26 @@ export class Scheduler {
         .catch((e: unknown) => this.reporter.error('registry.update', toError('registry', e)));
     });
   }
+}
+
+/** Reads that first wait for the writes queued before them (read-your-writes over the write-behind). */
+function readYourWrites(repo: SnapshotRepository, writer: SnapshotWriter): SnapshotRepository {
+  return {
+    record: (snapshot) => repo.record(snapshot),
+    update: (executionId, patch) => repo.update(executionId, patch),
+    get: async (executionId) => {
+      await writer.drain();
+      return repo.get(executionId);
+    },
+    list: async (filter) => {
+      await writer.drain();
+      return repo.list(filter);
+    },
+    getStatistics: async (jobName, start, end) => {
+      await writer.drain();
+      return repo.getStatistics(jobName, start, end);
+    },
+  };
 }
 
 function validateJob(job: AnyJob): string {

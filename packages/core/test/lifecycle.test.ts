@@ -227,3 +227,38 @@ describe('trigger and execute', () => {
     expect(() => sched.nextFireTimes('q', 0)).toThrow(/count must be an integer/);
   });
 });
+
+describe('a snapshot store that fails', () => {
+  it('never stops firing; buffered snapshots appear once it is back', async () => {
+    const { MemorySnapshotRepository, StoreUnavailableError } = await import('../src/index.js');
+    const inner = new MemorySnapshotRepository({ maxPerJob: 1_000 });
+    let down = true;
+    const check = () => {
+      if (down) throw new StoreUnavailableError('record', 'postgres is down (test)');
+    };
+    const repo = {
+      record: async (s: Parameters<typeof inner.record>[0]) => (check(), inner.record(s)),
+      update: async (id: string, p: Parameters<typeof inner.update>[1]) => (check(), inner.update(id, p)),
+      get: (id: string) => inner.get(id),
+      list: (f?: Parameters<typeof inner.list>[0]) => inner.list(f),
+      getStatistics: (j: string, s: number | Date, e: number | Date) => inner.getStatistics(j, s, e),
+    };
+    const { sched, clock, logger } = setup({ snapshotRepository: repo });
+    const { runs, job } = recorder(clock);
+    const errors: string[] = [];
+    sched.on('error', (e) => errors.push(e.operation));
+    sched.registerJob(job('tick'), { cronSpec: '* * * * * *' });
+    await sched.start();
+    await clock.advance(5_000);
+    expect(runs).toHaveLength(5);
+    expect(errors).toContain('snapshot write');
+    expect(logger.lines.some((l) => l.msg.includes('snapshot writes buffered'))).toBe(true);
+    expect((await inner.list()).items).toHaveLength(0);
+    down = false;
+    await clock.advance(30_000);
+    const stored = (await sched.snapshotRepository.list({ jobName: 'tick', limit: 1_000 })).items;
+    expect(stored).toHaveLength(35);
+    expect(stored.every((s) => s.status === 'completed')).toBe(true);
+    await sched.stop();
+  });
+});

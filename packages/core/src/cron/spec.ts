@@ -1,29 +1,39 @@
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { InvalidCronError } from '../errors.js';
 import { isValidTimezone } from '../config/schema.js';
+import { CalendarMatcher } from './calendar.js';
+import { Zone } from './zone.js';
 
 /**
  * A parsed cron spec in one timezone. Pure: no timers, no clock.
  *
- * Parsing is cron-parser's (6 fields with seconds first, 5 fields, `@hourly`
- * and friends). Each spec remembers the last interval it computed: every
- * `after` in `[lastAfter, lastNext)` has the same next instant, so the many jobs
- * that share a spec and fire together cost one computation per instant.
+ * Parsing and validation are cron-parser's (6 fields with seconds first, 5
+ * fields, `@hourly` and friends). Next and previous instants come from our
+ * table-driven calendar search (calendar.ts) whenever the zone's offset does
+ * not change in the searched window, which is nearly always; across a DST
+ * transition, and for specs with `L` or `#`, cron-parser computes them. Each
+ * spec also remembers its last interval: every `after` in `[lastAfter,
+ * lastNext)` has the same next instant, so the jobs sharing a spec and firing
+ * together cost one computation per instant.
  *
- * DST rule (named timezones), the one cron-parser implements and our tests pin:
+ * DST rule (named timezones), pinned by tests:
  * - spring forward: a wall time that does not exist that day fires once, shifted
  *   forward by the gap (02:30 → 03:30 in New York); if the shifted time is also
  *   named by the spec, that instant fires once;
- * - fall back: a spec with a fixed hour fires once, at the first occurrence of
- *   the repeated wall time; a spec whose hour field is `*` (every hour, every
- *   minute…) fires at each real instant, both 01:00 EDT and 01:00 EST.
+ * - fall back: a spec that allows every hour (`*` in the hour field) fires at
+ *   each real instant, both 01:00 EDT and 01:00 EST; any other spec fires only
+ *   at the first occurrence of a repeated wall time (01:30 EDT, never 01:30 EST),
+ *   even when asked from inside the repeated hour (after a restart there).
  * No instant is ever dropped or doubled. `describeInstant` shows where a fire
  * lands relative to a transition.
  */
 export class CronSpec {
   readonly source: string;
   readonly timezone: string;
-  private readonly expr: CronExpression;
+  /** cron-parser's expression: dropped once the calendar serves the spec, parsed again on the rare fallback. */
+  private parsed: CronExpression | undefined;
+  private readonly calendar: CalendarMatcher | undefined;
+  private readonly zone: Zone;
   private memoAfter = Number.NaN;
   private memoNext = Number.NaN;
   private memoBefore = Number.NaN;
@@ -32,19 +42,26 @@ export class CronSpec {
   constructor(source: string, timezone: string, expr: CronExpression) {
     this.source = source;
     this.timezone = timezone;
-    this.expr = expr;
+    this.calendar = CalendarMatcher.fromFields(expr.fields);
+    this.parsed = this.calendar ? undefined : expr;
+    this.zone = Zone.get(timezone);
+  }
+
+  /** cron-parser's expression for this spec (DST windows, `L` and `#`, previews). */
+  private get expr(): CronExpression {
+    this.parsed ??= CronExpressionParser.parse(this.source, { tz: this.timezone, strict: false });
+    return this.parsed;
   }
 
   /** The first instant strictly after `after` (epoch ms), or `undefined` when there is none. */
   next(after: number): number | undefined {
     if (after >= this.memoAfter && after < this.memoNext) return this.memoNext;
-    let next: number;
-    try {
-      this.expr.reset(new Date(after));
-      next = this.expr.next().getTime();
-    } catch {
-      return undefined;
+    let next = this.nextRaw(after);
+    // Fall back: only every-hour specs fire again in a repeated wall hour.
+    for (let i = 0; i < 1_000 && next !== undefined && !this.allHours() && this.zone.isRepeatedWallTime(next); i++) {
+      next = this.nextRaw(next);
     }
+    if (next === undefined) return undefined;
     this.memoAfter = after;
     this.memoNext = next;
     return next;
@@ -53,16 +70,52 @@ export class CronSpec {
   /** The last instant strictly before `before`, or `undefined` when there is none. */
   prev(before: number): number | undefined {
     if (before <= this.memoBefore && before > this.memoPrev) return this.memoPrev;
-    let prev: number;
-    try {
-      this.expr.reset(new Date(before));
-      prev = this.expr.prev().getTime();
-    } catch {
-      return undefined;
+    let prev = this.prevRaw(before);
+    for (let i = 0; i < 1_000 && prev !== undefined && !this.allHours() && this.zone.isRepeatedWallTime(prev); i++) {
+      prev = this.prevRaw(prev);
     }
+    if (prev === undefined) return undefined;
     this.memoBefore = before;
     this.memoPrev = prev;
     return prev;
+  }
+
+  private allHours(): boolean {
+    return this.calendar ? this.calendar.allHours : this.expr.fields.hour.values.length === 24;
+  }
+
+  private nextRaw(after: number): number | undefined {
+    if (this.calendar) {
+      const offset = this.zone.offsetAt(after);
+      const wall = this.calendar.next(after + offset);
+      if (wall !== undefined) {
+        const t = wall - offset;
+        if (!this.zone.changesBetween(after, t)) return t;
+      }
+    }
+    try {
+      this.expr.reset(new Date(after));
+      return this.expr.next().getTime();
+    } catch {
+      return undefined;
+    }
+  }
+
+  private prevRaw(before: number): number | undefined {
+    if (this.calendar) {
+      const offset = this.zone.offsetAt(before);
+      const wall = this.calendar.prev(before + offset);
+      if (wall !== undefined) {
+        const t = wall - offset;
+        if (!this.zone.changesBetween(t, before)) return t;
+      }
+    }
+    try {
+      this.expr.reset(new Date(before));
+      return this.expr.prev().getTime();
+    } catch {
+      return undefined;
+    }
   }
 
   /** Up to `n` instants strictly after `after`. */
@@ -76,19 +129,6 @@ export class CronSpec {
       t = next;
     }
     return out;
-  }
-
-  /** Instants in `(from, to]`, at most `limit` of them (the earliest), and whether more exist. */
-  between(from: number, to: number, limit: number): { instants: number[]; more: boolean } {
-    const instants: number[] = [];
-    let t = from;
-    for (;;) {
-      const next = this.next(t);
-      if (next === undefined || next > to) return { instants, more: false };
-      if (instants.length === limit) return { instants, more: true };
-      instants.push(next);
-      t = next;
-    }
   }
 
   /** True when the wall time of `instant` in this zone is one the spec names (false for a DST-shifted fire). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, isSchedError, JobCancelledError, JobTimeoutError, toError } from '../errors.js';
 import type { JobContext } from '../job.js';
-import type { ExecutionOutcome, FinalStatus } from '../model.js';
+import type { ExecutionOutcome, ExecutionSnapshot, FinalStatus } from '../model.js';
 import type { Clock } from '../ports/clock.js';
 import type { LockManager } from '../ports/lock-manager.js';
 import type { Logger } from '../ports/logger.js';
@@ -29,7 +29,42 @@ export interface FireExecutorDeps {
 
 interface RunningExecution {
   task: FireTask;
-  controller: AbortController;
+  abort: ExecutionAbort;
+}
+
+/**
+ * The abort plumbing of one execution. The `AbortController` (costly in
+ * Node) is made only if the job reads `ctx.signal`; an abort always ends the
+ * race at once, whether or not the job listens.
+ */
+class ExecutionAbort {
+  reason: Error | undefined;
+  private controller: AbortController | undefined;
+  private rejectRace: ((reason: Error) => void) | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.rejectRace?.(reason);
+  }
+
+  /** Settles with `work`, or rejects with the reason as soon as the run is aborted (the job may go on). */
+  race(work: Promise<void>): Promise<void> {
+    if (this.reason) return Promise.reject(this.reason);
+    return new Promise<void>((resolve, reject) => {
+      this.rejectRace = reject;
+      work.then(resolve, reject);
+    });
+  }
 }
 
 /**
@@ -56,13 +91,13 @@ export class FireExecutor {
   cancel(executionId: string): boolean {
     const run = this.running.get(executionId);
     if (!run) return false;
-    run.controller.abort(new JobCancelledError(run.task.jobName, executionId));
+    run.abort.abort(new JobCancelledError(run.task.jobName, executionId));
     return true;
   }
 
   /** Aborts every running execution (the end of a graceful stop). */
   abortAll(reason: (task: FireTask) => Error): void {
-    for (const run of this.running.values()) run.controller.abort(reason(run.task));
+    for (const run of this.running.values()) run.abort.abort(reason(run.task));
   }
 
   /** Ends fires waiting to retry: their outcome is the attempt that failed. */
@@ -78,7 +113,7 @@ export class FireExecutor {
   /** Tells the executor the fire's lease was lost: its run is aborted as `abandoned`. */
   fence(task: FireTask, reason: Error): void {
     task.fenced = true;
-    for (const run of this.running.values()) if (run.task === task) run.controller.abort(reason);
+    for (const run of this.running.values()) if (run.task === task) run.abort.abort(reason);
   }
 
   /** Runs the next attempt of `task` (called by the dispatcher, one slot per call). */
@@ -137,10 +172,12 @@ export class FireExecutor {
     const { deps } = this;
     const { clock } = deps;
     const executionId = randomUUID();
-    const controller = new AbortController();
+    const abort = new ExecutionAbort();
     const startedAt = clock.now();
     const attempt = task.attempt;
     const scheduledAt = task.scheduledAt === undefined ? undefined : new Date(task.scheduledAt);
+    let logger: Logger | undefined;
+    const baseLogger = deps.logger;
     const ctx: JobContext = {
       jobName: task.jobName,
       fireId: task.fireId,
@@ -148,27 +185,35 @@ export class FireExecutor {
       scheduledAt,
       nodeId: deps.nodeId,
       attempt,
-      signal: controller.signal,
-      logger: childLogger(deps.logger, { jobName: task.jobName, fireId: task.fireId, executionId }),
+      get signal() {
+        return abort.signal;
+      },
+      get logger() {
+        logger ??= childLogger(baseLogger, { jobName: task.jobName, fireId: task.fireId, executionId });
+        return logger;
+      },
       fencingToken: task.lease.fencingToken,
       params: task.params,
       missedCount: task.missedCount,
       missedFrom: task.missedFrom === undefined ? undefined : new Date(task.missedFrom),
       shard: task.shard,
     };
-    this.running.set(executionId, { task, controller });
-    deps.reporter.events.emit('start', {
-      jobName: task.jobName,
-      fireId: task.fireId,
-      executionId,
-      kind: task.kind,
-      attempt,
-      scheduledAt,
-      startedAt: new Date(startedAt),
-      nodeId: deps.nodeId,
-      fencingToken: task.lease.fencingToken,
-    });
-    deps.reporter.recordStart({
+    this.running.set(executionId, { task, abort });
+    const events = deps.reporter.events;
+    if (events.hasListeners('start')) {
+      events.emit('start', {
+        jobName: task.jobName,
+        fireId: task.fireId,
+        executionId,
+        kind: task.kind,
+        attempt,
+        scheduledAt,
+        startedAt: new Date(startedAt),
+        nodeId: deps.nodeId,
+        fencingToken: task.lease.fencingToken,
+      });
+    }
+    const snapshot: ExecutionSnapshot = {
       executionId,
       jobName: task.jobName,
       fireId: task.fireId,
@@ -180,22 +225,26 @@ export class FireExecutor {
       nodeId: deps.nodeId,
       attempt,
       kind: task.kind,
-      ...(task.shard ? { shardIndex: task.shard.shardIndex, shardTotal: task.shard.shardTotal } : {}),
-      ...(task.missedCount !== undefined ? { missedCount: task.missedCount } : {}),
-    });
+    };
+    if (task.shard) {
+      snapshot.shardIndex = task.shard.shardIndex;
+      snapshot.shardTotal = task.shard.shardTotal;
+    }
+    if (task.missedCount !== undefined) snapshot.missedCount = task.missedCount;
+    deps.reporter.recordStart(snapshot);
 
     const timeoutMs = task.timeoutMs ?? task.entry.cfg.timeoutMs;
     const timeoutTimer =
       timeoutMs === undefined
         ? undefined
-        : clock.setTimer(startedAt + timeoutMs, () => controller.abort(new JobTimeoutError(task.jobName, timeoutMs)));
+        : clock.setTimer(startedAt + timeoutMs, () => abort.abort(new JobTimeoutError(task.jobName, timeoutMs)));
     let status: FinalStatus = 'completed';
     let error: Error | undefined;
     try {
-      await raceAbort(invoke(task, ctx), controller.signal);
+      await abort.race(invoke(task, ctx));
     } catch (thrown) {
       error = toError(task.jobName, thrown);
-      status = classify(error, controller.signal);
+      status = classify(error, abort.reason);
     } finally {
       if (timeoutTimer) clock.clearTimer(timeoutTimer);
       this.running.delete(executionId);
@@ -219,7 +268,6 @@ export class FireExecutor {
     }
     deps.reporter.recordEnd(outcome, error);
     deps.reporter.metric({ type: 'execution', outcome, kind: task.kind });
-    const events = deps.reporter.events;
     switch (status) {
       case 'completed':
         events.emit('complete', outcome);
@@ -294,27 +342,8 @@ function invoke(task: FireTask, ctx: JobContext): Promise<void> {
   }
 }
 
-/** Settles with `work`, or rejects with the signal's reason as soon as it aborts (the job may go on). */
-function raceAbort(work: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function classify(error: Error, signal: AbortSignal): FinalStatus {
-  const cause: unknown = signal.aborted ? signal.reason : error;
+function classify(error: Error, abortReason: Error | undefined): FinalStatus {
+  const cause: unknown = abortReason ?? error;
   if (isSchedError(cause, ErrorCode.JobTimeout)) return 'timeout';
   if (isSchedError(cause, ErrorCode.JobCancelled) || isSchedError(cause, ErrorCode.JobAborted)) return 'cancelled';
   if (isSchedError(cause, ErrorCode.LeaseLost)) return 'abandoned';

@@ -2,25 +2,23 @@ import type { SchedulerEvents, TypedEmitter } from '../events.js';
 import type { ExecutionOutcome, ExecutionSnapshot, FireKind, MisfirePolicy, SkipReason } from '../model.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsEvent, MetricsSink } from '../ports/metrics-sink.js';
-import type { SnapshotPatch, SnapshotRepository } from '../ports/snapshot-repository.js';
+import type { SnapshotPatch } from '../ports/snapshot-repository.js';
+import type { SnapshotWriter } from './snapshot-writer.js';
 
 const STACK_LIMIT = 4_000;
 const MESSAGE_LIMIT = 2_000;
 
 /**
  * The one place that tells the world what happened: typed events, metrics
- * sinks (core's counters among them) and snapshots. Snapshot writes never
- * hold up a fire: they run in the background, in order per execution, and a
- * failed write is logged and reported as an `error` event.
+ * sinks (core's counters among them) and snapshots (through the
+ * write-behind `SnapshotWriter`, so recording never holds up a fire).
  */
 export class Reporter {
   private readonly sinks: MetricsSink[] = [];
-  private readonly pendingRecords = new Map<string, Promise<void>>();
-  private lastWriteError = 0;
 
   constructor(
     readonly events: TypedEmitter<SchedulerEvents>,
-    private readonly snapshots: SnapshotRepository,
+    private readonly snapshots: SnapshotWriter,
     private readonly logger: Logger,
     private readonly now: () => number,
   ) {}
@@ -48,11 +46,10 @@ export class Reporter {
 
   /** Writes the snapshot of an execution that starts now. */
   recordStart(snapshot: ExecutionSnapshot): void {
-    const write = this.snapshots.record(snapshot).catch((error: unknown) => this.writeFailed(error, snapshot.jobName));
-    this.pendingRecords.set(snapshot.executionId, write);
+    this.snapshots.record(snapshot);
   }
 
-  /** Updates an execution's snapshot once it ended (after its record write). */
+  /** Completes an execution's snapshot once it ended. */
   recordEnd(outcome: ExecutionOutcome, error?: Error): void {
     const patch: SnapshotPatch = {
       status: outcome.status,
@@ -63,16 +60,12 @@ export class Reporter {
       patch.errorMessage = trim(outcome.error.message, MESSAGE_LIMIT);
       if (error?.stack) patch.errorStack = trim(error.stack, STACK_LIMIT);
     }
-    const before = this.pendingRecords.get(outcome.executionId) ?? Promise.resolve();
-    this.pendingRecords.delete(outcome.executionId);
-    void before
-      .then(() => this.snapshots.update(outcome.executionId, patch))
-      .catch((error: unknown) => this.writeFailed(error, outcome.jobName));
+    this.snapshots.update(outcome.executionId, patch);
   }
 
   /** A record that is born finished (skipped, misfired). */
   recordFinished(snapshot: ExecutionSnapshot): void {
-    void this.snapshots.record(snapshot).catch((error: unknown) => this.writeFailed(error, snapshot.jobName));
+    this.snapshots.record(snapshot);
   }
 
   skip(
@@ -153,14 +146,6 @@ export class Reporter {
     };
     if (args.missedCount !== undefined) snapshot.missedCount = args.missedCount;
     this.recordFinished(snapshot);
-  }
-
-  private writeFailed(error: unknown, jobName: string): void {
-    // One line a second at most: a store that is down must not flood the log.
-    const now = this.now();
-    if (now - this.lastWriteError < 1_000) return;
-    this.lastWriteError = now;
-    this.error('snapshot write', error instanceof Error ? error : new Error(String(error)), jobName);
   }
 }
 

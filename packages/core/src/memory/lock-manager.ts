@@ -109,6 +109,7 @@ export class MemoryLockManager implements LockManager {
     rec.state = 'done';
     rec.status = status;
     rec.expiresAt = store.clock.now() + options.retentionMs;
+    store.noteFinished(rec.fireId, rec.expiresAt);
     return true;
   }
 

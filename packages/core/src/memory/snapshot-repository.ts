@@ -40,8 +40,9 @@ export class MemorySnapshotRepository implements SnapshotRepository {
     }
   }
 
+  /** Takes the snapshot as given (the caller must not change it afterwards); reads return copies. */
   async record(snapshot: ExecutionSnapshot): Promise<void> {
-    const copy = { ...snapshot };
+    const copy = snapshot;
     if (!this.byId.has(copy.executionId)) {
       let ids = this.byJob.get(copy.jobName);
       if (!ids) {

@@ -25,6 +25,9 @@ export class MemoryStore {
   private counter = 0;
   private available = true;
   private lastPurge = 0;
+  /** Finished fire ids in the order they finished, for purging without a scan. */
+  private readonly finished: Array<{ fireId: string; expiresAt: number }> = [];
+  private finishedHead = 0;
 
   constructor(options: { clock?: Clock } = {}) {
     this.clock = options.clock ?? new SystemClock();
@@ -51,6 +54,8 @@ export class MemoryStore {
     this.leases.clear();
     this.runs.clear();
     this.catchups.clear();
+    this.finished.length = 0;
+    this.finishedHead = 0;
     this.epoch = Math.max(this.epoch + 1, Math.floor(this.clock.now() / 1000));
     this.counter = 0;
   }
@@ -69,13 +74,31 @@ export class MemoryStore {
     return `${nodeId}:${this.epoch}:${++this.counter}`;
   }
 
-  /** Drops finished fire records and runs past their retention, at most once a second. */
+  /** Notes a fire record that became `done`, so it can be purged after its retention. */
+  noteFinished(fireId: string, expiresAt: number): void {
+    this.finished.push({ fireId, expiresAt });
+  }
+
+  /**
+   * Drops finished fire records past their retention (oldest first, from the
+   * finish-order queue) and expired runs and leases, at most once a second.
+   */
   purgeExpired(): void {
     const now = this.clock.now();
     if (now - this.lastPurge < 1000) return;
     this.lastPurge = now;
-    for (const [id, rec] of this.fires) if (rec.state === 'done' && rec.expiresAt <= now) this.fires.delete(id);
-    for (const [id, run] of this.runs) if (run.expiresAt <= now) this.runs.delete(id);
-    for (const [key, lease] of this.leases) if (lease.expiresAt <= now) this.leases.delete(key);
+    const queue = this.finished;
+    while (this.finishedHead < queue.length && (queue[this.finishedHead] as { expiresAt: number }).expiresAt <= now) {
+      const { fireId } = queue[this.finishedHead] as { fireId: string };
+      const rec = this.fires.get(fireId);
+      if (rec && rec.state === 'done' && rec.expiresAt <= now) this.fires.delete(fireId);
+      this.finishedHead += 1;
+    }
+    if (this.finishedHead > 1024 && this.finishedHead * 2 > queue.length) {
+      queue.splice(0, this.finishedHead);
+      this.finishedHead = 0;
+    }
+    if (this.runs.size > 0) for (const [id, run] of this.runs) if (run.expiresAt <= now) this.runs.delete(id);
+    if (this.leases.size > 0) for (const [key, lease] of this.leases) if (lease.expiresAt <= now) this.leases.delete(key);
   }
 }

@@ -1,0 +1,163 @@
+import type { ExecutionSnapshot } from '../model.js';
+import type { Clock, TimerHandle } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { SnapshotPatch, SnapshotRepository } from '../ports/snapshot-repository.js';
+
+type Op = { kind: 'record'; snapshot: ExecutionSnapshot } | { kind: 'update'; executionId: string; patch: SnapshotPatch };
+
+export interface SnapshotWriterOptions {
+  clock: Clock;
+  logger: Logger;
+  /** Writes held while the store fails; past it the oldest are dropped (counted, logged). @default 10_000 */
+  maxBuffered?: number;
+  onError: (error: Error) => void;
+}
+
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * Write-behind for snapshots, so recording never slows or breaks a fire.
+ * Writes queue in memory and go to the repository in order right after the
+ * current turn of the event loop; an execution that ends before its record
+ * was written is written once, finished. While the store fails, writes stay
+ * buffered (at most `maxBuffered`; the oldest beyond are dropped with a
+ * counted warning) and are retried with backoff.
+ */
+export class SnapshotWriter {
+  private queue: Op[] = [];
+  /** Records queued and not yet handed to the store, by execution id (updates fold into them). */
+  private readonly unwritten = new Map<string, ExecutionSnapshot>();
+  private scheduled = false;
+  private flushing: Promise<void> | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private failures = 0;
+  private droppedCount = 0;
+  private readonly maxBuffered: number;
+
+  constructor(
+    private readonly repo: SnapshotRepository,
+    private readonly options: SnapshotWriterOptions,
+  ) {
+    this.maxBuffered = options.maxBuffered ?? 10_000;
+  }
+
+  /** Writes waiting for the store. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** Writes dropped because the buffer was full while the store failed. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /** Queues a new snapshot. The writer owns it from now on. */
+  record(snapshot: ExecutionSnapshot): void {
+    this.queue.push({ kind: 'record', snapshot });
+    this.unwritten.set(snapshot.executionId, snapshot);
+    this.trim();
+    this.schedule();
+  }
+
+  update(executionId: string, patch: SnapshotPatch): void {
+    const pending = this.unwritten.get(executionId);
+    if (pending) {
+      Object.assign(pending, patch);
+      return;
+    }
+    this.queue.push({ kind: 'update', executionId, patch });
+    this.trim();
+    this.schedule();
+  }
+
+  /** Resolves once everything queued before the call was handed to the store (or failed and stays buffered). */
+  async drain(): Promise<void> {
+    for (let i = 0; i < 100 && (this.queue.length > 0 || this.flushing) && this.failures === 0; i++) await this.flush();
+  }
+
+  stop(): void {
+    if (this.retryTimer) this.options.clock.clearTimer(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.retryTimer) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.queue.length > 0 && this.failures === 0 ? this.flush() : undefined));
+    if (this.queue.length === 0) return Promise.resolve();
+    const run = this.writeAll().finally(() => {
+      this.flushing = undefined;
+    });
+    this.flushing = run;
+    return run;
+  }
+
+  private async writeAll(): Promise<void> {
+    const ops = this.queue;
+    this.queue = [];
+    this.unwritten.clear();
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Op;
+      try {
+        if (op.kind === 'record') await this.repo.record(op.snapshot);
+        else await this.repo.update(op.executionId, op.patch);
+      } catch (error) {
+        // Keep this write and the rest, in order, ahead of anything queued since.
+        this.queue = ops.slice(i).concat(this.queue);
+        this.failed(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+    }
+    if (this.failures > 0) {
+      this.options.logger.info('snapshot store reachable again; buffered writes flushed', { dropped: this.droppedCount });
+      this.failures = 0;
+    }
+  }
+
+  private failed(error: Error): void {
+    this.failures += 1;
+    if (this.failures === 1 || this.failures % 10 === 0) {
+      this.options.onError(error);
+      this.options.logger.warn('snapshot writes buffered while the store fails', {
+        buffered: this.queue.length,
+        failures: this.failures,
+      });
+    }
+    this.trim();
+    const delay = Math.min(MAX_RETRY_MS, 100 * 2 ** Math.min(this.failures - 1, 10));
+    const clock = this.options.clock;
+    this.retryTimer = clock.setTimer(clock.now() + delay, () => {
+      this.retryTimer = undefined;
+      this.failures = Math.max(1, this.failures);
+      void this.retry();
+    });
+  }
+
+  private async retry(): Promise<void> {
+    const before = this.failures;
+    await this.flush();
+    // A successful flush resets `failures`; a failing one armed the next retry.
+    if (this.failures === before && !this.retryTimer && this.queue.length > 0) this.schedule();
+  }
+
+  /** Bounds the buffer while the store fails (a healthy store drains it every turn). */
+  private trim(): void {
+    if (this.failures === 0) return;
+    const excess = this.queue.length - this.maxBuffered;
+    if (excess <= 0) return;
+    const dropped = this.queue.splice(0, excess);
+    for (const op of dropped) if (op.kind === 'record') this.unwritten.delete(op.snapshot.executionId);
+    this.droppedCount += excess;
+    this.options.logger.warn('snapshot write buffer full: oldest writes dropped', {
+      dropped: excess,
+      droppedTotal: this.droppedCount,
+    });
+  }
+}
