@@ -65,7 +65,7 @@ switch (task) {
   case 'demo':
     ensureInstalled();
     must(['turbo', 'run', 'build', '--filter', '@sched/demo^...', '--output-logs', 'errors-only']);
-    process.exit(run(['--filter', '@sched/demo', 'start', ...args]));
+    process.exit(run(['--filter', '@sched/demo', 'start', '--', ...args]));
     break;
   case 'test':
     // Every test of every package; test tasks build what they depend on first.

@@ -176,8 +176,6 @@ export class FireExecutor {
     const startedAt = clock.now();
     const attempt = task.attempt;
     const scheduledAt = task.scheduledAt === undefined ? undefined : new Date(task.scheduledAt);
-    let logger: Logger | undefined;
-    const baseLogger = deps.logger;
     const ctx: JobContext = {
       jobName: task.jobName,
       fireId: task.fireId,
@@ -188,10 +186,7 @@ export class FireExecutor {
       get signal() {
         return abort.signal;
       },
-      get logger() {
-        logger ??= childLogger(baseLogger, { jobName: task.jobName, fireId: task.fireId, executionId });
-        return logger;
-      },
+      logger: childLogger(deps.logger, { jobName: task.jobName, fireId: task.fireId, executionId }),
       fencingToken: task.lease.fencingToken,
       params: task.params,
       missedCount: task.missedCount,
