@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import {
+  LeaseLostError,
+  MemorySchedulerCache,
+  type DependencyCoordinator,
+  type DependencyGraph,
+  type ExecutionOutcome,
+  type SchedulerHost,
+} from '../src/index.js';
+import { T0, recorder, setup, stopWith } from './helpers.js';
+
+describe('leases', () => {
+  it('a run longer than the lease keeps it: the watchdog renews every leaseRenewMs', async () => {
+    const { sched, clock } = setup({ leaseTtlMs: 1_000, leaseRenewMs: 300 });
+    const outcomes: ExecutionOutcome[] = [];
+    sched.on('complete', (o) => outcomes.push(o));
+    sched.registerJob({ name: 'long', execute: (ctx) => clock.sleep(5_000, ctx.signal) }, { cronSpec: '0 * * * * *' });
+    await sched.start();
+    await clock.advance(60_000);
+    const record = await sched.schedulerCache.stateStore.getFireRecord(`long@${T0 + 60_000}`);
+    expect(record).toMatchObject({ state: 'running' });
+    await clock.advance(5_000);
+    expect(outcomes.map((o) => o.status)).toEqual(['completed']);
+    expect(await sched.schedulerCache.stateStore.getFireRecord(`long@${T0 + 60_000}`)).toMatchObject({
+      state: 'done',
+      status: 'completed',
+    });
+    await sched.stop();
+  });
+
+  it('a run whose lease is lost (the store forgot it) is aborted as abandoned, with a LeaseLostError reason', async () => {
+    const { sched, clock } = setup({ leaseTtlMs: 1_000, leaseRenewMs: 300 });
+    const cache = sched.schedulerCache as MemorySchedulerCache;
+    let reason: unknown;
+    const abandoned = sched.waitFor('abandon');
+    sched.registerJob(
+      {
+        name: 'fenced',
+        async execute(ctx) {
+          try {
+            await clock.sleep(10_000, ctx.signal);
+          } catch (e) {
+            reason = e;
+            throw e;
+          }
+        },
+      },
+      { cronSpec: '0 * * * * *' },
+    );
+    await sched.start();
+    await clock.advance(60_000);
+    cache.store.flush(); // a Redis restarted without persistence: every record and lease is gone
+    await clock.advance(400);
+    expect(reason).toBeInstanceOf(LeaseLostError);
+    expect(await abandoned).toMatchObject({ jobName: 'fenced', reason: expect.stringContaining('lost the lease') });
+    expect(sched.getJobMetrics('fenced')).toMatchObject({ failureCount: 1, lastStatus: 'abandoned' });
+    await stopWith(sched, clock);
+  });
+
+  it('fencing tokens given to runs only grow', async () => {
+    const { sched, clock } = setup();
+    const tokens: number[] = [];
+    sched.registerJob({ name: 't', execute: (ctx) => void tokens.push(ctx.fencingToken as number) }, { cronSpec: '* * * * * *' });
+    await sched.start();
+    await clock.advance(5_000);
+    expect(tokens).toHaveLength(5);
+    expect([...tokens].sort((a, b) => a - b)).toEqual(tokens);
+    expect(new Set(tokens).size).toBe(5);
+    await sched.stop();
+  });
+});
+
+/** A coordinator that records what core asks of it (core's side of the port is under test). */
+function recordingCoordinator(reject?: (graph: DependencyGraph) => string | undefined) {
+  const validated: Array<Record<string, readonly string[]>> = [];
+  const completed: string[] = [];
+  let host: SchedulerHost | undefined;
+  const coordinator: DependencyCoordinator = {
+    packageName: 'test-coordinator',
+    validate(graph) {
+      validated.push(Object.fromEntries(graph));
+      const why = reject?.(graph);
+      if (why) throw new Error(why);
+    },
+    attach(h) {
+      host = h;
+    },
+    async onFireComplete(outcome) {
+      completed.push(`${outcome.jobName}:${outcome.status}`);
+      // Release the dependents of a completed job, as @sched/dag does across nodes.
+      if (outcome.jobName === 'extract' && outcome.status === 'completed' && host) {
+        await host.runFire({
+          jobName: 'report',
+          kind: 'cron',
+          fireId: `report@${outcome.fireId}`,
+          scheduledAt: outcome.scheduledAt?.getTime(),
+        });
+      }
+    },
+  };
+  return { coordinator, validated, completed, host: () => host };
+}
+
+describe('the DependencyCoordinator port', () => {
+  it('is asked to validate the whole graph at start, and dependents fire only when it releases them', async () => {
+    const c = recordingCoordinator();
+    const { sched, clock } = setup({ dependencyCoordinator: c.coordinator });
+    const { runs, job } = recorder(clock);
+    sched.registerJob(job('extract'), { cronSpec: '0 * * * * *' });
+    sched.registerJob(job('report'), { cronSpec: '0 * * * * *', dependencies: ['extract'] });
+    await sched.start();
+    expect(c.validated).toEqual([{ report: ['extract'], extract: [] }]);
+    expect(c.host()?.jobNames().sort()).toEqual(['extract', 'report']);
+    await clock.advance(60_000);
+    expect(runs.map((r) => [r.jobName, r.scheduledAt])).toEqual([
+      ['extract', T0 + 60_000],
+      ['report', T0 + 60_000],
+    ]);
+    expect(c.completed).toEqual(['extract:completed', 'report:completed']);
+    await sched.stop();
+  });
+
+  it('a graph it rejects fails start (nothing fires) or a later registration (nothing changes)', async () => {
+    const cyclic = recordingCoordinator((g) =>
+      g.get('a')?.includes('b') && g.get('b')?.includes('a') ? 'cycle a -> b -> a' : undefined,
+    );
+    const first = setup({ dependencyCoordinator: cyclic.coordinator });
+    first.sched.registerJob({ name: 'a', execute() {} }, { cronSpec: '* * * * * *', dependencies: ['b'] });
+    first.sched.registerJob({ name: 'b', execute() {} }, { cronSpec: '* * * * * *', dependencies: ['a'] });
+    await expect(first.sched.start()).rejects.toThrow('cycle a -> b -> a');
+    expect(first.sched.state).toBe('idle');
+
+    const later = recordingCoordinator((g) =>
+      g.get('a')?.includes('b') && g.get('b')?.includes('a') ? 'cycle a -> b -> a' : undefined,
+    );
+    const { sched } = setup({ dependencyCoordinator: later.coordinator });
+    sched.registerJob({ name: 'a', execute() {} }, { cronSpec: '* * * * * *', dependencies: ['b'] });
+    sched.registerJob({ name: 'b0', execute() {} }, { cronSpec: '* * * * * *' });
+    await sched.start();
+    expect(() => sched.registerJob({ name: 'b', execute() {} }, { dependencies: ['a'] })).toThrow('cycle a -> b -> a');
+    expect(sched.getJobs().map((j) => j.jobName)).toEqual(['a', 'b0']);
+    await sched.stop();
+  });
+});
