@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   LeaseLostError,
-  MemorySchedulerCache,
+  type MemorySchedulerCache,
   type DependencyCoordinator,
   type DependencyGraph,
   type ExecutionOutcome,
