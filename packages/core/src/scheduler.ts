@@ -199,7 +199,8 @@ export class Scheduler {
     });
     this.dispatcher = new Dispatcher<FireTask>(
       t.maxConcurrency,
-      (task) => this.executor.runAttempt(task),
+      (task) =>
+        this.executor.runAttempt(task).catch((e: unknown) => this.reporter.error('run', toError(task.jobName, e), task.jobName)),
       () => this.onSlotFree(),
     );
     this.timer = new ScheduleTimer<JobEntry>(this.clock, Defaults.maxSleepMs, (due, now) => this.onDue(due, now));
@@ -219,7 +220,9 @@ export class Scheduler {
         this.reporter.error('claim', error);
       },
     });
-    this.catchup = new CatchupPacer(this.clock, t.catchupIntervalMs, (entry, instant) => void this.runCatchup(entry, instant));
+    this.catchup = new CatchupPacer(this.clock, t.catchupIntervalMs, (entry, instant) =>
+      this.background(this.runCatchup(entry, instant), 'catch-up', entry.name),
+    );
     this.host = this.createHost();
   }
 
@@ -631,14 +634,14 @@ export class Scheduler {
         moreMissed = gap.more;
         for (const t of gap.instants) {
           if (t <= entry.activeSince) continue; // paused, disabled or on another spec then: not owed
-          if (now - t <= threshold) void this.runLate(entry, t);
+          if (now - t <= threshold) this.background(this.runLate(entry, t), 'late fire', entry.name);
           else missed.push(t);
         }
       }
       const late = now - claim.instant > threshold;
       const task = this.cronTask(entry, claim, 'cron');
       if (missed.length === 0 && !late) {
-        void this.accept(task, now);
+        this.background(this.accept(task, now), 'accept', task.jobName);
         continue;
       }
       this.applyMisfirePolicy(entry, task, missed, moreMissed, late, 'claim-gap', now);
@@ -672,16 +675,16 @@ export class Scheduler {
       task.missedCount = missedCount;
       task.missedFrom = all[0];
       recordOnly = missed;
-      void this.accept(task, now);
+      this.background(this.accept(task, now), 'accept', task.jobName);
     } else if (policy === 'delayed') {
       action = 'run-each';
       const keep = this.tuning.misfireMaxCatchup;
       const replay = keep === 0 ? [] : all.slice(-keep);
       recordOnly = all.slice(0, all.length - replay.length).filter((t) => t !== claimed);
-      if (!late) void this.accept(task, now);
+      if (!late) this.background(this.accept(task, now), 'accept', task.jobName);
       else if (replay.includes(claimed)) {
         task.kind = 'catch-up';
-        void this.accept(task, now);
+        this.background(this.accept(task, now), 'accept', task.jobName);
       } else this.finishUnrun(task, 'misfired');
       this.catchup.add(
         entry,
@@ -692,7 +695,7 @@ export class Scheduler {
       if (late) {
         this.finishUnrun(task, 'misfired');
         recordOnly = all;
-      } else void this.accept(task, now);
+      } else this.background(this.accept(task, now), 'accept', task.jobName);
     }
     for (const t of recordOnly) {
       this.reporter.misfired({
@@ -867,8 +870,10 @@ export class Scheduler {
           () => this.logger.warn('overlap lease lost', { jobName: entry.name }),
         );
       } catch (error) {
+        // Without the overlap lease the fire may not run: give its claim back for a later sweep.
         this.reporter.error('acquireLease', toError(entry.name, error), entry.name);
         entry.inFlight -= 1;
+        this.schedulerCache.lockManager.releaseFire(task.lease).catch(() => undefined);
         task.reject?.(toError(entry.name, error));
         return;
       }
@@ -979,7 +984,7 @@ export class Scheduler {
     return new Promise<ExecutionOutcome>((resolve, reject) => {
       task.settle = resolve;
       task.reject = reject;
-      void this.accept(task, this.clock.now());
+      this.accept(task, this.clock.now()).catch(reject);
     });
   }
 
@@ -1130,6 +1135,11 @@ export class Scheduler {
   }
 
   // ─── helpers ─────────────────────────────────────────────────────────────
+
+  /** Runs work nobody awaits; an unexpected failure is reported, never an unhandled rejection. */
+  private background(work: Promise<unknown>, operation: string, jobName?: string): void {
+    work.catch((e: unknown) => this.reporter.error(operation, toError(jobName ?? operation, e), jobName));
+  }
 
   private entry(api: string, name: string): JobEntry {
     const entry = typeof name === 'string' ? this.jobs.get(name) : undefined;

@@ -54,12 +54,12 @@ export class ClaimQueue {
   add(fires: PendingFire[]): void {
     if (this.stopped || fires.length === 0) return;
     for (const f of fires) this.pending.push(f);
-    void this.flush();
+    this.flushInBackground();
   }
 
   /** Called when a slot frees: fires waiting for room may now be claimed. */
   poke(): void {
-    if (this.pending.length > 0 && this.failures === 0) void this.flush();
+    if (this.pending.length > 0 && this.failures === 0) this.flushInBackground();
   }
 
   /** Drops every pending fire (nothing was claimed for them) and stops. */
@@ -69,6 +69,10 @@ export class ClaimQueue {
     const dropped = this.pending;
     this.pending = [];
     return dropped;
+  }
+
+  private flushInBackground(): void {
+    this.flush().catch((e: unknown) => this.deps.onError(e instanceof Error ? e : new Error(String(e))));
   }
 
   private async flush(): Promise<void> {
@@ -101,7 +105,7 @@ export class ClaimQueue {
           const byKey = new Map<string, PendingFire>();
           for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
           const pairs = won.map((claim) => ({ fire: byKey.get(`${claim.jobName}\u0000${claim.instant}`) as PendingFire, claim }));
-          deps.onWon(pairs, deps.clock.now());
+          this.safely(() => deps.onWon(pairs, deps.clock.now()));
         }
       } catch (error) {
         this.failures += 1;
@@ -121,7 +125,10 @@ export class ClaimQueue {
       expired.push(f);
       return false;
     });
-    if (expired.length > 0) this.deps.onExpired(expired, this.failures > 0 ? 'store-unavailable' : 'saturated', now);
+    if (expired.length > 0) {
+      const reason = this.failures > 0 ? 'store-unavailable' : 'saturated';
+      this.safely(() => this.deps.onExpired(expired, reason, now));
+    }
     if (this.pending.length === 0) {
       this.clearTimer();
       return;
@@ -134,8 +141,17 @@ export class ClaimQueue {
     this.timer = this.deps.clock.setTimer(at, () => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;
-      void this.flush();
+      this.flushInBackground();
     });
+  }
+
+  /** Runs a callback of the scheduler; a bug in it is reported, and claims go on. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.deps.onError(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   private clearTimer(): void {

@@ -44,7 +44,7 @@ export class LeaseKeeper {
   private arm(): void {
     this.timer = this.clock.setTimer(this.clock.now() + this.renewMs, () => {
       this.timer = undefined;
-      void this.round();
+      this.round().catch((error: unknown) => this.logger.error('lease watchdog failed', { error }));
     });
   }
 

@@ -85,7 +85,7 @@ export class SnapshotWriter {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      this.flush().catch((e: unknown) => this.options.onError(e instanceof Error ? e : new Error(String(e))));
     });
   }
 
@@ -136,7 +136,7 @@ export class SnapshotWriter {
     this.retryTimer = clock.setTimer(clock.now() + delay, () => {
       this.retryTimer = undefined;
       this.failures = Math.max(1, this.failures);
-      void this.retry();
+      this.retry().catch((e: unknown) => this.options.onError(e instanceof Error ? e : new Error(String(e))));
     });
   }
 
