@@ -1,4 +1,4 @@
-import type { ExecutionOutcome, Scheduler, SchedulerMetrics } from '@sched/core';
+import type { ExecutionOutcome, JobMetrics, Scheduler, SchedulerMetrics } from '@sched/core';
 
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 const lpad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
@@ -45,7 +45,7 @@ export function attachPrinter(sched: Scheduler, print: (line: string) => void): 
 /** The summary table: one row per job from the scheduler's own counters. */
 export function summaryTable(metrics: SchedulerMetrics): string {
   const head = ['job', 'fires', 'runs', 'ok', 'failed', 'timeout', 'skipped', 'avg ms', 'p95 ms'];
-  const rows = Object.entries(metrics.jobs).map(([name, m]) => [
+  const row = (name: string, m: JobMetrics): string[] => [
     name,
     String(m.fireCount),
     String(m.executionCount),
@@ -55,19 +55,8 @@ export function summaryTable(metrics: SchedulerMetrics): string {
     String(m.skippedCount),
     m.avgExecutionTimeMs.toFixed(0),
     m.p95ExecutionTimeMs.toFixed(0),
-  ]);
-  const t = metrics.totals;
-  rows.push([
-    'TOTAL',
-    String(t.fireCount),
-    String(t.executionCount),
-    String(t.successCount),
-    String(t.failureCount - t.timeoutCount),
-    String(t.timeoutCount),
-    String(t.skippedCount),
-    t.avgExecutionTimeMs.toFixed(0),
-    t.p95ExecutionTimeMs.toFixed(0),
-  ]);
+  ];
+  const rows = [...Object.entries(metrics.jobs).map(([name, m]) => row(name, m)), row('TOTAL', metrics.totals)];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i === 0 ? pad(c, widths[i] as number) : lpad(c, widths[i] as number))).join('  ');

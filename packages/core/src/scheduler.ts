@@ -644,7 +644,7 @@ export class Scheduler {
         this.background(this.accept(task, now), 'accept', task.jobName);
         continue;
       }
-      this.applyMisfirePolicy(entry, task, missed, moreMissed, late, 'claim-gap', now);
+      this.applyMisfirePolicy(entry, task, missed, moreMissed, late, missed.length > 0 ? 'claim-gap' : 'late-wake', now);
     }
   }
 
@@ -1087,14 +1087,21 @@ export class Scheduler {
     }
     for (const entry of this.jobs.values()) {
       const eff = effectiveCfg(entry.codeCfg, doc.jobs[entry.name], this.defaultTimezone(doc));
-      try {
-        compileFor(api, eff);
-        checkShardingJob(api, entry.job, eff);
-      } catch (error) {
-        if (!isSchedError(error)) throw error;
-        issues.push({ path: `jobs.${entry.name}.cronSpec`, message: error.message });
+      const problem = (field: string, check: () => void): boolean => {
+        try {
+          check();
+          return false;
+        } catch (error) {
+          if (!isSchedError(error)) throw error;
+          issues.push({ path: `jobs.${entry.name}.${field}`, message: error.message });
+          return true;
+        }
+      };
+      if (
+        problem('cronSpec', () => compileFor(api, eff)) ||
+        problem('shardingEnabled', () => checkShardingJob(api, entry.job, eff))
+      )
         continue;
-      }
       planned.set(entry, eff);
     }
     if (issues.length > 0) throw new InvalidConfigError(api, issues);
