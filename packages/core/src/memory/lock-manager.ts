@@ -24,10 +24,16 @@ export class MemoryLockManager implements LockManager {
     const now = store.clock.now();
     const won: WonFire[] = [];
     const lost: DueFire[] = [];
+    const dataLoss: DueFire[] = [];
     for (const fire of fires) {
       const mark = store.marks.get(fire.jobName);
       if (mark !== undefined && fire.instant <= mark) {
         lost.push(fire);
+        continue;
+      }
+      if (mark === undefined && fire.instant <= store.floor) {
+        store.marks.set(fire.jobName, fire.instant);
+        dataLoss.push(fire);
         continue;
       }
       store.marks.set(fire.jobName, fire.instant);
@@ -52,7 +58,7 @@ export class MemoryLockManager implements LockManager {
       });
       won.push(lease);
     }
-    return { won, lost };
+    return dataLoss.length > 0 ? { won, lost, dataLoss } : { won, lost };
   }
 
   async claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<FireLease | null> {

@@ -21,52 +21,57 @@ function stores() {
 describe('MemoryLockManager: high-water-mark claims', () => {
   it('wins an instant once; an earlier or equal instant always loses', async () => {
     const { locks } = stores();
-    const a = await locks.claimDue([{ jobName: 'j', instant: 2_000 }], opts);
-    expect(a.won.map((w) => w.fireId)).toEqual(['j@2000']);
+    const a = await locks.claimDue([{ jobName: 'j', instant: T0 + 2_000 }], opts);
+    expect(a.won.map((w) => w.fireId)).toEqual([`j@${T0 + 2_000}`]);
     const b = await locks.claimDue(
       [
-        { jobName: 'j', instant: 2_000 },
-        { jobName: 'j', instant: 1_000 },
+        { jobName: 'j', instant: T0 + 2_000 },
+        { jobName: 'j', instant: T0 + 1_000 },
       ],
       { ...opts, nodeId: 'n2' },
     );
     expect(b.won).toEqual([]);
-    expect(b.lost.map((f) => f.instant)).toEqual([2_000, 1_000]);
+    expect(b.lost.map((f) => f.instant)).toEqual([T0 + 2_000, T0 + 1_000]);
   });
 
   it('claims many jobs in one call and reports a gap to the one winner', async () => {
     const { locks } = stores();
     await locks.claimDue(
       [
-        { jobName: 'a', instant: 1_000 },
-        { jobName: 'b', instant: 1_000 },
+        { jobName: 'a', instant: T0 + 1_000 },
+        { jobName: 'b', instant: T0 + 1_000 },
       ],
       opts,
     );
     const r = await locks.claimDue(
       [
-        { jobName: 'a', instant: 5_000, prevInstant: 4_000 },
-        { jobName: 'b', instant: 2_000, prevInstant: 1_000 },
-        { jobName: 'c', instant: 2_000, prevInstant: 1_000 },
+        { jobName: 'a', instant: T0 + 5_000, prevInstant: T0 + 4_000 },
+        { jobName: 'b', instant: T0 + 2_000, prevInstant: T0 + 1_000 },
+        { jobName: 'c', instant: T0 + 2_000, prevInstant: T0 + 1_000 },
       ],
       opts,
     );
     expect(r.won.map((w) => [w.jobName, w.gapAfter])).toEqual([
-      ['a', 1_000],
+      ['a', T0 + 1_000],
       ['b', undefined],
       ['c', undefined],
     ]);
-    const again = await locks.claimDue([{ jobName: 'a', instant: 6_000, prevInstant: 5_000 }], { ...opts, nodeId: 'n2' });
+    const again = await locks.claimDue([{ jobName: 'a', instant: T0 + 6_000, prevInstant: T0 + 5_000 }], {
+      ...opts,
+      nodeId: 'n2',
+    });
     expect(again.won[0]?.gapAfter).toBeUndefined();
   });
 
   it('fencing tokens grow across claims and across a flush', async () => {
     const { locks, store, clock } = stores();
-    const t1 = (await locks.claimDue([{ jobName: 'j', instant: 1 }], opts)).won[0]!.fencingToken;
+    const t1 = (await locks.claimDue([{ jobName: 'j', instant: T0 + 1 }], opts)).won[0]!.fencingToken;
     const t2 = (await locks.claimFire({ fireId: 'x', jobName: 'j' }, opts))!.fencingToken;
     await clock.advance(5_000);
     store.flush();
-    const t3 = (await locks.claimDue([{ jobName: 'j', instant: 1 }], opts)).won[0]!.fencingToken;
+    // After the flush, the instant that may have run is lost to data loss; a later one is won.
+    expect((await locks.claimDue([{ jobName: 'j', instant: T0 + 1 }], opts)).dataLoss).toHaveLength(1);
+    const t3 = (await locks.claimDue([{ jobName: 'j', instant: T0 + 6_000 }], opts)).won[0]!.fencingToken;
     expect(t1).toBeLessThan(t2);
     expect(t2).toBeLessThan(t3);
     expect(Number.isSafeInteger(t3)).toBe(true);

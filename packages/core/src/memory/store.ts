@@ -17,6 +17,14 @@ export class MemoryStore {
   readonly clock: Clock;
   /** Seconds; the first half of every fencing token. Renewed by `flush()`. */
   epoch: number;
+  /**
+   * Instants at or before the floor cannot be won by a job without a mark
+   * (they may have run before data was lost). Set when the store is first
+   * used and again after `flush()`, as the Redis scripts set it when the epoch
+   * key is missing.
+   */
+  floor = Number.NEGATIVE_INFINITY;
+  private initialised = false;
   readonly marks = new Map<string, number>();
   readonly fires = new Map<string, FireRecord>();
   readonly leases = new Map<string, { token: string; fencingToken: number; expiresAt: number; nodeId: string }>();
@@ -34,9 +42,13 @@ export class MemoryStore {
     this.epoch = Math.floor(this.clock.now() / 1000);
   }
 
-  /** Throws `StoreUnavailableError` while the store is marked down. */
+  /** Throws `StoreUnavailableError` while the store is marked down; (re)initialises the epoch's floor on first use. */
   check(api: string): void {
     if (!this.available) throw new StoreUnavailableError(api, 'the memory store is unavailable (fault injected)');
+    if (!this.initialised) {
+      this.initialised = true;
+      this.floor = this.clock.now();
+    }
   }
 
   setAvailable(available: boolean): void {
@@ -58,6 +70,7 @@ export class MemoryStore {
     this.finishedHead = 0;
     this.epoch = Math.max(this.epoch + 1, Math.floor(this.clock.now() / 1000));
     this.counter = 0;
+    this.initialised = false;
   }
 
   /** `epoch × 2^20 + counter`: monotonic while the epoch lasts, and across flushes. */

@@ -80,7 +80,11 @@ export interface FireLease {
   nodeId: string;
   /** Owner token of this claim; every later call on the record must present it. */
   token: string;
-  /** Monotonic across the cluster and across store data loss: `epoch × 2^20 + counter`. */
+  /**
+   * `epoch × 2^20 + counter`: grows with every claim of the same record or
+   * lease (a store may keep one counter per bucket of jobs), also across store
+   * data loss. A higher token means a later owner.
+   */
   fencingToken: number;
 }
 
@@ -98,6 +102,13 @@ export interface ClaimDueResult {
   won: WonFire[];
   /** Fires another node (or an earlier claim) already took. */
   lost: DueFire[];
+  /**
+   * Fires no one may run because the store lost its data (a restart without
+   * persistence, FLUSHALL) after they were due: they may have run before. The
+   * claim moved their marks, so exactly one caller gets each; it records them
+   * as misfired and does not compensate them (DESIGN.md "Data loss").
+   */
+  dataLoss?: DueFire[];
 }
 
 export interface LeaseOptions {

@@ -1,0 +1,159 @@
+import type {
+  ClaimDueResult,
+  ClaimOptions,
+  DueFire,
+  FinalStatus,
+  FireClaimRequest,
+  FireLease,
+  Lease,
+  LeaseOptions,
+  LockManager,
+  WonFire,
+} from '@sched/core';
+import { cronFireId } from '@sched/core';
+import { connectionOf, type RedisConnection } from '@sched/redis';
+import { BucketKeyring, EpochWatermark } from './keys.js';
+import { scripts } from './scripts.js';
+
+/**
+ * LockManager on Redis (DESIGN.md "Claims, two mechanisms"): cron fires are
+ * claimed against per-job high-water marks, every due fire of a bucket in one
+ * Lua call, which also writes a per-fire record under the winner's lease;
+ * other fires are claimed by id. Fencing tokens are `epoch × 2^20 + counter`
+ * per bucket, the epoch being Redis `TIME` (s) when the bucket was
+ * (re)initialised, so they grow across data loss too.
+ */
+export class RedisLockManager implements LockManager {
+  readonly connection: RedisConnection;
+  private readonly keys: BucketKeyring;
+  private readonly epochs: EpochWatermark;
+
+  constructor(source: RedisConnection | { connection: RedisConnection }) {
+    this.connection = connectionOf(source);
+    this.keys = new BucketKeyring(this.connection);
+    this.epochs = new EpochWatermark(this.connection);
+  }
+
+  async claimDue(fires: readonly DueFire[], options: ClaimOptions): Promise<ClaimDueResult> {
+    const byBucket = new Map<number, DueFire[]>();
+    for (const fire of fires) {
+      const b = this.connection.bucketOf(fire.jobName);
+      let list = byBucket.get(b);
+      if (!list) byBucket.set(b, (list = []));
+      list.push(fire);
+    }
+    const result: ClaimDueResult = { won: [], lost: [] };
+    // One call per bucket, all sent before any answer is awaited.
+    await Promise.all([...byBucket].map(([b, list]) => this.claimBucket(b, list, options, result)));
+    return result;
+  }
+
+  private async claimBucket(bucket: number, fires: DueFire[], options: ClaimOptions, result: ClaimDueResult): Promise<void> {
+    const k = this.keys.of(bucket);
+    const args: Array<string | number> = [options.nodeId, options.leaseTtlMs, this.epochs.next()];
+    for (const f of fires) args.push(f.jobName, f.instant, f.prevInstant ?? '');
+    const out = (await this.connection.run(
+      'claimDue',
+      scripts.claimDue,
+      [k.meta, k.marks, k.fires, k.live, k.done],
+      args,
+    )) as number[];
+    for (let i = 0; i < fires.length; i++) {
+      const fire = fires[i] as DueFire;
+      const code = out[i * 3];
+      if (code === 1) {
+        const fencingToken = Number(out[i * 3 + 1]);
+        this.epochs.seen(fencingToken);
+        const gapAfter = Number(out[i * 3 + 2]);
+        const won: WonFire = {
+          fireId: cronFireId(fire.jobName, fire.instant),
+          jobName: fire.jobName,
+          nodeId: options.nodeId,
+          token: `${options.nodeId}:${fencingToken}`,
+          fencingToken,
+          instant: fire.instant,
+        };
+        if (gapAfter >= 0) won.gapAfter = gapAfter;
+        result.won.push(won);
+      } else if (code === 2) {
+        (result.dataLoss ??= []).push(fire);
+      } else {
+        result.lost.push(fire);
+      }
+    }
+  }
+
+  async claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<FireLease | null> {
+    const k = this.keys.forFire(request.fireId);
+    const fencing = await this.connection.run(
+      'claimFire',
+      scripts.claimFire,
+      [k.meta, k.fires, k.live, k.done],
+      [
+        request.fireId,
+        request.jobName,
+        options.nodeId,
+        options.leaseTtlMs,
+        request.recoverAbandoned === true ? '1' : '0',
+        this.epochs.next(),
+      ],
+    );
+    if (fencing === null || fencing === undefined) return null;
+    const fencingToken = Number(fencing);
+    this.epochs.seen(fencingToken);
+    return {
+      fireId: request.fireId,
+      jobName: request.jobName,
+      nodeId: options.nodeId,
+      token: `${options.nodeId}:${fencingToken}`,
+      fencingToken,
+    };
+  }
+
+  startFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {
+    return this.update('startFire', 'start', lease, options.leaseTtlMs);
+  }
+
+  renewFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {
+    return this.update('renewFire', 'renew', lease, options.leaseTtlMs);
+  }
+
+  finishFire(lease: FireLease, status: FinalStatus, options: { retentionMs: number }): Promise<boolean> {
+    return this.update('finishFire', 'finish', lease, options.retentionMs, status);
+  }
+
+  async releaseFire(lease: FireLease): Promise<void> {
+    await this.update('releaseFire', 'release', lease, 0);
+  }
+
+  private async update(api: string, op: string, lease: FireLease, ms: number, status = ''): Promise<boolean> {
+    const k = this.keys.forFire(lease.fireId);
+    const changed = await this.connection.run(
+      api,
+      scripts.updateFire,
+      [k.fires, k.live, k.done],
+      [op, lease.fireId, lease.token, ms, status],
+    );
+    return changed === 1;
+  }
+
+  async acquireLease(key: string, options: LeaseOptions): Promise<Lease | null> {
+    const bucket = this.connection.bucketOf(key);
+    const meta = this.keys.of(bucket).meta;
+    const leaseKey = this.connection.bucketKey(bucket, 'lease', key);
+    const run = (api: string, args: Array<string | number>): Promise<unknown> =>
+      this.connection.run(api, scripts.lease, [meta, leaseKey], args);
+    const fencing = await run('acquireLease', ['acquire', options.nodeId, options.ttlMs, this.epochs.next()]);
+    if (fencing === null || fencing === undefined) return null;
+    const fencingToken = Number(fencing);
+    this.epochs.seen(fencingToken);
+    const token = `${options.nodeId}:${fencingToken}`;
+    return {
+      key,
+      token,
+      fencingToken,
+      renew: async (ttlMs = options.ttlMs) => (await run('renewLease', ['renew', token, ttlMs])) === 1,
+      release: async () => (await run('releaseLease', ['release', token])) === 1,
+    };
+  }
+}

@@ -1,0 +1,51 @@
+-- Shared by every bucket script (inlined by the loader). The store's own TIME
+-- judges every lease; the epoch makes fencing tokens monotonic across data loss.
+local t = redis.call('TIME')
+local NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local SEP = '\031'
+local COUNTER_SPAN = 1048576 -- 2^20
+
+-- A missing epoch means a fresh namespace or lost data (restart without
+-- persistence, FLUSHALL): start a new epoch at TIME seconds (or past the
+-- highest epoch the caller has seen, so tokens grow even when data is lost
+-- within the second it was created), and a floor at TIME ms. A job with no
+-- mark may not win an instant at or before the floor: it may have run before
+-- the data was lost.
+local function ensure_epoch(meta, min_epoch)
+  if redis.call('HEXISTS', meta, 'epoch') == 1 then return false end
+  local epoch = math.max(math.floor(NOW / 1000), tonumber(min_epoch) or 0)
+  redis.call('HSET', meta, 'epoch', string.format('%d', epoch), 'ctr', 0, 'floor', NOW)
+  return true
+end
+
+local function next_fencing(meta)
+  local ctr = redis.call('HINCRBY', meta, 'ctr', 1)
+  local epoch = tonumber(redis.call('HGET', meta, 'epoch'))
+  if ctr >= COUNTER_SPAN then
+    epoch = epoch + 1
+    ctr = 1
+    redis.call('HSET', meta, 'epoch', epoch, 'ctr', 1)
+  end
+  return epoch * COUNTER_SPAN + ctr
+end
+
+-- A fire record: state, nodeId, token, fencing, expiresAt, status, jobName.
+local function pack(state, node, token, fencing, expires, status, job)
+  return table.concat({ state, node, token, string.format('%d', fencing), string.format('%d', expires), status, job }, SEP)
+end
+
+local function unpack_record(s)
+  local f = {}
+  for part in string.gmatch(s .. SEP, '([^' .. SEP .. ']*)' .. SEP) do f[#f + 1] = part end
+  return { state = f[1], node = f[2], token = f[3], fencing = tonumber(f[4]), expires = tonumber(f[5]), status = f[6], job = f[7] }
+end
+
+-- Finished records past their retention go, a few per call, so memory follows
+-- what is in flight rather than history.
+local function purge_done(fires, done)
+  local old = redis.call('ZRANGEBYSCORE', done, '-inf', NOW, 'LIMIT', 0, 64)
+  if #old > 0 then
+    redis.call('HDEL', fires, unpack(old))
+    redis.call('ZREM', done, unpack(old))
+  end
+end

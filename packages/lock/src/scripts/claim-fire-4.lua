@@ -1,0 +1,29 @@
+--[[ claim-fire
+  KEYS[1] meta hash of the bucket
+  KEYS[2] fires hash
+  KEYS[3] live zset
+  KEYS[4] done zset
+  ARGV[1] fire id
+  ARGV[2] job name
+  ARGV[3] node id
+  ARGV[4] lease ttl ms
+  ARGV[5] '1' to take over a running record whose lease lapsed (recoverAbandoned)
+  ARGV[6] lowest epoch to start if the bucket must be initialised
+  Returns the fencing token of the new claim, or false when the record is
+  someone else's (live lease), done, or running and not to be recovered.
+]]
+--! include bucket.lua
+local meta, fires, live, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local fire_id, job, node, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+ensure_epoch(meta, ARGV[6])
+local packed = redis.call('HGET', fires, fire_id)
+if packed then
+  local rec = unpack_record(packed)
+  if rec.state == 'done' or rec.expires > NOW then return false end
+  if rec.state == 'running' and ARGV[5] ~= '1' then return false end
+end
+local fencing = next_fencing(meta)
+local token = node .. ':' .. string.format('%d', fencing)
+redis.call('HSET', fires, fire_id, pack('claimed', node, token, fencing, NOW + ttl, '', job))
+redis.call('ZADD', live, NOW + ttl, fire_id)
+return fencing

@@ -1,0 +1,199 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { LockManager, StateStore } from '@sched/core';
+
+/** What a contract run needs: the adapters, and the faults the store can suffer. */
+export interface ContractTarget {
+  lockManager: LockManager;
+  stateStore: StateStore;
+  /** Forgets everything, like a restart without persistence or FLUSHALL. */
+  flush(): Promise<void>;
+  /** A fresh namespace per test. */
+  reset(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ttl = 150;
+/** Waits well past `ttl` so a lease has lapsed by the store's own clock. */
+const lapse = () => sleep(ttl * 2 + 50);
+
+/**
+ * The LockManager + StateStore contract (core/ports): run against core's memory
+ * adapters and Redis, single and Cluster, so the simulated cluster stays
+ * faithful to what real nodes see.
+ */
+export function lockContract(name: string, make: () => ContractTarget): void {
+  describe(`LockManager + StateStore contract: ${name}`, () => {
+    let t: ContractTarget;
+    const a = { nodeId: 'a', leaseTtlMs: ttl };
+    const b = { nodeId: 'b', leaseTtlMs: ttl };
+    beforeEach(async () => {
+      t = make();
+      await t.reset();
+    });
+
+    it('claims each due fire once: the first caller wins all, a later one loses all', async () => {
+      const now = Date.now();
+      await t.stateStore.getMarks(['j1', 'j2', 'j3']);
+      const fires = ['j1', 'j2', 'j3'].map((jobName) => ({ jobName, instant: now + 1000 }));
+      const first = await t.lockManager.claimDue(fires, a);
+      const second = await t.lockManager.claimDue(fires, b);
+      expect(first.won.map((w) => w.jobName).sort()).toEqual(['j1', 'j2', 'j3']);
+      expect(first.lost).toEqual([]);
+      expect(second.won).toEqual([]);
+      expect(second.lost).toHaveLength(3);
+      for (const w of first.won) expect(w.fencingToken).toBeGreaterThan(2 ** 20);
+      for (const w of first.won) {
+        expect(w.fireId).toBe(`${w.jobName}@${now + 1000}`);
+        expect(w.gapAfter).toBeUndefined();
+        const rec = await t.stateStore.getFireRecord(w.fireId);
+        expect(rec).toMatchObject({
+          state: 'claimed',
+          nodeId: 'a',
+          token: w.token,
+          fencingToken: w.fencingToken,
+          jobName: w.jobName,
+        });
+      }
+      expect(await t.stateStore.getMarks(['j1', 'j2', 'j3', 'none'])).toEqual(
+        new Map([
+          ['j1', now + 1000],
+          ['j2', now + 1000],
+          ['j3', now + 1000],
+        ]),
+      );
+    });
+
+    it('never wins an instant at or before the mark, and reports a gap to the one winner', async () => {
+      const t0 = Date.now() + 10_000;
+      await t.stateStore.getMarks(['j']);
+      await t.lockManager.claimDue([{ jobName: 'j', instant: t0 }], a);
+      expect((await t.lockManager.claimDue([{ jobName: 'j', instant: t0 - 1000 }], b)).lost).toHaveLength(1);
+      const late = await t.lockManager.claimDue([{ jobName: 'j', instant: t0 + 3000, prevInstant: t0 + 2000 }], b);
+      expect(late.won[0]?.gapAfter).toBe(t0);
+      const next = await t.lockManager.claimDue([{ jobName: 'j', instant: t0 + 4000, prevInstant: t0 + 3000 }], a);
+      expect(next.won[0]?.gapAfter).toBeUndefined();
+      expect(await t.stateStore.advanceMark('j', t0)).toBe(t0 + 4000);
+      expect(await t.stateStore.advanceMark('j', t0 + 9000)).toBe(t0 + 9000);
+    });
+
+    it('takes a record claimed → running → done only with its token, and keeps it after done', async () => {
+      await t.stateStore.getMarks(['j']);
+      const [w] = (await t.lockManager.claimDue([{ jobName: 'j', instant: Date.now() + 5000 }], a)).won;
+      if (!w) throw new Error('not won');
+      const forged = { ...w, token: 'b:1' };
+      expect(await t.lockManager.startFire(forged, { leaseTtlMs: ttl })).toBe(false);
+      expect(await t.lockManager.startFire(w, { leaseTtlMs: ttl })).toBe(true);
+      expect(await t.lockManager.startFire(w, { leaseTtlMs: ttl })).toBe(false);
+      expect(await t.lockManager.renewFire(w, { leaseTtlMs: 10_000 })).toBe(true);
+      expect((await t.stateStore.getFireRecord(w.fireId))?.state).toBe('running');
+      expect(await t.lockManager.finishFire(forged, 'completed', { retentionMs: 10_000 })).toBe(false);
+      expect(await t.lockManager.finishFire(w, 'completed', { retentionMs: 10_000 })).toBe(true);
+      expect(await t.lockManager.finishFire(w, 'completed', { retentionMs: 10_000 })).toBe(false);
+      expect(await t.lockManager.renewFire(w, { leaseTtlMs: ttl })).toBe(false);
+      expect(await t.stateStore.getFireRecord(w.fireId)).toMatchObject({ state: 'done', status: 'completed' });
+      expect(await t.lockManager.claimFire({ fireId: w.fireId, jobName: 'j', recoverAbandoned: true }, b)).toBeNull();
+    });
+
+    it('lets anyone claim a released or lapsed claim, but a lapsed run only with recoverAbandoned', async () => {
+      const claimed = await t.lockManager.claimFire({ fireId: 'j@manual-1', jobName: 'j' }, a);
+      const running = await t.lockManager.claimFire({ fireId: 'j@manual-2', jobName: 'j' }, a);
+      if (!claimed || !running) throw new Error('not claimed');
+      expect(await t.lockManager.claimFire({ fireId: 'j@manual-1', jobName: 'j' }, b)).toBeNull();
+      expect(await t.lockManager.startFire(running, { leaseTtlMs: ttl })).toBe(true);
+      await t.lockManager.releaseFire(claimed);
+      const expiredNow = await t.stateStore.listExpiredFires(Date.now() + 5, 10);
+      expect(expiredNow.map((r) => r.fireId)).toEqual(['j@manual-1']);
+      await lapse();
+      const expired = await t.stateStore.listExpiredFires(Date.now(), 10);
+      expect(expired.map((r) => [r.fireId, r.state])).toEqual([
+        ['j@manual-1', 'claimed'],
+        ['j@manual-2', 'running'],
+      ]);
+      const taken = await t.lockManager.claimFire({ fireId: 'j@manual-1', jobName: 'j' }, b);
+      expect(taken?.fencingToken).toBeGreaterThan(running.fencingToken);
+      expect(await t.lockManager.claimFire({ fireId: 'j@manual-2', jobName: 'j' }, b)).toBeNull();
+      const recovered = await t.lockManager.claimFire({ fireId: 'j@manual-2', jobName: 'j', recoverAbandoned: true }, b);
+      expect(recovered?.fencingToken).toBeGreaterThan(taken?.fencingToken ?? 0);
+      // The old holder wakes: every call on the record fails, and its finish is refused.
+      expect(await t.lockManager.renewFire(running, { leaseTtlMs: ttl })).toBe(false);
+      expect(await t.lockManager.finishFire(running, 'completed', { retentionMs: 1000 })).toBe(false);
+      expect((await t.stateStore.getFireRecord('j@manual-2'))?.nodeId).toBe('b');
+    });
+
+    it('holds a named lease for one owner at a time, with growing fencing tokens', async () => {
+      const first = await t.lockManager.acquireLease('overlap:j', { ttlMs: ttl, nodeId: 'a' });
+      if (!first) throw new Error('not acquired');
+      expect(await t.lockManager.acquireLease('overlap:j', { ttlMs: ttl, nodeId: 'b' })).toBeNull();
+      expect(await first.renew()).toBe(true);
+      expect(await first.release()).toBe(true);
+      expect(await first.release()).toBe(false);
+      const second = await t.lockManager.acquireLease('overlap:j', { ttlMs: ttl, nodeId: 'b' });
+      expect(second?.fencingToken).toBeGreaterThan(first.fencingToken);
+      await lapse();
+      const third = await t.lockManager.acquireLease('overlap:j', { ttlMs: ttl, nodeId: 'a' });
+      expect(third).not.toBeNull();
+      expect(await second?.renew()).toBe(false);
+      expect(await second?.release()).toBe(false);
+      expect(await third?.release()).toBe(true);
+    });
+
+    it('after data loss, loses each instant that may have run once, keeps fencing tokens growing, and wins later ones', async () => {
+      const now = Date.now();
+      await t.stateStore.getMarks(['j', 'k']);
+      // Instants before the namespace was first used may have run elsewhere: a fresh store already refuses them.
+      expect((await t.lockManager.claimDue([{ jobName: 'k', instant: now - 5_000 }], a)).dataLoss).toHaveLength(1);
+      const before = await t.lockManager.claimDue([{ jobName: 'j', instant: now + 50 }], a);
+      const token = before.won[0]?.fencingToken ?? 0;
+      expect(token).toBeGreaterThan(0);
+      await sleep(100);
+      await t.flush();
+      const due = [
+        { jobName: 'j', instant: now + 50 },
+        { jobName: 'k', instant: now + 60 },
+      ];
+      const first = await t.lockManager.claimDue(due, b);
+      expect(first.won).toEqual([]);
+      expect(first.dataLoss?.map((f) => f.jobName).sort()).toEqual(['j', 'k']);
+      const second = await t.lockManager.claimDue(due, a);
+      expect(second.dataLoss ?? []).toEqual([]);
+      expect(second.lost).toHaveLength(2);
+      const later = await t.lockManager.claimDue([{ jobName: 'j', instant: Date.now() + 1000, prevInstant: Date.now() }], a);
+      expect(later.won).toHaveLength(1);
+      expect(later.won[0]?.fencingToken).toBeGreaterThan(token);
+    });
+
+    it('keeps DAG run state with set-if-absent, and catch-up lists until acknowledged', async () => {
+      expect(await t.stateStore.getRunState('run-1')).toBeNull();
+      expect(await t.stateStore.setRunFieldIfAbsent('run-1', 'released:x', 'a', 10_000)).toBe(true);
+      expect(await t.stateStore.setRunFieldIfAbsent('run-1', 'released:x', 'b', 10_000)).toBe(false);
+      await t.stateStore.setRunFields('run-1', { 'done:y': 'completed' }, 10_000);
+      expect(await t.stateStore.getRunState('run-1')).toEqual({ 'released:x': 'a', 'done:y': 'completed' });
+      const list = {
+        jobName: 'j',
+        policy: 'delayed' as const,
+        instants: [1_700_000_000_000, 1_700_000_001_000],
+        droppedCount: 2,
+        createdBy: 'a',
+        createdAt: 5,
+      };
+      await t.stateStore.saveCatchup(list);
+      expect(await t.stateStore.getCatchup('j')).toEqual(list);
+      await t.stateStore.ackCatchup('j', 1_700_000_000_000);
+      expect((await t.stateStore.getCatchup('j'))?.instants).toEqual([1_700_000_001_000]);
+      await t.stateStore.ackCatchup('j', 1_700_000_001_000);
+      expect(await t.stateStore.getCatchup('j')).toBeNull();
+    });
+
+    it('claims many jobs over every bucket in one call', async () => {
+      const names = Array.from({ length: 200 }, (_, i) => `job-${i}`);
+      await t.stateStore.getMarks(names);
+      const at = Date.now() + 60_000;
+      const result = await t.lockManager.claimDue(
+        names.map((jobName) => ({ jobName, instant: at })),
+        a,
+      );
+      expect(result.won).toHaveLength(200);
+      expect(new Set(result.won.map((w) => w.token)).size).toBeGreaterThan(1);
+    });
+  });
+}
