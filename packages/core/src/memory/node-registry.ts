@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { SchedulerStateError } from '../errors.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import { SystemClock } from '../ports/clock.js';
-import type { LocalNodeInfo, NodeInfo, NodeRegistry } from '../ports/node-registry.js';
+import type { LocalNodeInfo, NodeInfo, NodeRegistry, RegistryEvent } from '../ports/node-registry.js';
 import { Defaults } from '../engine/defaults.js';
 
 type MembershipListener = (type: 'join' | 'leave', node: NodeInfo) => void;
@@ -41,7 +41,11 @@ export class MemoryNodeRegistry implements NodeRegistry {
   private readonly clock: Clock;
   private readonly heartbeatIntervalMs: number;
   private readonly nodeTtlMs: number;
-  private readonly listeners = { join: new Set<(n: NodeInfo) => void>(), leave: new Set<(n: NodeInfo) => void>() };
+  private readonly listeners = {
+    join: new Set<(n: NodeInfo) => void>(),
+    leave: new Set<(n: NodeInfo) => void>(),
+    replaced: new Set<(n: NodeInfo) => void>(),
+  };
   private readonly instance = `${Math.random().toString(36).slice(2)}`;
   private timer: TimerHandle | undefined;
   private registered = false;
@@ -123,7 +127,7 @@ export class MemoryNodeRegistry implements NodeRegistry {
     this.hub.listeners.delete(this.onHub);
   }
 
-  on(event: 'join' | 'leave', listener: (node: NodeInfo) => void): () => void {
+  on(event: RegistryEvent, listener: (node: NodeInfo) => void): () => void {
     this.listeners[event].add(listener);
     return () => this.listeners[event].delete(listener);
   }
@@ -145,7 +149,9 @@ export class MemoryNodeRegistry implements NodeRegistry {
     const node = this.own();
     if (!node) {
       // Another instance took this node id over: stop, as an old instance that wakes must.
+      const by = this.hub.nodes.get(this.nodeId);
       this.crash();
+      for (const l of this.listeners.replaced) l(by ? publicInfo(by) : placeholder(this.nodeId));
       return;
     }
     node.lastHeartbeat = this.clock.now();

@@ -15,8 +15,15 @@ export interface NodeRegistry {
   update(info: Partial<LocalNodeInfo>): Promise<void>;
   getAllNodes(): Promise<NodeInfo[]>;
   deregister(): Promise<void>;
-  on(event: 'join' | 'leave', listener: (node: NodeInfo) => void): () => void;
+  /**
+   * `join`/`leave`: another node came or went. `replaced`: another instance
+   * took this node id over (this process was frozen or cut off past its TTL);
+   * the scheduler must stop.
+   */
+  on(event: RegistryEvent, listener: (node: NodeInfo) => void): () => void;
 }
+
+export type RegistryEvent = 'join' | 'leave' | 'replaced';
 
 export interface NodeInfo {
   nodeId: string;

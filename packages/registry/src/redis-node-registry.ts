@@ -1,0 +1,380 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  Channels,
+  SchedulerStateError,
+  type LocalNodeInfo,
+  type Logger,
+  type NodeInfo,
+  type NodeRegistry,
+  type RegistryEvent,
+} from '@sched/core';
+import { connectionOf, type ClusterClock, type RedisConnection } from '@sched/redis';
+import { MembershipMessage, StoredNode } from './messages.js';
+import { scripts } from './scripts.js';
+
+export interface RedisNodeRegistryOptions {
+  nodeId: string;
+  /** @default os.hostname() */
+  host?: string;
+  /** @default 10_000 */
+  heartbeatIntervalMs?: number;
+  /** A node silent this long has left. @default 30_000 */
+  nodeTtlMs?: number;
+  /** How long a live-looking holder of this node id has to answer a ping. @default min(2_000, nodeTtlMs) */
+  pingTimeoutMs?: number;
+  /** When given, re-synced with each heartbeat; its offset is advertised in `NodeInfo`. */
+  clock?: ClusterClock;
+  logger?: Logger;
+}
+
+type Listener = (node: NodeInfo) => void;
+
+/**
+ * NodeRegistry on Redis. Nodes live under the cluster-wide tag
+ * (`{sched:v1}:nodes`, `:beats`, `:jobs:<id>`); each heartbeat is one Lua call
+ * (and a clock sync when a `ClusterClock` is given). Join and leave are
+ * published on `scheduler:nodes` at once; a node that dies silently drops out
+ * of `getAllNodes()` after `nodeTtlMs`, noticed by the others' heartbeats.
+ * Each node advertises a hash of its jobs; the full list is read again only
+ * when the hash changes.
+ *
+ * The same node id twice: when the holder's heartbeat is fresh and it answers
+ * a ping, `register` refuses with `SchedulerStateError`; otherwise (a process
+ * killed -9 and restarted at once) the new instance takes over, and the old
+ * one, if it ever wakes, finds its instance replaced, emits `replaced` and
+ * stops heartbeating.
+ */
+export class RedisNodeRegistry implements NodeRegistry {
+  readonly nodeId: string;
+  readonly host: string;
+  readonly connection: RedisConnection;
+  readonly instance = randomUUID();
+  private readonly heartbeatIntervalMs: number;
+  private readonly nodeTtlMs: number;
+  private readonly pingTimeoutMs: number;
+  private readonly clock: ClusterClock | undefined;
+  private readonly logger: Logger;
+  private readonly listeners: Record<RegistryEvent, Set<Listener>> = { join: new Set(), leave: new Set(), replaced: new Set() };
+  private readonly keys: { nodes: string; beats: string; jobs: string };
+  private readonly channel: string;
+  private info: (LocalNodeInfo & { startedAt: number }) | undefined;
+  private jobsDirty = false;
+  private registered = false;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private known = new Map<string, NodeInfo>();
+  /** nodeId → jobs last read, by the hash they were read under. */
+  private readonly jobsCache = new Map<string, { hash: string; jobs: string[] }>();
+  private readonly pongWaiters = new Map<string, () => void>();
+
+  constructor(source: RedisConnection | { connection: RedisConnection }, options: RedisNodeRegistryOptions) {
+    this.connection = connectionOf(source);
+    if (typeof options?.nodeId !== 'string' || !/^[A-Za-z0-9_.:@-]{1,200}$/.test(options.nodeId)) {
+      throw new TypeError(
+        `sched: NodeRegistry: nodeId must be 1-200 of letters, digits and _ . : @ -, got ${JSON.stringify(options?.nodeId)}`,
+      );
+    }
+    this.nodeId = options.nodeId;
+    this.host = options.host ?? hostname();
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 10_000;
+    this.nodeTtlMs = options.nodeTtlMs ?? 30_000;
+    if (!(this.heartbeatIntervalMs > 0) || !(this.nodeTtlMs > this.heartbeatIntervalMs)) {
+      throw new TypeError(
+        `sched: NodeRegistry: nodeTtlMs (${this.nodeTtlMs}) must exceed heartbeatIntervalMs (${this.heartbeatIntervalMs}) > 0`,
+      );
+    }
+    this.pingTimeoutMs = options.pingTimeoutMs ?? Math.min(2_000, this.nodeTtlMs);
+    this.clock = options.clock;
+    this.logger = options.logger ?? this.connection.logger;
+    this.keys = {
+      nodes: this.connection.globalKey('nodes'),
+      beats: this.connection.globalKey('beats'),
+      jobs: this.connection.globalKey('jobs', this.nodeId),
+    };
+    this.channel = this.connection.key(Channels.nodeEvents);
+  }
+
+  async register(info: LocalNodeInfo): Promise<void> {
+    if (this.registered) throw new SchedulerStateError('register', `node "${this.nodeId}" is already registered`);
+    this.info = { ...info, jobs: [...info.jobs], startedAt: Date.now() };
+    if (this.clock) await this.clock.sync();
+    this.unsubscribe = await this.connection.subscribe(this.channel, (raw) => this.onMessage(raw));
+    try {
+      let [status, holder] = await this.write('register', false);
+      if (status === 'held') {
+        if (await this.pingHolder(holder as string)) {
+          throw new SchedulerStateError(
+            'register',
+            `node id "${this.nodeId}" is held by a live instance that answered a ping; give this process another nodeId or stop the other one`,
+          );
+        }
+        this.logger.warn('taking over a node id whose holder did not answer a ping (it died and was restarted?)', {
+          nodeId: this.nodeId,
+        });
+        [status] = await this.write('register', true);
+      }
+      this.registered = true;
+      this.known = new Map((await this.getAllNodes()).filter((n) => n.nodeId !== this.nodeId).map((n) => [n.nodeId, n]));
+      await this.announce('join');
+      this.arm();
+    } catch (error) {
+      await this.unsubscribe?.();
+      this.unsubscribe = undefined;
+      throw error;
+    }
+  }
+
+  async update(info: Partial<LocalNodeInfo>): Promise<void> {
+    if (!this.info) return;
+    if (info.jobs) {
+      this.info.jobs = [...info.jobs];
+      this.jobsDirty = true;
+    }
+    if (info.jobsHash !== undefined) this.info.jobsHash = info.jobsHash;
+    if (info.version !== undefined) this.info.version = info.version;
+    if (info.clockOffsetMs !== undefined) this.info.clockOffsetMs = info.clockOffsetMs;
+    if (this.registered) await this.beat();
+  }
+
+  async getAllNodes(): Promise<NodeInfo[]> {
+    const flat = (await this.connection.run(
+      'getAllNodes',
+      scripts.list,
+      [this.keys.nodes, this.keys.beats],
+      [this.nodeTtlMs],
+    )) as string[];
+    const nodes: Array<{ stored: StoredNode; beat: number }> = [];
+    for (let i = 1; i < flat.length; i += 3) {
+      const parsed = StoredNode.safeParse(safeJson(flat[i + 2] as string));
+      if (!parsed.success) {
+        this.logger.warn('registry entry is malformed; ignored', { nodeId: flat[i] });
+        continue;
+      }
+      nodes.push({ stored: parsed.data, beat: Number(flat[i + 1]) });
+    }
+    const stale = nodes.filter((n) => this.jobsCache.get(n.stored.nodeId)?.hash !== n.stored.jobsHash);
+    if (stale.length > 0) {
+      const lists = await this.connection.call('getAllNodes', () =>
+        Promise.all(stale.map((n) => this.connection.client.get(this.connection.globalKey('jobs', n.stored.nodeId)))),
+      );
+      stale.forEach((n, i) => {
+        const jobs = safeJson(lists[i] ?? '[]');
+        this.jobsCache.set(n.stored.nodeId, { hash: n.stored.jobsHash, jobs: Array.isArray(jobs) ? jobs.map(String) : [] });
+      });
+    }
+    return nodes
+      .map(({ stored, beat }) => ({
+        nodeId: stored.nodeId,
+        host: stored.host,
+        pid: stored.pid,
+        version: stored.version,
+        startedAt: stored.startedAt,
+        lastHeartbeat: beat,
+        status: stored.status,
+        jobs: [...(this.jobsCache.get(stored.nodeId)?.jobs ?? [])],
+        clockOffsetMs: stored.clockOffsetMs,
+      }))
+      .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+  }
+
+  async deregister(): Promise<void> {
+    if (!this.registered) return;
+    this.registered = false;
+    this.stopTimer();
+    try {
+      const removed = await this.connection.run(
+        'deregister',
+        scripts.deregister,
+        [this.keys.nodes, this.keys.beats, this.keys.jobs],
+        [this.nodeId, this.instance],
+      );
+      if (removed === 1) await this.announce('leave');
+    } finally {
+      await this.unsubscribe?.();
+      this.unsubscribe = undefined;
+    }
+  }
+
+  on(event: RegistryEvent, listener: Listener): () => void {
+    this.listeners[event].add(listener);
+    return () => this.listeners[event].delete(listener);
+  }
+
+  /** Stops heartbeating without deregistering (what a crash looks like to the others); for tests and shutdown hooks. */
+  async halt(): Promise<void> {
+    this.registered = false;
+    this.stopTimer();
+    await this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  private async write(api: 'register', force: boolean): Promise<string[]> {
+    return (await this.connection.run(
+      api,
+      scripts.register,
+      [this.keys.nodes, this.keys.beats, this.keys.jobs],
+      [this.nodeId, this.instance, this.storedJson(), this.nodeTtlMs, force ? '1' : '0', JSON.stringify(this.info?.jobs ?? [])],
+    )) as string[];
+  }
+
+  private storedJson(status: 'online' | 'leaving' = 'online'): string {
+    const info = this.info as LocalNodeInfo & { startedAt: number };
+    const stored: StoredNode = {
+      nodeId: this.nodeId,
+      host: this.host,
+      pid: process.pid,
+      version: info.version,
+      startedAt: info.startedAt,
+      status,
+      clockOffsetMs: this.clock ? Math.round(this.clock.offsetMs) : info.clockOffsetMs,
+      instance: this.instance,
+      jobsHash: info.jobsHash,
+    };
+    return JSON.stringify(stored);
+  }
+
+  private publicInfo(status: 'online' | 'leaving'): NodeInfo {
+    const stored = JSON.parse(this.storedJson(status)) as StoredNode;
+    return {
+      nodeId: stored.nodeId,
+      host: stored.host,
+      pid: stored.pid,
+      version: stored.version,
+      startedAt: stored.startedAt,
+      lastHeartbeat: Date.now(),
+      status,
+      jobs: [...(this.info?.jobs ?? [])],
+      clockOffsetMs: stored.clockOffsetMs,
+    };
+  }
+
+  private async announce(type: 'join' | 'leave'): Promise<void> {
+    const message: MembershipMessage = { type, node: this.publicInfo(type === 'join' ? 'online' : 'leaving') };
+    await this.publish(message).catch((error: unknown) =>
+      this.logger.warn(`could not announce ${type}; the others notice by heartbeat`, { error: String(error) }),
+    );
+  }
+
+  private publish(message: MembershipMessage): Promise<void> {
+    return this.connection.publish(this.channel, JSON.stringify({ v: 1, from: this.nodeId, ts: Date.now(), msg: message }));
+  }
+
+  /** Asks the instance holding our node id whether it is alive. */
+  private async pingHolder(instance: string): Promise<boolean> {
+    const answered = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pongWaiters.delete(instance);
+        resolve(false);
+      }, this.pingTimeoutMs);
+      this.pongWaiters.set(instance, () => {
+        clearTimeout(timer);
+        this.pongWaiters.delete(instance);
+        resolve(true);
+      });
+    });
+    await this.publish({ type: 'ping', nodeId: this.nodeId, instance, asker: this.instance });
+    return answered;
+  }
+
+  private onMessage(raw: string): void {
+    const envelope = safeJson(raw) as { v?: unknown; msg?: unknown } | undefined;
+    const parsed = MembershipMessage.safeParse(envelope?.msg);
+    if (envelope?.v !== 1 || !parsed.success) {
+      this.logger.warn('malformed membership message; dropped', { sample: raw.slice(0, 120) });
+      return;
+    }
+    const m = parsed.data;
+    if (m.type === 'ping') {
+      if (m.nodeId === this.nodeId && m.instance === this.instance && this.registered) {
+        void this.publish({ type: 'pong', nodeId: this.nodeId, instance: this.instance, asker: m.asker }).catch(() => undefined);
+      }
+      return;
+    }
+    if (m.type === 'pong') {
+      if (m.asker === this.instance) this.pongWaiters.get(m.instance)?.();
+      return;
+    }
+    if (m.node.nodeId === this.nodeId || !this.registered) return;
+    if (m.type === 'join') this.known.set(m.node.nodeId, m.node);
+    else this.known.delete(m.node.nodeId);
+    this.jobsCache.delete(m.node.nodeId);
+    this.emit(m.type, m.node);
+  }
+
+  private emit(event: RegistryEvent, node: NodeInfo): void {
+    for (const listener of [...this.listeners[event]]) {
+      try {
+        listener(node);
+      } catch (error) {
+        this.logger.error(`registry ${event} listener threw`, { error });
+      }
+    }
+  }
+
+  private arm(): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.beat()
+        .catch((error: unknown) => this.logger.warn('heartbeat failed; retrying', { error: String(error) }))
+        .finally(() => {
+          if (this.registered && !this.timer) this.arm();
+        });
+    }, this.heartbeatIntervalMs);
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.clock)
+      await this.clock.sync().catch((error: unknown) => this.logger.warn('clock sync failed', { error: String(error) }));
+    const jobs = this.jobsDirty ? JSON.stringify(this.info?.jobs ?? []) : '';
+    const [status, detail] = (await this.connection.run(
+      'heartbeat',
+      scripts.heartbeat,
+      [this.keys.nodes, this.keys.beats, this.keys.jobs],
+      [this.nodeId, this.instance, this.storedJson(), jobs, this.nodeTtlMs * 10],
+    )) as string[];
+    if (status === 'replaced') {
+      this.logger.error('another instance took over this node id; this instance stops', { nodeId: this.nodeId, by: detail });
+      this.registered = false;
+      this.stopTimer();
+      this.emit('replaced', this.publicInfo('leaving'));
+      return;
+    }
+    this.jobsDirty = false;
+    if (status === 'registered') {
+      this.logger.warn('registry entry was gone (Redis lost its data?); registered again', { nodeId: this.nodeId });
+      await this.announce('join');
+    }
+    await this.noticeSilentLeaves();
+  }
+
+  /** Nodes whose TTL passed since the last look left without a word: tell the listeners. */
+  private async noticeSilentLeaves(): Promise<void> {
+    const live = await this.getAllNodes();
+    const liveIds = new Set(live.map((n) => n.nodeId));
+    for (const [id, node] of this.known) {
+      if (liveIds.has(id)) continue;
+      this.known.delete(id);
+      this.emit('leave', { ...node, status: 'leaving' });
+    }
+    for (const n of live) {
+      if (n.nodeId === this.nodeId || this.known.has(n.nodeId)) continue;
+      this.known.set(n.nodeId, n);
+      this.emit('join', n);
+    }
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
