@@ -101,7 +101,7 @@ export class RedisNodeRegistry implements NodeRegistry {
     if (this.clock) await this.clock.sync();
     this.unsubscribe = await this.connection.subscribe(this.channel, (raw) => this.onMessage(raw));
     try {
-      let [status, holder] = await this.write('register', false);
+      const [status, holder] = await this.write('register', false);
       if (status === 'held') {
         if (await this.pingHolder(holder as string)) {
           throw new SchedulerStateError(
@@ -112,7 +112,7 @@ export class RedisNodeRegistry implements NodeRegistry {
         this.logger.warn('taking over a node id whose holder did not answer a ping (it died and was restarted?)', {
           nodeId: this.nodeId,
         });
-        [status] = await this.write('register', true);
+        await this.write('register', true);
       }
       this.registered = true;
       this.known = new Map((await this.getAllNodes()).filter((n) => n.nodeId !== this.nodeId).map((n) => [n.nodeId, n]));
