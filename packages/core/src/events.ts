@@ -52,7 +52,8 @@ export interface MisfireEvent {
   /** What was done: ran once, queued each instant, or recorded only. */
   action: 'run-once' | 'run-each' | 'recorded';
   /** How the misses were found. */
-  detectedBy: 'late-wake' | 'claim-gap' | 'saturated';
+  /** `data-loss`: the store lost its data after these instants were due; they may have run, so they are not compensated. */
+  detectedBy: 'late-wake' | 'claim-gap' | 'saturated' | 'data-loss';
   nodeId: string;
 }
 

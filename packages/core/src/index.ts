@@ -133,3 +133,4 @@ export {
 export type { NormalizedFilter } from './snapshots/filter.js';
 
 export { VERSION } from './version.js';
+export { fnv1a } from './engine/hash.js';

@@ -35,6 +35,7 @@ import type { Logger } from './ports/logger.js';
 import { createConsoleLogger } from './ports/logger.js';
 import type { MetricsSink } from './ports/metrics-sink.js';
 import type { NodeInfo, NodeRegistry } from './ports/node-registry.js';
+import type { FireRecord } from './ports/state-store.js';
 import type { PubSub } from './ports/pubsub.js';
 import type { ExecuteRequest, ExecuteResult, RemoteExecutor } from './ports/remote-executor.js';
 import type { SchedulerCache } from './ports/scheduler-cache.js';
@@ -55,6 +56,8 @@ import { Dispatcher } from './engine/dispatcher.js';
 import { FireExecutor } from './engine/fire-executor.js';
 import { JobEntry, type FireTask } from './engine/job-entry.js';
 import { LeaseKeeper } from './engine/lease-keeper.js';
+import { Membership } from './engine/membership.js';
+import { TakeoverSweep } from './engine/takeover-sweep.js';
 import { instantsBetween } from './engine/missed.js';
 import { resolveOptions, type ResolvedTuning, type SchedulerOptions } from './engine/options.js';
 import { Reporter } from './engine/reporter.js';
@@ -134,6 +137,11 @@ export class Scheduler {
   private readonly executor: FireExecutor;
   private readonly leaseKeeper: LeaseKeeper;
   private readonly catchup: CatchupPacer;
+  private readonly membership: Membership;
+  private readonly sweeper: TakeoverSweep;
+  private registryListeners: Array<() => void> = [];
+  /** Cron instants this node could not claim while the store was down, per job: recorded as misfires if the store then proves to have lost its data. */
+  private readonly unclaimedWhileDown = new Map<string, number[]>();
   private readonly snapshotWriter: SnapshotWriter;
   private readonly host: SchedulerHost;
   private document: ConfigDocument | undefined;
@@ -215,6 +223,7 @@ export class Scheduler {
       budget: () => this.dispatcher.budget(t.maxQueued),
       onWon: (won, now) => this.onWon(won, now),
       onExpired: (fires, reason, now) => this.onUnclaimedExpired(fires, reason, now),
+      onDataLoss: (fires, now) => this.onDataLoss(fires, now),
       onError: (error) => {
         this.reporter.metric({ type: 'claim-error', error });
         this.reporter.error('claim', error);
@@ -223,6 +232,16 @@ export class Scheduler {
     this.catchup = new CatchupPacer(this.clock, t.catchupIntervalMs, (entry, instant) =>
       this.background(this.runCatchup(entry, instant), 'catch-up', entry.name),
     );
+    this.membership = new Membership(this.registry, this.nodeId, this.logger);
+    this.sweeper = new TakeoverSweep({
+      clock: this.clock,
+      stateStore: this.schedulerCache.stateStore,
+      intervalMs: Math.max(t.takeoverGraceMs, Math.floor(t.leaseTtlMs / 3)),
+      limit: 100,
+      beforeSweep: () => this.membership.refresh(),
+      onExpired: (record) => this.takeOver(record),
+      onError: (error) => this.reporter.error('takeover sweep', error),
+    });
     this.host = this.createHost();
   }
 
@@ -320,6 +339,8 @@ export class Scheduler {
     try {
       this.validateGraph();
       await this.registry.register(this.localNodeInfo());
+      this.listenToRegistry();
+      await this.membership.refresh();
       await this.remoteExecutor.attach(this.host);
       await this.dependencyCoordinator?.attach(this.host);
       await this.shardPlanner?.attach(this.host);
@@ -339,6 +360,7 @@ export class Scheduler {
     }
     this.stateValue = 'running';
     this.timer.start();
+    this.sweeper.start();
     this.logger.info('scheduler started', { jobs: this.jobs.size, scheduled: this.timer.size, version: VERSION });
   }
 
@@ -600,9 +622,141 @@ export class Scheduler {
         }
         continue;
       }
+      // Not the preferred node: sweep at T + grace for what the owner left unclaimed.
+      if (!this.isOwner(entry)) for (const f of fires) f.notBefore = f.instant + this.tuning.takeoverGraceMs;
       for (const f of fires) pending.push(f);
     }
     this.claims.add(pending);
+  }
+
+  /** Whether this node is the job's preferred node in the current view (cached per view). */
+  private isOwner(entry: JobEntry): boolean {
+    if (this.membership.size <= 1) return true;
+    if (entry.ownerVersion !== this.membership.version) {
+      entry.ownerVersion = this.membership.version;
+      entry.owner = this.membership.ownerOf(entry.name) === this.nodeId;
+    }
+    return entry.owner;
+  }
+
+  private listenToRegistry(): void {
+    const refresh = () => void this.membership.refresh();
+    this.registryListeners.push(
+      this.registry.on('join', refresh),
+      this.registry.on('leave', (node) => {
+        refresh();
+        // Its claimed fires lapse with their leases; look for them a little early.
+        if (this.stateValue === 'running') this.background(this.sweeper.sweep(), 'takeover sweep', node.nodeId);
+      }),
+      this.registry.on('replaced', () => {
+        this.logger.error('another process took over this node id; stopping this scheduler', { nodeId: this.nodeId });
+        if (this.stateValue === 'running') this.background(this.stop({ timeoutMs: 0 }), 'stop', this.nodeId);
+      }),
+    );
+  }
+
+  /**
+   * A per-fire record whose lease lapsed. Claimed by id, so one node acts:
+   * a fire that never started runs now (late); a run whose node died is
+   * `abandoned`, or run again as the next attempt with `recoverAbandoned`.
+   */
+  private async takeOver(record: FireRecord): Promise<void> {
+    const entry = this.jobs.get(record.jobName);
+    if (!entry || this.stateValue !== 'running') return;
+    // Our own record while the fire is still in our hands: the lease keeper decides on it.
+    if (record.nodeId === this.nodeId && entry.inFlight > 0) return;
+    const instant = cronInstantOf(record.fireId, record.jobName);
+    const running = record.state === 'running';
+    const { lockManager } = this.schedulerCache;
+    const claimOptions = { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs };
+    const recover = running && entry.cfg.recoverAbandoned;
+    const lease = await lockManager.claimFire(
+      { fireId: record.fireId, jobName: entry.name, recoverAbandoned: running },
+      claimOptions,
+    );
+    if (!lease) return;
+    const retention = { retentionMs: this.tuning.fireRecordRetentionMs };
+    if (running && !recover) {
+      await lockManager.finishFire(lease, 'abandoned', retention);
+      this.reporter.abandoned({
+        jobName: entry.name,
+        fireId: record.fireId,
+        scheduledAt: instant,
+        nodeId: record.nodeId,
+        executionId: randomUUID(),
+      });
+      this.logger.warn('fire abandoned: its node stopped renewing the lease mid-run', {
+        jobName: entry.name,
+        fireId: record.fireId,
+        node: record.nodeId,
+      });
+      return;
+    }
+    if (instant === undefined && !running) {
+      // A manual or remote fire whose node died before starting it: its caller is gone with it.
+      await lockManager.finishFire(lease, 'cancelled', retention);
+      this.logger.warn('fire given up: its node died before starting it and its caller is gone', { fireId: record.fireId });
+      return;
+    }
+    if (entry.paused) {
+      await lockManager.finishFire(lease, 'skipped', retention);
+      return;
+    }
+    const task = this.cronTask(entry, { ...lease, instant: instant as number }, instant === undefined ? 'manual' : 'cron');
+    if (instant === undefined) task.scheduledAt = undefined;
+    if (recover) task.attempt = 2;
+    this.logger.warn(
+      recover ? 'running an abandoned fire again (recoverAbandoned)' : 'taking over a fire its node claimed but never started',
+      {
+        jobName: entry.name,
+        fireId: record.fireId,
+        from: record.nodeId,
+        attempt: task.attempt,
+      },
+    );
+    await this.accept(task, this.clock.now());
+  }
+
+  /**
+   * The store lost its data after these fires were due: they may have run
+   * before, so they are recorded as misfired (never run), with the instants
+   * this node could not claim while the store was down.
+   */
+  private onDataLoss(fires: PendingFire[], now: number): void {
+    for (const fire of fires) {
+      const entry = this.jobs.get(fire.jobName);
+      if (!entry) continue;
+      const earlier = (this.unclaimedWhileDown.get(entry.name) ?? []).filter((t) => t < fire.instant);
+      this.unclaimedWhileDown.delete(entry.name);
+      const instants = [...earlier, fire.instant];
+      for (const t of instants) {
+        this.reporter.misfired({
+          jobName: entry.name,
+          fireId: cronFireId(entry.name, t),
+          instant: t,
+          nodeId: this.nodeId,
+          executionId: randomUUID(),
+          policy: entry.cfg.misfirePolicy,
+        });
+      }
+      this.reporter.metric({ type: 'misfire', jobName: entry.name, count: instants.length, policy: entry.cfg.misfirePolicy });
+      this.reporter.events.emit('misfire', {
+        jobName: entry.name,
+        instants: instants.map((t) => new Date(t)),
+        missedCount: instants.length,
+        policy: entry.cfg.misfirePolicy,
+        action: 'recorded',
+        detectedBy: 'data-loss',
+        nodeId: this.nodeId,
+      });
+    }
+    this.logger.warn(
+      'the store lost its data (restart without persistence, FLUSHALL?): instants that may have run are recorded as misfired',
+      {
+        count: fires.length,
+        now,
+      },
+    );
   }
 
   /**
@@ -619,6 +773,8 @@ export class Scheduler {
   private onWon(won: Array<{ fire: PendingFire; claim: WonFire }>, now: number): void {
     const threshold = this.tuning.misfireThresholdMs;
     for (const { fire, claim } of won) {
+      // The store kept its data: the claim's gap accounts for what was missed.
+      if (this.unclaimedWhileDown.size > 0) this.unclaimedWhileDown.delete(claim.jobName);
       const entry = this.jobs.get(claim.jobName);
       if (!entry || entry !== fire.entry || !entry.spec) {
         // Unregistered while the claim was in flight: give it back.
@@ -775,7 +931,13 @@ export class Scheduler {
   /** Fires left unclaimed past the threshold: saturation records them as misfires (after claiming them, so once). */
   private onUnclaimedExpired(fires: PendingFire[], reason: 'saturated' | 'store-unavailable', now: number): void {
     if (reason === 'store-unavailable') {
-      // Without the store no one can own these; the next claim's gap reports them, once, to its winner.
+      // Without the store no one can own these; the next claim's gap reports them, once, to its winner
+      // (or, if the store comes back empty, the claim that finds the data lost).
+      for (const f of fires) {
+        let list = this.unclaimedWhileDown.get(f.jobName);
+        if (!list) this.unclaimedWhileDown.set(f.jobName, (list = []));
+        if (list.length < Defaults.misfireRecordLimit) list.push(f.instant);
+      }
       this.logger.warn('fires not claimed before the misfire threshold: the store is unreachable', {
         count: fires.length,
         jobs: [...new Set(fires.map((f) => f.jobName))].slice(0, 20),
@@ -1009,6 +1171,10 @@ export class Scheduler {
     this.timer.stop();
     this.claims.stop();
     this.catchup.stop();
+    this.sweeper.stop();
+    for (const off of this.registryListeners.splice(0)) off();
+    // Leave the cluster at once, so the others take this node's jobs from the next instant.
+    await this.registry.deregister().catch((e: unknown) => this.reporter.error('registry.deregister', toError('stop', e)));
     const queued = this.dispatcher.drainQueued();
     for (const task of queued) {
       task.entry.inFlight -= 1;
@@ -1052,7 +1218,6 @@ export class Scheduler {
 
   private async detachAll(): Promise<void> {
     const steps: Array<[string, () => unknown]> = [
-      ['registry.deregister', () => this.registry.deregister()],
       ['remoteExecutor.detach', () => this.remoteExecutor.detach?.()],
       ['dependencyCoordinator.detach', () => this.dependencyCoordinator?.detach?.()],
       ['shardPlanner.detach', () => this.shardPlanner?.detach?.()],
@@ -1277,4 +1442,11 @@ function sameSchedule(a: EffectiveCfg, b: EffectiveCfg): boolean {
     a.dependencies.length === b.dependencies.length &&
     a.dependencies.every((d, i) => d === b.dependencies[i])
   );
+}
+
+/** The instant of a cron fire id (`<job>@<ms>`); undefined for manual, remote and other ids. */
+function cronInstantOf(fireId: string, jobName: string): number | undefined {
+  if (!fireId.startsWith(`${jobName}@`)) return undefined;
+  const rest = fireId.slice(jobName.length + 1);
+  return /^\d{1,16}$/.test(rest) ? Number(rest) : undefined;
 }

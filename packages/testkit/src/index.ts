@@ -6,3 +6,12 @@ export { RedisServer, startRedisCluster, hasRedisServer, canRunRedis } from './r
 export type { RedisServerOptions, RedisClusterInfo } from './redis-server.js';
 export { PostgresServer, canRunPostgres, postgresBinDir } from './postgres.js';
 export { freePort, freePorts, startTracked, stopProcess, waitForOutput } from './process.js';
+export {
+  createSimulatedCluster,
+  expectExactlyOncePerFire,
+  instantsOf,
+  SimulatedCluster,
+  SimulatedNode,
+  SimulatedNodeClock,
+} from './simulated-cluster.js';
+export type { ExactlyOnceReport, LedgerEntry, SimulatedClusterOptions, SimulatedJob } from './simulated-cluster.js';

@@ -7,6 +7,11 @@ import type { JobEntry } from './job-entry.js';
 export interface PendingFire extends DueFire {
   entry: JobEntry;
   priority: number;
+  /**
+   * Not claimed before this time: a node that is not the job's preferred owner
+   * sweeps at `instant + grace`, for what the owner left unclaimed.
+   */
+  notBefore?: number;
 }
 
 export interface ClaimQueueDeps {
@@ -23,6 +28,8 @@ export interface ClaimQueueDeps {
   budget: () => number;
   onWon: (won: Array<{ fire: PendingFire; claim: WonFire }>, now: number) => void;
   onExpired: (fires: PendingFire[], reason: 'saturated' | 'store-unavailable', now: number) => void;
+  /** Fires the store refused because it lost its data after they were due (see `ClaimDueResult.dataLoss`). */
+  onDataLoss: (fires: PendingFire[], now: number) => void;
   onError: (error: Error) => void;
 }
 
@@ -38,6 +45,8 @@ const MAX_BACKOFF_MS = 5_000;
  */
 export class ClaimQueue {
   private pending: PendingFire[] = [];
+  /** Fires waiting for their `notBefore` (the non-owner sweep), in arrival order. */
+  private deferred: PendingFire[] = [];
   private timer: TimerHandle | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private flushing = false;
@@ -48,13 +57,22 @@ export class ClaimQueue {
   constructor(private readonly deps: ClaimQueueDeps) {}
 
   get size(): number {
-    return this.pending.length;
+    return this.pending.length + this.deferred.length;
   }
 
   add(fires: PendingFire[]): void {
     if (this.stopped || fires.length === 0) return;
-    for (const f of fires) this.pending.push(f);
-    this.flushInBackground();
+    const now = this.deps.clock.now();
+    let ready = false;
+    for (const f of fires) {
+      if (f.notBefore !== undefined && f.notBefore > now) this.deferred.push(f);
+      else {
+        this.pending.push(f);
+        ready = true;
+      }
+    }
+    if (ready) this.flushInBackground();
+    else this.expireAndRearm();
   }
 
   /** Called when a slot frees: fires waiting for room may now be claimed. */
@@ -66,9 +84,21 @@ export class ClaimQueue {
   stop(): PendingFire[] {
     this.stopped = true;
     this.clearTimer();
-    const dropped = this.pending;
+    const dropped = this.pending.concat(this.deferred);
     this.pending = [];
+    this.deferred = [];
     return dropped;
+  }
+
+  /** Moves deferred fires whose time came into the pending list. */
+  private promoteDeferred(now: number): void {
+    if (this.deferred.length === 0) return;
+    const keep: PendingFire[] = [];
+    for (const f of this.deferred) {
+      if ((f.notBefore as number) <= now) this.pending.push(f);
+      else keep.push(f);
+    }
+    this.deferred = keep;
   }
 
   private flushInBackground(): void {
@@ -93,14 +123,23 @@ export class ClaimQueue {
 
   private async flushOnce(): Promise<void> {
     const deps = this.deps;
-    if (this.pending.length === 0) return;
+    this.promoteDeferred(deps.clock.now());
+    if (this.pending.length === 0) {
+      this.expireAndRearm();
+      return;
+    }
     this.pending.sort(byPriorityThenInstant);
     const budget = deps.budget();
     const take = this.pending.splice(0, budget);
     if (take.length > 0) {
       try {
-        const { won } = await deps.lockManager.claimDue(take, { nodeId: deps.nodeId, leaseTtlMs: deps.leaseTtlMs });
+        const { won, dataLoss } = await deps.lockManager.claimDue(take, { nodeId: deps.nodeId, leaseTtlMs: deps.leaseTtlMs });
         this.failures = 0;
+        if (dataLoss && dataLoss.length > 0 && !this.stopped) {
+          const lostToData = new Set(dataLoss.map((f) => `${f.jobName}\u0000${f.instant}`));
+          const fires = take.filter((f) => lostToData.has(`${f.jobName}\u0000${f.instant}`));
+          this.safely(() => deps.onDataLoss(fires, deps.clock.now()));
+        }
         if (won.length > 0 && !this.stopped) {
           const byKey = new Map<string, PendingFire>();
           for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
@@ -129,12 +168,14 @@ export class ClaimQueue {
       const reason = this.failures > 0 ? 'store-unavailable' : 'saturated';
       this.safely(() => this.deps.onExpired(expired, reason, now));
     }
-    if (this.pending.length === 0) {
+    if (this.pending.length === 0 && this.deferred.length === 0) {
       this.clearTimer();
       return;
     }
     const delay = this.failures > 0 ? Math.min(MAX_BACKOFF_MS, this.deps.graceMs * 2 ** (this.failures - 1)) : this.deps.graceMs;
-    const at = now + delay;
+    let at = this.pending.length > 0 ? now + delay : Number.POSITIVE_INFINITY;
+    if (this.failures === 0) for (const f of this.deferred) at = Math.min(at, f.notBefore as number);
+    else if (this.deferred.length > 0) at = Math.min(at, now + delay);
     if (this.timer && this.timerAt <= at) return;
     this.clearTimer();
     this.timerAt = at;

@@ -30,6 +30,9 @@ export class JobEntry {
   /** Fires accepted and not yet finished (queued, running or waiting to retry). */
   inFlight = 0;
   breaker: CircuitBreaker | undefined;
+  /** Whether this node is the job's preferred node, as of membership view `ownerVersion`. */
+  owner = true;
+  ownerVersion = -1;
 
   constructor(
     readonly name: string,

@@ -120,6 +120,31 @@ export class Reporter {
     };
   }
 
+  /** A run whose node stopped renewing its lease mid-run, closed by the node that found it. */
+  abandoned(args: {
+    jobName: string;
+    fireId: string;
+    scheduledAt: number | undefined;
+    nodeId: string;
+    executionId: string;
+  }): void {
+    const now = this.now();
+    this.metric({ type: 'abandoned', jobName: args.jobName });
+    this.recordFinished({
+      executionId: args.executionId,
+      jobName: args.jobName,
+      fireId: args.fireId,
+      scheduledAt: args.scheduledAt,
+      startedAt: now,
+      finishedAt: now,
+      durationMs: 0,
+      status: 'abandoned',
+      nodeId: args.nodeId,
+      attempt: 0,
+      kind: args.scheduledAt === undefined ? 'manual' : 'cron',
+    });
+  }
+
   misfired(args: {
     jobName: string;
     fireId: string;

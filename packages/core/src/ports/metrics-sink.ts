@@ -18,5 +18,6 @@ export type MetricsEvent =
   | { type: 'execution'; outcome: ExecutionOutcome; kind: FireKind }
   | { type: 'skip'; jobName: string; reason: SkipReason }
   | { type: 'misfire'; jobName: string; count: number; policy: MisfirePolicy }
+  | { type: 'abandoned'; jobName: string }
   | { type: 'gauge'; running: number; queued: number }
   | { type: 'claim-error'; jobName?: string; error: Error };

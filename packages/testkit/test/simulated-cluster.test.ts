@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { createSimulatedCluster, type SimulatedJob } from '../src/index.js';
+
+const everySecond = (n: number, extra: Partial<SimulatedJob> = {}): SimulatedJob[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `job-${i}`, cfg: { cronSpec: '* * * * * *' }, ...extra }));
+
+describe('simulated cluster (FakeClock)', () => {
+  it('3 nodes, 300 jobs every second: each fire exactly once, spread over the nodes', async () => {
+    const cluster = createSimulatedCluster({ nodes: 3, jobs: everySecond(300) });
+    await cluster.start();
+    await cluster.advance(20_000);
+    const report = cluster.expectExactlyOncePerFire({ settleMs: 1_000 });
+    expect(report.expected).toBeGreaterThanOrEqual(300 * 18);
+    for (const [, runs] of report.perNode) {
+      expect(runs / report.ran).toBeGreaterThan(0.2);
+      expect(runs / report.ran).toBeLessThan(0.47);
+    }
+    await cluster.stop();
+  });
+
+  it('kill -9 of a node: no duplicate, no miss; its claimed-but-unstarted fires run late elsewhere', async () => {
+    const cluster = createSimulatedCluster({
+      nodes: 3,
+      jobs: everySecond(12, { durationMs: 300 }),
+      schedulerOptions: { maxConcurrency: 2, maxQueued: 4 },
+    });
+    await cluster.start();
+    // 100 ms after an instant: each node runs two of its ~4 fires and holds the others claimed in its queue.
+    await cluster.advance(5_100);
+    const victim = cluster.nodes[0]!;
+    const before = cluster.ledger.length;
+    const wonNotStarted = [...cluster.store.store.fires.values()]
+      .filter((r) => r.nodeId === victim.id && r.state === 'claimed')
+      .map((r) => r.fireId);
+    expect(wonNotStarted.length).toBeGreaterThan(0);
+    victim.kill();
+    await cluster.advance(15_000);
+    const alive = cluster.nodes[1]!;
+    expect((await alive.scheduler.getNodes()).map((n) => n.nodeId)).toEqual(['node-2', 'node-3']);
+    const report = cluster.expectExactlyOncePerFire({ settleMs: 5_000 });
+    expect(report.ran).toBeGreaterThan(before);
+    expect(cluster.ledger.filter((e) => e.startedAt > cluster.startedAt + 5_100).every((e) => e.nodeId !== 'node-1')).toBe(true);
+    // What node-1 had claimed and not started ran once on another node after its lease (3 s) lapsed: late.
+    for (const fireId of wonNotStarted) {
+      const runs = cluster.ledger.filter((e) => e.fireId === fireId);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.nodeId).not.toBe(victim.id);
+      expect(runs[0]!.startedAt - runs[0]!.scheduledAt!).toBeGreaterThanOrEqual(2_000);
+    }
+    await cluster.stop();
+  });
+
+  it('clock skew ±1.5 s: exactly once; by the cluster clock no fire starts more than 500 ms from its instant', async () => {
+    const cluster = createSimulatedCluster({ nodes: 3, jobs: everySecond(30) });
+    cluster.nodes[0]!.skew(1_500);
+    cluster.nodes[1]!.skew(-1_500);
+    await cluster.start();
+    await cluster.advance(20_000);
+    cluster.expectExactlyOncePerFire({ settleMs: 1_000 });
+    const lateness = cluster.ledger.map((e) => e.startedAt - (e.scheduledAt as number));
+    expect(Math.max(...lateness)).toBeLessThanOrEqual(500);
+    expect(Math.min(...lateness)).toBeGreaterThanOrEqual(0);
+    await cluster.stop();
+  });
+
+  it('clock skew ±1.5 s without the cluster clock: still exactly once (the marks), only later', async () => {
+    const cluster = createSimulatedCluster({ nodes: 3, jobs: everySecond(30) });
+    cluster.nodes[0]!.skew(1_500, { clusterClock: false });
+    cluster.nodes[1]!.skew(-1_500, { clusterClock: false });
+    await cluster.start();
+    await cluster.advance(20_000);
+    // Around the start, an instant between the nodes' skewed start times can be passed over (no node was
+    // scheduled on it yet): that is what the cluster clock is for. After it, every fire ran exactly once.
+    cluster.expectExactlyOncePerFire({ from: cluster.startedAt + 2_000, settleMs: 3_000 });
+    // The fast node claims 1.5 s early by true time: it runs fires before their instant.
+    expect(cluster.ledger.some((e) => e.startedAt < (e.scheduledAt as number))).toBe(true);
+    await cluster.stop();
+  });
+
+  for (const recoverAbandoned of [true, false]) {
+    it(`a node frozen past its lease: fenced on waking${recoverAbandoned ? '; the run is recovered as attempt 2' : '; the run is recorded abandoned'}`, async () => {
+      const cluster = createSimulatedCluster({
+        nodes: 3,
+        jobs: [{ name: 'long', cfg: { cronSpec: '0 * * * * *', recoverAbandoned }, durationMs: 8_000 }],
+      });
+      await cluster.start();
+      await cluster.advance(60_500);
+      const first = cluster.ledger[0]!;
+      expect(first.attempt).toBe(1);
+      const frozen = cluster.node(first.nodeId);
+      frozen.freeze();
+      await cluster.advance(6_000);
+      await frozen.thaw();
+      await cluster.advance(10_000);
+      expect(first.aborted).toBe(true);
+      const again = cluster.ledger.filter((e) => e.fireId === first.fireId && e !== first);
+      const others = cluster.nodes.filter((n) => n !== frozen);
+      if (recoverAbandoned) {
+        expect(again).toHaveLength(1);
+        expect(again[0]).toMatchObject({ attempt: 2 });
+        expect(again[0]!.nodeId).not.toBe(first.nodeId);
+        expect(again[0]!.fencingToken).toBeGreaterThan(first.fencingToken as number);
+      } else {
+        expect(again).toHaveLength(0);
+        const statuses = [];
+        for (const n of others) {
+          const page = await n.scheduler.snapshotRepository.list({ jobName: 'long', status: 'abandoned' });
+          statuses.push(...page.items.map((s) => s.fireId));
+        }
+        expect(statuses).toEqual([first.fireId]);
+      }
+      await cluster.stop();
+    });
+  }
+
+  it('a node cut off from the store runs nothing it could not claim, and resumes when reconnected', async () => {
+    const cluster = createSimulatedCluster({ nodes: 2, jobs: everySecond(10) });
+    await cluster.start();
+    await cluster.advance(3_000);
+    const cut = cluster.nodes[0]!;
+    cut.cutOff();
+    const mark = cluster.ledger.length;
+    await cluster.advance(5_000);
+    expect(cluster.ledger.slice(mark).every((e) => e.nodeId !== cut.id)).toBe(true);
+    cut.cutOff(false);
+    await cluster.advance(5_000);
+    cluster.expectExactlyOncePerFire({ settleMs: 1_000 });
+    expect(cluster.ledger.slice(-20).some((e) => e.nodeId === cut.id)).toBe(true);
+    await cluster.stop();
+  });
+});
