@@ -1,0 +1,124 @@
+/**
+ * One scheduler node process for the e2e scenarios. Configured by the
+ * SCHED_E2E environment variable (JSON, see NodeConfig); appends one JSON line
+ * per execution start and end to the ledger file, prints `ready` once started,
+ * and stops gracefully on SIGTERM.
+ */
+import { appendFileSync } from 'node:fs';
+import { Cluster, Redis } from 'ioredis';
+import { createClusterScheduler } from '@sched/cluster';
+import { SystemClock, type JobContext, type Logger } from '@sched/core';
+
+export interface NodeConfig {
+  nodeId: string;
+  /** One redis-server, or the masters of a Redis Cluster. */
+  redis: { url: string } | { cluster: Array<{ host: string; port: number }> };
+  keyPrefix?: string;
+  ledger: string;
+  jobs: number;
+  cronSpec?: string;
+  durationMs?: number;
+  recoverAbandoned?: boolean;
+  overlapPrevent?: boolean;
+  /** This node's own clock skew (the cluster clock corrects it). */
+  skewMs?: number;
+  heartbeatIntervalMs?: number;
+  nodeTtlMs?: number;
+  leaseTtlMs?: number;
+  leaseRenewMs?: number;
+  takeoverGraceMs?: number;
+  misfireThresholdMs?: number;
+  maxConcurrency?: number;
+}
+
+const config = JSON.parse(process.env.SCHED_E2E ?? '{}') as NodeConfig;
+const write = (line: Record<string, unknown>): void => appendFileSync(config.ledger, `${JSON.stringify(line)}\n`);
+
+const logger: Logger = {
+  debug() {},
+  info() {},
+  warn: (msg, fields) => console.error(JSON.stringify({ level: 'warn', node: config.nodeId, msg, ...fields })),
+  error: (msg, fields) => {
+    const error = fields?.error instanceof Error ? fields.error.message : undefined;
+    console.error(JSON.stringify({ level: 'error', node: config.nodeId, msg, ...fields, error }));
+  },
+};
+
+const redis =
+  'url' in config.redis
+    ? new Redis(config.redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 })
+    : new Cluster(config.redis.cluster, { redisOptions: { maxRetriesPerRequest: 1 }, clusterRetryStrategy: () => 100 });
+redis.on('error', () => {});
+
+const scheduler = createClusterScheduler({
+  redis,
+  nodeId: config.nodeId,
+  keyPrefix: config.keyPrefix ?? 'e2e',
+  logger,
+  baseClock: new SystemClock({ offsetMs: config.skewMs ?? 0 }),
+  heartbeatIntervalMs: config.heartbeatIntervalMs ?? 200,
+  nodeTtlMs: config.nodeTtlMs ?? 1_000,
+  leaseTtlMs: config.leaseTtlMs ?? 1_500,
+  leaseRenewMs: config.leaseRenewMs ?? 300,
+  takeoverGraceMs: config.takeoverGraceMs ?? 100,
+  misfireThresholdMs: config.misfireThresholdMs ?? 5_000,
+  maxConcurrency: config.maxConcurrency ?? 200,
+  stopTimeoutMs: 5_000,
+});
+
+for (let i = 0; i < config.jobs; i++) {
+  scheduler.registerJob(
+    {
+      name: `job-${i}`,
+      execute: async (ctx: JobContext) => {
+        const base = { fireId: ctx.fireId, attempt: ctx.attempt, node: config.nodeId };
+        write({
+          ev: 'start',
+          ...base,
+          job: ctx.jobName,
+          scheduledAt: ctx.scheduledAt?.getTime(),
+          fencing: ctx.fencingToken,
+          at: scheduler.clock.now(),
+          wall: Date.now(),
+        });
+        try {
+          if (config.durationMs) {
+            await new Promise<void>((resolve, reject) => {
+              const t = setTimeout(resolve, config.durationMs);
+              ctx.signal.addEventListener('abort', () => {
+                clearTimeout(t);
+                reject(ctx.signal.reason as Error);
+              });
+            });
+          }
+          write({ ev: 'end', ...base, at: scheduler.clock.now() });
+        } catch (error) {
+          write({ ev: 'abort', ...base, at: scheduler.clock.now(), reason: String(error) });
+          throw error;
+        }
+      },
+    },
+    {
+      cronSpec: config.cronSpec ?? '* * * * * *',
+      recoverAbandoned: config.recoverAbandoned ?? false,
+      overlapPrevent: config.overlapPrevent ?? false,
+    },
+  );
+}
+
+scheduler.on('misfire', (e) =>
+  write({ ev: 'misfire', job: e.jobName, count: e.missedCount, by: e.detectedBy, node: config.nodeId }),
+);
+
+process.on('SIGTERM', () => {
+  scheduler
+    .stop()
+    .then(() => {
+      redis.disconnect();
+      process.exit(0);
+    })
+    .catch(() => process.exit(1));
+});
+
+await scheduler.start();
+console.log('ready');

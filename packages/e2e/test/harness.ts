@@ -1,0 +1,118 @@
+import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { startTracked, stopProcess, waitForOutput } from '@sched/testkit';
+import type { NodeConfig } from '../src/node.js';
+
+const nodeScript = fileURLToPath(new URL('../src/node.ts', import.meta.url));
+
+export interface LedgerLine {
+  ev: 'start' | 'end' | 'abort' | 'misfire';
+  fireId: string;
+  attempt: number;
+  node: string;
+  job: string;
+  scheduledAt?: number;
+  fencing?: number;
+  at: number;
+  wall: number;
+  count?: number;
+  by?: string;
+}
+
+export class Scenario {
+  readonly dir = mkdtempSync(join(tmpdir(), 'sched-e2e-'));
+  readonly ledger = join(this.dir, 'ledger.jsonl');
+  readonly nodes = new Map<string, ChildProcess>();
+  readonly logs = new Map<string, string[]>();
+  /** How each stopped node exited (0: a clean graceful stop). */
+  readonly exitCodes = new Map<string, number | null>();
+
+  constructor(readonly base: Omit<NodeConfig, 'nodeId' | 'ledger'>) {}
+
+  /** Starts a node process and waits until its scheduler started. */
+  async start(nodeId: string, extra: Partial<NodeConfig> = {}): Promise<ChildProcess> {
+    const config: NodeConfig = { ...this.base, ...extra, nodeId, ledger: this.ledger };
+    const child = startTracked(process.execPath, ['--import', 'tsx', '--conditions=@sched/source', nodeScript], {
+      env: { ...process.env, SCHED_E2E: JSON.stringify(config) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const log: string[] = [];
+    this.logs.set(nodeId, log);
+    child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
+    this.nodes.set(nodeId, child);
+    await waitForOutput(child, /^ready$/m, 30_000, `node ${nodeId}`);
+    return child;
+  }
+
+  signal(nodeId: string, signal: NodeJS.Signals): void {
+    const child = this.nodes.get(nodeId);
+    if (!child?.pid) throw new Error(`no node ${nodeId}`);
+    process.kill(child.pid, signal);
+  }
+
+  /** Graceful stop (SIGTERM), waiting for the process to exit. */
+  async stop(nodeId: string): Promise<void> {
+    const child = this.nodes.get(nodeId);
+    if (child) await stopProcess(child, 'SIGTERM', 10_000);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const [id, child] of this.nodes) {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(child.pid as number, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+        await stopProcess(child, 'SIGTERM', 10_000);
+      }
+      this.exitCodes.set(id, child.exitCode);
+      this.nodes.delete(id);
+    }
+  }
+
+  read(): LedgerLine[] {
+    if (!existsSync(this.ledger)) return [];
+    return readFileSync(this.ledger, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LedgerLine);
+  }
+
+  starts(): LedgerLine[] {
+    return this.read().filter((l) => l.ev === 'start');
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `check` is true, polling every 50 ms (event-like; the bound is generous and says why in the caller). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Every cron instant of an every-second job in [from, to] (ms, aligned to seconds). */
+export function secondsBetween(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let t = Math.ceil(from / 1000) * 1000; t <= to; t += 1000) out.push(t);
+  return out;
+}
+
+/** Counts duplicates (same fire and attempt started twice) and misses (an expected instant never started). */
+export function checkExactlyOnce(starts: LedgerLine[], jobs: number, from: number, to: number) {
+  const seen = new Map<string, number>();
+  for (const s of starts) seen.set(`${s.fireId}#${s.attempt}`, (seen.get(`${s.fireId}#${s.attempt}`) ?? 0) + 1);
+  const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
+  const ran = new Set(starts.map((s) => s.fireId));
+  const missed: string[] = [];
+  for (let i = 0; i < jobs; i++)
+    for (const t of secondsBetween(from, to)) if (!ran.has(`job-${i}@${t}`)) missed.push(`job-${i}@${t}`);
+  return { duplicates, missed };
+}

@@ -1,0 +1,246 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisConnection, RedisNodeRegistry, RedisStateStore } from '@sched/cluster';
+import { RedisServer, canRunRedis } from '@sched/testkit';
+import { Scenario, checkExactlyOnce, sleep, until } from './harness.js';
+
+// Real redis-server, real node processes; heartbeat 200 ms, TTL 1 s, lease 1.5 s, grace 100 ms.
+describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  let scenario: Scenario | undefined;
+  let prefixes = 0;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    admin = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    admin.on('error', () => {});
+  });
+  afterEach(async () => {
+    await scenario?.stopAll();
+    scenario = undefined;
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.dispose();
+  });
+
+  const make = (extra: Partial<ConstructorParameters<typeof Scenario>[0]> = {}) => {
+    scenario = new Scenario({ redis: { url: server.url }, keyPrefix: `e${++prefixes}`, jobs: 30, ...extra });
+    return scenario;
+  };
+  const liveNodes = async (s: Scenario) => {
+    const registry = new RedisNodeRegistry(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }), {
+      nodeId: 'observer',
+      nodeTtlMs: 1_000,
+      heartbeatIntervalMs: 200,
+    });
+    return (await registry.getAllNodes()).map((n) => n.nodeId);
+  };
+
+  it('1. 3 nodes, 300 jobs every second: each fire exactly once, none missed, each node 20–47 %', async () => {
+    const s = make({ jobs: 300 });
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    await until(async () => (await liveNodes(s)).length === 3, 5_000, 'three nodes registered');
+    const from = Date.now() + 1_000;
+    await sleep(8_000);
+    const to = Date.now() - 1_500;
+    await s.stopAll();
+    const starts = s.starts();
+    const { duplicates, missed } = checkExactlyOnce(starts, 300, from, to);
+    expect(duplicates).toEqual([]);
+    expect(missed).toEqual([]);
+    const window = starts.filter((l) => (l.scheduledAt as number) >= from && (l.scheduledAt as number) <= to);
+    for (const id of ['a', 'b', 'c']) {
+      const share = window.filter((l) => l.node === id).length / window.length;
+      expect(share).toBeGreaterThan(0.2);
+      expect(share).toBeLessThan(0.47);
+    }
+  });
+
+  it('3. kill -9 of one node: the others go on, it leaves after its TTL, no duplicate, no miss', async () => {
+    const s = make({ jobs: 60, durationMs: 300, maxConcurrency: 10 });
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    await until(async () => (await liveNodes(s)).length === 3, 5_000, 'three nodes registered');
+    const from = Date.now() + 1_000;
+    await sleep(3_100);
+    s.signal('a', 'SIGKILL');
+    // The TTL is 1 s; allow 3 s for heartbeats to notice.
+    await until(async () => !(await liveNodes(s)).includes('a'), 3_000, 'node a leaving after its TTL');
+    await sleep(4_000);
+    const to = Date.now() - 2_500;
+    await s.stopAll();
+    const starts = s.starts();
+    const { duplicates, missed } = checkExactlyOnce(starts, 60, from, to);
+    expect(duplicates).toEqual([]);
+    expect(missed).toEqual([]);
+    const late = starts.filter((l) => l.node !== 'a' && l.wall - (l.scheduledAt as number) > 1_000);
+    // Late starts on the others (fires a had won but not started, taken over after its lease) are first attempts, not re-runs.
+    expect(late.every((l) => l.attempt === 1)).toBe(true);
+  });
+
+  it('4. clock skew +1.5 s / −1.5 s: exactly once, and no fire starts more than 500 ms from its instant', async () => {
+    const s = make({ jobs: 30 });
+    await s.start('fast', { skewMs: 1_500 });
+    await s.start('slow', { skewMs: -1_500 });
+    await s.start('true');
+    const from = Date.now() + 1_000;
+    await sleep(6_000);
+    const to = Date.now() - 1_500;
+    await s.stopAll();
+    const starts = s.starts();
+    const { duplicates, missed } = checkExactlyOnce(starts, 30, from, to);
+    expect(duplicates).toEqual([]);
+    expect(missed).toEqual([]);
+    const drift = starts.map((l) => l.wall - (l.scheduledAt as number));
+    expect(Math.max(...drift.map(Math.abs))).toBeLessThan(500);
+    expect(new Set(starts.map((l) => l.node)).size).toBe(3);
+  });
+
+  it('5. Redis restarted without persistence: no crash, firing resumes, no instant twice, the gap recorded as misfires', async () => {
+    const own = await RedisServer.start();
+    try {
+      scenario = new Scenario({ redis: { url: own.url }, keyPrefix: 'restart', jobs: 20 });
+      const s = scenario;
+      await Promise.all(['a', 'b'].map((id) => s.start(id)));
+      await sleep(2_500);
+      await own.restart();
+      const back = Date.now();
+      await until(() => s.starts().some((l) => l.wall > back + 1_000), 10_000, 'firing to resume after the restart');
+      await sleep(2_000);
+      await s.stopAll();
+      const starts = s.starts();
+      const seen = new Set<string>();
+      for (const l of starts) {
+        expect(seen.has(l.fireId)).toBe(false);
+        seen.add(l.fireId);
+      }
+      expect(s.read().some((l) => l.ev === 'misfire')).toBe(true);
+      for (const id of ['a', 'b']) expect(s.exitCodes.get(id)).toBe(0);
+    } finally {
+      await own.dispose();
+    }
+  });
+
+  it('6. overlapPrevent: a 3 s job due every second never runs twice at once anywhere', async () => {
+    const s = make({ jobs: 1, durationMs: 3_000, overlapPrevent: true });
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    await sleep(8_000);
+    await s.stopAll();
+    const lines = s.read();
+    const runs = lines
+      .filter((l) => l.ev === 'start')
+      .map((st) => ({
+        start: st.at,
+        end: lines.find((e) => (e.ev === 'end' || e.ev === 'abort') && e.fireId === st.fireId)?.at ?? Infinity,
+      }));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    runs.sort((x, y) => x.start - y.start);
+    for (let i = 1; i < runs.length; i++) expect(runs[i]!.start).toBeGreaterThanOrEqual(runs[i - 1]!.end);
+  });
+
+  it('7a. a node frozen (SIGSTOP) past its lease: another runs the fire as attempt 2 with a higher fencing token; the frozen one aborts on waking', async () => {
+    const s = make({ jobs: 1, cronSpec: '*/5 * * * * *', durationMs: 4_000, recoverAbandoned: true });
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    await until(() => s.starts().length > 0, 8_000, 'the first run');
+    const first = s.starts()[0]!;
+    await sleep(300);
+    s.signal(first.node, 'SIGSTOP');
+    await until(() => s.starts().some((l) => l.fireId === first.fireId && l.attempt === 2), 6_000, 'attempt 2 elsewhere');
+    s.signal(first.node, 'SIGCONT');
+    await until(
+      () => s.read().some((l) => l.ev === 'abort' && l.node === first.node && l.fireId === first.fireId),
+      5_000,
+      'the old run to abort',
+    );
+    const second = s.starts().find((l) => l.fireId === first.fireId && l.attempt === 2)!;
+    expect(second.node).not.toBe(first.node);
+    expect(second.fencing).toBeGreaterThan(first.fencing as number);
+    expect(s.read().some((l) => l.ev === 'end' && l.node === first.node && l.fireId === first.fireId)).toBe(false);
+  });
+
+  it('7b. without recoverAbandoned, a run whose node was killed -9 is recorded abandoned and not run again', async () => {
+    const s = make({ jobs: 1, cronSpec: '*/5 * * * * *', durationMs: 4_000 });
+    await Promise.all(['a', 'b'].map((id) => s.start(id)));
+    await until(() => s.starts().length > 0, 8_000, 'the first run');
+    const first = s.starts()[0]!;
+    s.signal(first.node, 'SIGKILL');
+    const state = new RedisStateStore(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }));
+    await until(async () => (await state.getFireRecord(first.fireId))?.status === 'abandoned', 6_000, 'the abandoned record');
+    expect(s.starts().filter((l) => l.fireId === first.fireId)).toHaveLength(1);
+  });
+
+  it('8. malformed pub/sub payloads and wrong-typed fields are logged and ignored; every node keeps running', async () => {
+    const s = make({ jobs: 10 });
+    await Promise.all(['a', 'b'].map((id) => s.start(id)));
+    const prefix = `${s.base.keyPrefix}:v1`;
+    const junk = [
+      'not json',
+      '{"v":1,"msg":{"type":"join","node":{"nodeId":42}}}',
+      '{"v":1,"msg":{"type":"leave","node":{"nodeId":"b","host":"h","pid":"x"}}}',
+      '{"v":1,"msg":{"type":"ping","nodeId":"a"}}',
+      '{"v":9}',
+      JSON.stringify({
+        v: 1,
+        msg: {
+          type: 'join',
+          node: {
+            nodeId: 'ghost',
+            host: 'h',
+            pid: 1,
+            version: '1',
+            startedAt: 1,
+            lastHeartbeat: 1,
+            status: 'online',
+            jobs: ['no-such-job'],
+            clockOffsetMs: 0,
+          },
+        },
+      }),
+    ];
+    for (const channel of [`${prefix}:scheduler:nodes`, `${prefix}:scheduler:config`, `${prefix}:scheduler:execute:global`]) {
+      for (const payload of junk) await admin.publish(channel, payload);
+    }
+    const from = Date.now() + 500;
+    await sleep(3_000);
+    const to = Date.now() - 1_500;
+    await s.stopAll();
+    const { duplicates, missed } = checkExactlyOnce(s.starts(), 10, from, to);
+    expect(duplicates).toEqual([]);
+    expect(missed).toEqual([]);
+    expect((s.logs.get('a') ?? []).join('')).toContain('malformed membership message');
+    for (const id of ['a', 'b']) expect(s.exitCodes.get(id)).toBe(0);
+  });
+
+  it('9. FLUSHALL mid-run: nodes re-register, firing resumes, no instant that ran before runs again', async () => {
+    const s = make({ jobs: 20 });
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    await sleep(2_500);
+    await admin.flushall();
+    const flushed = Date.now();
+    await until(async () => (await liveNodes(s)).length === 3, 5_000, 'the nodes to re-register');
+    await until(() => s.starts().some((l) => l.wall > flushed + 1_000), 5_000, 'firing to resume');
+    await sleep(1_500);
+    await s.stopAll();
+    const seen = new Map<string, number>();
+    for (const l of s.starts()) seen.set(l.fireId, (seen.get(l.fireId) ?? 0) + 1);
+    expect([...seen.values()].filter((n) => n > 1)).toEqual([]);
+  });
+
+  it('10. a graceful stop leaves the registry at once and its jobs move; a node killed -9 and restarted with its id is accepted', async () => {
+    const s = make({ jobs: 30, nodeTtlMs: 5_000 });
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    await until(async () => (await liveNodes(s)).length === 3, 5_000, 'three nodes registered');
+    await sleep(1_500);
+    const stopAt = Date.now();
+    await s.stop('a');
+    // The TTL is 5 s here: leaving this fast proves the deregistration, not the TTL.
+    expect(await liveNodes(s)).toEqual(['b', 'c']);
+    expect(Date.now() - stopAt).toBeLessThan(4_000);
+    await sleep(2_500);
+    const { missed } = checkExactlyOnce(s.starts(), 30, stopAt + 500, Date.now() - 1_000);
+    expect(missed).toEqual([]);
+    s.signal('b', 'SIGKILL');
+    await s.start('b');
+    expect((await liveNodes(s)).sort()).toEqual(['b', 'c']);
+  });
+});
