@@ -14,6 +14,7 @@ import { cronFireId } from '@sched/core';
 import { connectionOf, type RedisConnection } from '@sched/redis';
 import { BucketKeyring, EpochWatermark } from './keys.js';
 import { scripts } from './scripts.js';
+import { UpdateBatcher } from './update-batcher.js';
 
 /**
  * LockManager on Redis (DESIGN.md "Claims, two mechanisms"): cron fires are
@@ -27,11 +28,13 @@ export class RedisLockManager implements LockManager {
   readonly connection: RedisConnection;
   private readonly keys: BucketKeyring;
   private readonly epochs: EpochWatermark;
+  private readonly batcher: UpdateBatcher;
 
   constructor(source: RedisConnection | { connection: RedisConnection }) {
     this.connection = connectionOf(source);
     this.keys = new BucketKeyring(this.connection);
     this.epochs = new EpochWatermark(this.connection);
+    this.batcher = new UpdateBatcher(this.connection);
   }
 
   async claimDue(fires: readonly DueFire[], options: ClaimOptions): Promise<ClaimDueResult> {
@@ -111,30 +114,24 @@ export class RedisLockManager implements LockManager {
   }
 
   startFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {
-    return this.update('startFire', 'start', lease, options.leaseTtlMs);
+    return this.update('start', lease, options.leaseTtlMs);
   }
 
   renewFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {
-    return this.update('renewFire', 'renew', lease, options.leaseTtlMs);
+    return this.update('renew', lease, options.leaseTtlMs);
   }
 
   finishFire(lease: FireLease, status: FinalStatus, options: { retentionMs: number }): Promise<boolean> {
-    return this.update('finishFire', 'finish', lease, options.retentionMs, status);
+    return this.update('finish', lease, options.retentionMs, status);
   }
 
   async releaseFire(lease: FireLease): Promise<void> {
-    await this.update('releaseFire', 'release', lease, 0);
+    await this.update('release', lease, 0);
   }
 
-  private async update(api: string, op: string, lease: FireLease, ms: number, status = ''): Promise<boolean> {
-    const k = this.keys.forFire(lease.fireId);
-    const changed = await this.connection.run(
-      api,
-      scripts.updateFire,
-      [k.fires, k.live, k.done],
-      [op, lease.fireId, lease.token, ms, status],
-    );
-    return changed === 1;
+  /** Per-fire record updates go through the batcher: one call per bucket per turn of the event loop. */
+  private update(op: string, lease: FireLease, ms: number, status = ''): Promise<boolean> {
+    return this.batcher.update(this.keys.forFire(lease.fireId), op, lease.fireId, lease.token, ms, status);
   }
 
   async acquireLease(key: string, options: LeaseOptions): Promise<Lease | null> {

@@ -9,7 +9,7 @@ const load = (file: string): LuaScript => LuaScript.fromFile(dir, file, pkg.name
 export const scripts = {
   claimDue: load('claim-due-5.lua'),
   claimFire: load('claim-fire-4.lua'),
-  updateFire: load('update-fire-3.lua'),
+  updateFires: load('update-fires-3.lua'),
   listExpired: load('list-expired-2.lua'),
   marks: load('marks-2.lua'),
   lease: load('lease-2.lua'),

@@ -1,0 +1,179 @@
+/**
+ * Distributed claims on Redis: 1 and 3 node processes × 100 / 1k / 10k jobs due
+ * each second, on a redis-server of this run's own. Per cell: fire lateness
+ * (p50/p99/max from scheduledAt, beside bare timers aimed at the same instants
+ * in a process of their own: the floor), round trips and Redis CPU per fire
+ * (commands each node sent; Redis INFO cpu), claim calls per node per instant, duplicates and misses
+ * from an independent ledger (each node's list of fires it ran), and the idle
+ * cost per node per second apart. Method: ../shared/BENCH.md.
+ *
+ *   BENCH_SECONDS (20) BENCH_REPEATS (3) BENCH_JOBS (100,1000,10000) BENCH_NODES (1,3)
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { RedisServer, startTracked, stopProcess, waitForOutput } from '@sched/testkit';
+import { fmt, keepRaw, machine, summary, table } from './lib/stats.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+const jobCounts = (process.env.BENCH_JOBS ?? '100,1000,10000').split(',').map(Number);
+const nodeCounts = (process.env.BENCH_NODES ?? '1,3').split(',').map(Number);
+const script = fileURLToPath(new URL('./cluster-node.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'sched-bench-'));
+
+interface NodeResult {
+  nodeId: string;
+  late: number[];
+  fires: string[];
+  claimCalls: number;
+  commands: number;
+}
+
+async function spawnNode(config: Record<string, unknown>) {
+  const child = startTracked(process.execPath, ['--conditions=@sched/source', '--import', 'tsx', script], {
+    env: { ...process.env, BENCH_NODE: JSON.stringify(config) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await waitForOutput(child, /^ready$/m, 60_000, `bench node ${String(config.nodeId)}`);
+  return child;
+}
+
+/** Redis CPU (user + system) in µs from INFO cpu: everything the server spent, networking included. */
+async function redisCpuUsec(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
+  const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
+  return (user + sys) * 1e6;
+}
+
+async function floor(jobs: number, n: number): Promise<number[]> {
+  const out = join(dir, `floor-${jobs}-${n}.json`);
+  const child = await spawnNode({ mode: 'floor', nodeId: 'floor', jobs, out, seconds: Math.min(seconds, 5) });
+  await new Promise((r) => child.once('exit', r));
+  return (JSON.parse(readFileSync(out, 'utf8')) as { late: number[] }).late;
+}
+
+async function cell(server: RedisServer, admin: Redis, nodes: number, jobs: number, repeat: number, cronSpec = '* * * * * *') {
+  await admin.flushall();
+  await admin.config('RESETSTAT');
+  const outs = Array.from({ length: nodes }, (_, i) => join(dir, `n${nodes}-j${jobs}-r${repeat}-${i}.json`));
+  const children = await Promise.all(
+    outs.map((out, i) => spawnNode({ mode: 'node', nodeId: `node-${i + 1}`, url: server.url, jobs, cronSpec, out })),
+  );
+  const before = await redisCpuUsec(admin);
+  const from = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const after = await redisCpuUsec(admin);
+  const to = Math.floor(Date.now() / 1000) * 1000 - 1000;
+  await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
+  const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as NodeResult);
+  // The independent ledger: every node's list of fires it ran.
+  const counts = new Map<string, number>();
+  for (const r of results) for (const f of r.fires) counts.set(f, (counts.get(f) ?? 0) + 1);
+  let duplicates = 0;
+  for (const n of counts.values()) if (n > 1) duplicates += n - 1;
+  let misses = 0;
+  let expected = 0;
+  for (let t = from; t <= to; t += 1000) {
+    for (let i = 0; i < jobs; i++) {
+      expected += 1;
+      if (!counts.has(`job-${i}@${t}`)) misses += 1;
+    }
+  }
+  const fires = [...counts.keys()].length;
+  const late = results.flatMap((r) => r.late);
+  // Counters cover the node's whole life (start to stop); CPU covers the measured window.
+  const lifetimeFires = fires;
+  const windowFires = fires * (seconds / (seconds + 2));
+  const claimPerNodeInstant = results.reduce((a, r) => a + r.claimCalls, 0) / nodes / (seconds + 2);
+  return {
+    late: summary(late),
+    roundTripsPerFire: results.reduce((a, r) => a + r.commands, 0) / lifetimeFires,
+    redisUsecPerFire: (after - before) / windowFires,
+    claimPerNodeInstant,
+    duplicates,
+    misses,
+    expected,
+  };
+}
+
+async function main(): Promise<void> {
+  console.log(`cluster claims on Redis — ${machine()}; ${seconds} s cells, ${repeats} repeats`);
+  const server = await RedisServer.start();
+  const admin = new Redis(server.url);
+  try {
+    const rows: string[][] = [];
+    for (let r = 0; r < repeats; r++) {
+      for (const jobs of jobCounts) {
+        const bare = summary(await floor(jobs, r));
+        rows.push(['floor', String(jobs), `${r + 1}`, fmt(bare.p50), fmt(bare.p99), fmt(bare.max), '', '', '', '', '']);
+        for (const nodes of nodeCounts) {
+          const c = await cell(server, admin, nodes, jobs, r);
+          keepRaw('cluster-claims.jsonl', { nodes, jobs, repeat: r, seconds, ...c, floor: bare });
+          rows.push([
+            `${nodes} node${nodes > 1 ? 's' : ''}`,
+            String(jobs),
+            `${r + 1}`,
+            fmt(c.late.p50),
+            fmt(c.late.p99),
+            fmt(c.late.max),
+            fmt(c.roundTripsPerFire, 2),
+            fmt(c.redisUsecPerFire, 1),
+            fmt(c.claimPerNodeInstant, 2),
+            String(c.duplicates),
+            `${c.misses}/${c.expected}`,
+          ]);
+          console.log(rows[rows.length - 1]?.join('  '));
+        }
+      }
+    }
+    console.log();
+    console.log(
+      table(
+        [
+          'cell',
+          'jobs/s',
+          'rep',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'client cmds/fire',
+          'Redis CPU µs/fire',
+          'claims/node/instant',
+          'dup',
+          'miss',
+        ],
+        rows,
+      ),
+    );
+    // Idle: 3 nodes, 100 jobs due once a year, 10 s.
+    await admin.flushall();
+    await admin.config('RESETSTAT');
+    const outs = [0, 1, 2].map((i) => join(dir, `idle-${i}.json`));
+    const children = await Promise.all(
+      outs.map((out, i) =>
+        spawnNode({ mode: 'node', nodeId: `idle-${i + 1}`, url: server.url, jobs: 100, cronSpec: '0 0 0 1 1 *', out }),
+      ),
+    );
+    const before = await redisCpuUsec(admin);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 10_000));
+    const after = await redisCpuUsec(admin);
+    const elapsed = (Date.now() - t0) / 1000;
+    await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
+    const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as NodeResult);
+    const commands = results.reduce((a, r) => a + r.commands, 0);
+    console.log(
+      `\nidle (3 nodes, nothing due): ${fmt(commands / 3 / elapsed, 2)} commands per node per second (whole life, start and stop included), ${fmt((after - before) / 3 / elapsed, 1)} Redis CPU µs per node per second`,
+    );
+  } finally {
+    admin.disconnect();
+    await server.dispose();
+  }
+}
+
+await main();

@@ -1,0 +1,95 @@
+/**
+ * One node process of the cluster benchmark (or the timer floor). Config in
+ * BENCH_NODE (JSON). Prints `ready`; on SIGTERM stops and writes its results
+ * (lateness of each start, the fire ids it ran, its claimDue calls) to `out`.
+ */
+import { writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { createClusterScheduler } from '@sched/cluster';
+import { silentLogger } from '@sched/core';
+
+interface NodeBenchConfig {
+  mode: 'node' | 'floor';
+  nodeId: string;
+  url: string;
+  jobs: number;
+  cronSpec: string;
+  out: string;
+  seconds?: number;
+}
+
+const cfg = JSON.parse(process.env.BENCH_NODE ?? '{}') as NodeBenchConfig;
+
+if (cfg.mode === 'floor') {
+  // Bare timers aimed at each second boundary (re-armed when early), `jobs` per instant: the floor.
+  const late: number[] = [];
+  const start = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+  const seconds = cfg.seconds ?? 5;
+  let left = cfg.jobs * seconds;
+  const arm = (at: number): void => {
+    const fire = (): void => {
+      const now = Date.now();
+      if (now < at) {
+        setTimeout(fire, at - now);
+        return;
+      }
+      late.push(now - at);
+      if (--left === 0) {
+        writeFileSync(cfg.out, JSON.stringify({ late }));
+        process.exit(0);
+      }
+    };
+    setTimeout(fire, at - Date.now());
+  };
+  for (let s = 0; s < seconds; s++) for (let i = 0; i < cfg.jobs; i++) arm(start + s * 1000);
+  console.log('ready');
+} else {
+  const redis = new Redis(cfg.url, { maxRetriesPerRequest: 1 });
+  const scheduler = createClusterScheduler({
+    redis,
+    nodeId: cfg.nodeId,
+    keyPrefix: 'bench',
+    logger: silentLogger,
+    heartbeatIntervalMs: 1_000,
+    nodeTtlMs: 5_000,
+    maxConcurrency: 2_000,
+    maxQueued: 20_000,
+  });
+  const late: number[] = [];
+  const fires: string[] = [];
+  let claimCalls = 0;
+  // Every command this node sends (pipelined ones too): its share of the client round trips.
+  let commands = 0;
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((...a: Parameters<typeof send>) => {
+    commands += 1;
+    return send(...a);
+  }) as typeof send;
+  const lockManager = scheduler.schedulerCache.lockManager;
+  const claimDue = lockManager.claimDue.bind(lockManager);
+  lockManager.claimDue = (f, o) => {
+    claimCalls += 1;
+    return claimDue(f, o);
+  };
+  for (let i = 0; i < cfg.jobs; i++) {
+    scheduler.registerJob(
+      {
+        name: `job-${i}`,
+        execute: (ctx) => {
+          late.push(Date.now() - (ctx.scheduledAt as Date).getTime());
+          fires.push(ctx.fireId);
+        },
+      },
+      { cronSpec: cfg.cronSpec },
+    );
+  }
+  process.on('SIGTERM', () => {
+    void scheduler.stop().then(() => {
+      writeFileSync(cfg.out, JSON.stringify({ nodeId: cfg.nodeId, late, fires, claimCalls, commands }));
+      redis.disconnect();
+      process.exit(0);
+    });
+  });
+  await scheduler.start();
+  console.log('ready');
+}
