@@ -61,10 +61,10 @@ if (cfg.mode === 'floor') {
   // Every command this node sends (pipelined ones too): its share of the client round trips.
   let commands = 0;
   const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((...a: Parameters<typeof send>) => {
+  redis.sendCommand = (...a: Parameters<typeof send>) => {
     commands += 1;
     return send(...a);
-  }) as typeof send;
+  };
   const lockManager = scheduler.schedulerCache.lockManager;
   const claimDue = lockManager.claimDue.bind(lockManager);
   lockManager.claimDue = (f, o) => {
