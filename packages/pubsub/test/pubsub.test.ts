@@ -14,16 +14,16 @@ function recordingLogger() {
   return { lines, logger };
 }
 
-function nextMessage(pubsub: RedisPubSub, channel: string): Promise<unknown> {
-  return new Promise((resolve) => {
-    let off: (() => Promise<void>) | undefined;
-    void pubsub
-      .subscribe(channel, (m) => {
-        void off?.();
-        resolve(m);
-      })
-      .then((o) => (off = o));
+/** Subscribes (resolving once Redis acknowledged it) and returns the promise of the next message. */
+async function nextMessage(pubsub: RedisPubSub, channel: string): Promise<{ next: Promise<unknown> }> {
+  let arrived: (m: unknown) => void = () => {};
+  const next = new Promise<unknown>((resolve) => (arrived = resolve));
+  const off = await pubsub.subscribe(channel, (m) => {
+    void off();
+    arrived(m);
   });
+  // Wrapped: an async function returning a bare promise would wait for it.
+  return { next };
 }
 
 describe.skipIf(!canRunRedis())('RedisPubSub', () => {
@@ -47,14 +47,14 @@ describe.skipIf(!canRunRedis())('RedisPubSub', () => {
     const a = new RedisPubSub(new RedisConnection(connect(), { keyPrefix: 'ps1' }), { nodeId: 'a' });
     const b = new RedisPubSub(new RedisConnection(connect(), { keyPrefix: 'ps1' }));
     expect(b.channelName('scheduler:nodes')).toBe('ps1:v1:scheduler:nodes');
-    const got = new Promise<unknown[]>((resolve) => {
-      const seen: unknown[] = [];
-      void b.subscribe('scheduler:nodes', (m) => {
-        seen.push(m);
-        if (seen.length === 2) resolve(seen);
-      });
+    const seen: unknown[] = [];
+    let done: (v: unknown[]) => void = () => {};
+    const got = new Promise<unknown[]>((resolve) => (done = resolve));
+    // Resolves once Redis acknowledged the SUBSCRIBE: nothing published after it is missed.
+    await b.subscribe('scheduler:nodes', (m) => {
+      seen.push(m);
+      if (seen.length === 2) done(seen);
     });
-    await new Promise((r) => setTimeout(r, 50));
     await a.publish('scheduler:nodes', { type: 'join', n: 1 });
     await a.publish('scheduler:nodes', [1, 'two']);
     expect(await got).toEqual([{ type: 'join', n: 1 }, [1, 'two']]);
@@ -95,10 +95,9 @@ describe.skipIf(!canRunRedis())('RedisPubSub', () => {
     await ps.subscribe('ch', () => {
       throw new Error('bug in a handler');
     });
-    const good = nextMessage(ps, 'ch');
-    await new Promise((r) => setTimeout(r, 30));
+    const good = await nextMessage(ps, 'ch');
     await ps.publish('ch', 1);
-    expect(await good).toBe(1);
+    expect(await good.next).toBe(1);
     expect(lines.some((l) => l.level === 'error' && l.msg.includes('handler threw'))).toBe(true);
   });
 

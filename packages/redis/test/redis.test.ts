@@ -62,13 +62,13 @@ describe.skipIf(!canRunRedis())('RedisConnection on one redis-server', () => {
     const off1 = await connection.subscribe('ch', () => {
       throw new Error('handler bug');
     });
-    const arrived = new Promise<void>((resolve) => {
-      void connection.subscribe('ch', (m) => {
-        got.push(m);
-        resolve();
-      });
+    let resolveArrived: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => (resolveArrived = resolve));
+    // Resolves once Redis acknowledged the SUBSCRIBE.
+    await connection.subscribe('ch', (m) => {
+      got.push(m);
+      resolveArrived();
     });
-    await new Promise((r) => setTimeout(r, 50));
     await connection.publish('ch', 'hello');
     await arrived;
     expect(got).toEqual(['hello']);
