@@ -221,6 +221,7 @@ export class Scheduler {
       graceMs: t.takeoverGraceMs,
       thresholdMs: t.misfireThresholdMs,
       budget: () => this.dispatcher.budget(t.maxQueued),
+      freeSlots: () => this.dispatcher.freeSlots(),
       onWon: (won, now) => this.onWon(won, now),
       onExpired: (fires, reason, now) => this.onUnclaimedExpired(fires, reason, now),
       onDataLoss: (fires, now) => this.onDataLoss(fires, now),
@@ -923,7 +924,7 @@ export class Scheduler {
       scheduledAt: claim.instant,
       lease: claim,
       attempt: 1,
-      started: false,
+      started: (claim as WonFire).started === true,
       fenced: false,
     };
   }
@@ -944,6 +945,7 @@ export class Scheduler {
       });
       return;
     }
+    for (const f of fires) f.startNow = false; // claimed only to be recorded, never run
     void this.schedulerCache.lockManager
       .claimDue(fires, { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs })
       .then(({ won }) => {

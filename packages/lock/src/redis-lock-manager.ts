@@ -54,7 +54,7 @@ export class RedisLockManager implements LockManager {
   private async claimBucket(bucket: number, fires: DueFire[], options: ClaimOptions, result: ClaimDueResult): Promise<void> {
     const k = this.keys.of(bucket);
     const args: Array<string | number> = [options.nodeId, options.leaseTtlMs, this.epochs.next()];
-    for (const f of fires) args.push(f.jobName, f.instant, f.prevInstant ?? '');
+    for (const f of fires) args.push(f.jobName, f.instant, f.prevInstant ?? '', f.startNow === true ? '1' : '0');
     const out = (await this.connection.run(
       'claimDue',
       scripts.claimDue,
@@ -77,6 +77,7 @@ export class RedisLockManager implements LockManager {
           instant: fire.instant,
         };
         if (gapAfter >= 0) won.gapAfter = gapAfter;
+        if (fire.startNow === true) won.started = true;
         result.won.push(won);
       } else if (code === 2) {
         (result.dataLoss ??= []).push(fire);

@@ -94,6 +94,27 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(await t.lockManager.claimFire({ fireId: w.fireId, jobName: 'j', recoverAbandoned: true }, b)).toBeNull();
     });
 
+    it('writes a fire won with startNow as running, and a release gives it back claimable', async () => {
+      const at = Date.now() + 5_000;
+      await t.stateStore.getMarks(['s1', 's2']);
+      const { won } = await t.lockManager.claimDue(
+        [
+          { jobName: 's1', instant: at, startNow: true },
+          { jobName: 's2', instant: at, startNow: false },
+        ],
+        a,
+      );
+      const [s1, s2] = ['s1', 's2'].map((j) => won.find((w) => w.jobName === j)!);
+      expect(s1?.started).toBe(true);
+      expect(s2?.started).toBeUndefined();
+      expect((await t.stateStore.getFireRecord(s1!.fireId))?.state).toBe('running');
+      expect((await t.stateStore.getFireRecord(s2!.fireId))?.state).toBe('claimed');
+      expect(await t.lockManager.startFire(s1!, { leaseTtlMs: ttl })).toBe(false);
+      await t.lockManager.releaseFire(s1!);
+      expect(await t.stateStore.getFireRecord(s1!.fireId)).toMatchObject({ state: 'claimed' });
+      expect(await t.lockManager.claimFire({ fireId: s1!.fireId, jobName: 's1' }, b)).not.toBeNull();
+    });
+
     it('lets anyone claim a released or lapsed claim, but a lapsed run only with recoverAbandoned', async () => {
       const claimed = await t.lockManager.claimFire({ fireId: 'j@manual-1', jobName: 'j' }, a);
       const running = await t.lockManager.claimFire({ fireId: 'j@manual-2', jobName: 'j' }, a);

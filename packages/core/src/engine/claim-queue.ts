@@ -26,6 +26,8 @@ export interface ClaimQueueDeps {
   thresholdMs: number;
   /** How many more fires this node may take now (free slots + queue room). */
   budget: () => number;
+  /** Free slots now: that many of the fires claimed are started at once (written `running` by the claim). */
+  freeSlots: () => number;
   onWon: (won: Array<{ fire: PendingFire; claim: WonFire }>, now: number) => void;
   onExpired: (fires: PendingFire[], reason: 'saturated' | 'store-unavailable', now: number) => void;
   /** Fires the store refused because it lost its data after they were due (see `ClaimDueResult.dataLoss`). */
@@ -131,6 +133,8 @@ export class ClaimQueue {
     this.pending.sort(byPriorityThenInstant);
     const budget = deps.budget();
     const take = this.pending.splice(0, budget);
+    const startable = deps.freeSlots();
+    for (let i = 0; i < take.length; i++) (take[i] as PendingFire).startNow = i < startable;
     if (take.length > 0) {
       try {
         const { won, dataLoss } = await deps.lockManager.claimDue(take, { nodeId: deps.nodeId, leaseTtlMs: deps.leaseTtlMs });

@@ -37,6 +37,11 @@ export class Dispatcher<T extends Dispatchable> {
     return Math.max(0, this.maxConcurrency - this.runningCount) + Math.max(0, maxQueued - this.queue.size);
   }
 
+  /** Slots not running anything, less what is already queued for them. */
+  freeSlots(): number {
+    return Math.max(0, this.maxConcurrency - this.runningCount - this.queue.size);
+  }
+
   nextSeq(): number {
     return ++this.seq;
   }

@@ -47,10 +47,11 @@ export class MemoryLockManager implements LockManager {
         instant: fire.instant,
       };
       if (mark !== undefined && fire.prevInstant !== undefined && mark < fire.prevInstant) lease.gapAfter = mark;
+      if (fire.startNow === true) lease.started = true;
       store.fires.set(fireId, {
         fireId,
         jobName: fire.jobName,
-        state: 'claimed',
+        state: fire.startNow === true ? 'running' : 'claimed',
         nodeId: options.nodeId,
         token: lease.token,
         fencingToken: lease.fencingToken,
@@ -121,7 +122,10 @@ export class MemoryLockManager implements LockManager {
 
   async releaseFire(lease: FireLease): Promise<void> {
     const rec = this.owned(lease, 'releaseFire');
-    if (rec && rec.state === 'claimed') rec.expiresAt = this.store.clock.now();
+    if (rec && rec.state !== 'done') {
+      rec.state = 'claimed';
+      rec.expiresAt = this.store.clock.now();
+    }
   }
 
   async acquireLease(key: string, options: LeaseOptions): Promise<Lease | null> {

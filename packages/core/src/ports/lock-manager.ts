@@ -36,8 +36,9 @@ export interface LockManager {
    */
   finishFire(lease: FireLease, status: FinalStatus, options: { retentionMs: number }): Promise<boolean>;
   /**
-   * Gives back a claim that never started: its lease ends now, so the next
-   * sweep of any node (`StateStore.listExpiredFires`) may claim it by id.
+   * Gives back a claim that never started (also one won with `startNow`): it
+   * is `claimed` again and its lease ends now, so the next sweep of any node
+   * (`StateStore.listExpiredFires`) may claim it by id.
    */
   releaseFire(lease: FireLease): Promise<void>;
   /** A named, token-owned lease (e.g. overlap prevention); `null` when someone else holds it. */
@@ -54,6 +55,13 @@ export interface DueFire {
    * instants were missed (a gap); without it no gap is reported.
    */
   prevInstant?: number;
+  /**
+   * The caller will start this fire at once if it wins it (it has a free
+   * slot): the record is written `running`, saving the `startFire` round trip.
+   * A node that dies before actually starting it leaves it `abandoned`; a
+   * caller that gives it back unstarted calls `releaseFire` as usual.
+   */
+  startNow?: boolean;
 }
 
 export interface ClaimOptions {
@@ -90,6 +98,8 @@ export interface FireLease {
 
 export interface WonFire extends FireLease {
   instant: number;
+  /** Written `running` at the claim (`DueFire.startNow`): do not call `startFire`. */
+  started?: boolean;
   /**
    * Present when the mark lagged behind `prevInstant`: the last instant claimed
    * before this one. The instants strictly between it and `instant` were

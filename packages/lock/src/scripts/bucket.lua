@@ -34,10 +34,28 @@ local function pack(state, node, token, fencing, expires, status, job)
   return table.concat({ state, node, token, string.format('%d', fencing), string.format('%d', expires), status, job }, SEP)
 end
 
+local RECORD_PATTERN = '^(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.*)$'
+
 local function unpack_record(s)
-  local f = {}
-  for part in string.gmatch(s .. SEP, '([^' .. SEP .. ']*)' .. SEP) do f[#f + 1] = part end
-  return { state = f[1], node = f[2], token = f[3], fencing = tonumber(f[4]), expires = tonumber(f[5]), status = f[6], job = f[7] }
+  local state, node, token, fencing, expires, status, job = string.match(s, RECORD_PATTERN)
+  return { state = state, node = node, token = token, fencing = tonumber(fencing), expires = tonumber(expires), status = status, job = job }
+end
+
+-- Variadic commands over long lists, in chunks below Lua's unpack limit.
+local CHUNK = 4000
+local function call_chunked(cmd, key, list)
+  for i = 1, #list, CHUNK do
+    redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+  end
+end
+
+local function hmget_chunked(key, fields)
+  local out = {}
+  for i = 1, #fields, CHUNK do
+    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
+    for j = 1, #part do out[#out + 1] = part[j] end
+  end
+  return out
 end
 
 -- Finished records past their retention go, a few per call, so memory follows

@@ -7,7 +7,7 @@
   ARGV[1] node id
   ARGV[2] lease ttl ms
   ARGV[3] lowest epoch to start if the bucket must be initialised (the caller's highest seen + 1)
-  ARGV[4..] triples: jobName, instant, prevInstant ('' when none)
+  ARGV[4..] quads: jobName, instant, prevInstant ('' when none), '1' to write the record running (the caller starts it at once)
   Returns a flat array, three integers per fire in order:
     code (1 won, 0 lost, 2 lost to data loss), fencing token (won), gapAfter (won; -1 when no gap)
   A fire is won only if its instant is later than the job's mark; winning
@@ -17,28 +17,51 @@
 local meta, marks, fires, live, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local node, ttl = ARGV[1], tonumber(ARGV[2])
 ensure_epoch(meta, ARGV[3])
-local floor = tonumber(redis.call('HGET', meta, 'floor'))
+local m = redis.call('HMGET', meta, 'epoch', 'ctr', 'floor')
+local epoch, ctr, floor = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
 purge_done(fires, done)
-local out = {}
-for i = 4, #ARGV, 3 do
-  local job, instant, prev = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  local mark = redis.call('HGET', marks, job)
-  if mark then mark = tonumber(mark) end
+-- Every read and write is one command per batch: the marks in one HMGET, the
+-- records, live set and marks written in one HSET / ZADD each.
+local jobs = {}
+for i = 4, #ARGV, 4 do jobs[#jobs + 1] = ARGV[i] end
+local current = hmget_chunked(marks, jobs)
+local moved = {} -- job -> its mark after this call (a job may come twice)
+local out, records, leases = {}, {}, {}
+local expires = NOW + ttl
+for k = 1, #jobs do
+  local base = 3 + (k - 1) * 4
+  local job, raw_instant, prev, start_now = jobs[k], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  local instant = tonumber(raw_instant)
+  local mark = moved[job]
+  if mark == nil and current[k] then mark = tonumber(current[k]) end
   if mark and instant <= mark then
     out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = -1
   elseif (not mark) and instant <= floor then
-    redis.call('HSET', marks, job, instant)
+    moved[job] = instant
     out[#out + 1] = 2; out[#out + 1] = 0; out[#out + 1] = -1
   else
-    redis.call('HSET', marks, job, instant)
-    local fencing = next_fencing(meta)
-    local fire_id = job .. '@' .. ARGV[i + 1]
+    moved[job] = instant
+    ctr = ctr + 1
+    if ctr >= COUNTER_SPAN then epoch = epoch + 1; ctr = 1 end
+    local fencing = epoch * COUNTER_SPAN + ctr
+    local fire_id = job .. '@' .. raw_instant
     local token = node .. ':' .. string.format('%d', fencing)
-    redis.call('HSET', fires, fire_id, pack('claimed', node, token, fencing, NOW + ttl, '', job))
-    redis.call('ZADD', live, NOW + ttl, fire_id)
+    records[#records + 1] = fire_id
+    records[#records + 1] = pack(start_now == '1' and 'running' or 'claimed', node, token, fencing, expires, '', job)
+    leases[#leases + 1] = expires
+    leases[#leases + 1] = fire_id
     local gap = -1
     if mark and prev ~= '' and mark < tonumber(prev) then gap = mark end
     out[#out + 1] = 1; out[#out + 1] = fencing; out[#out + 1] = gap
   end
 end
+local mark_pairs = {}
+for job, instant in pairs(moved) do
+  mark_pairs[#mark_pairs + 1] = job
+  mark_pairs[#mark_pairs + 1] = string.format('%d', instant)
+end
+call_chunked('HSET', marks, mark_pairs)
+call_chunked('HSET', fires, records)
+call_chunked('ZADD', live, leases)
+redis.call('HSET', meta, 'epoch', string.format('%d', epoch), 'ctr', ctr)
 return out

@@ -11,41 +11,59 @@
 ]]
 --! include bucket.lua
 local fires, live, done = KEYS[1], KEYS[2], KEYS[3]
+local ids = {}
+for i = 2, #ARGV, 5 do ids[#ids + 1] = ARGV[i] end
+local stored = hmget_chunked(fires, ids)
+local latest = {} -- fire id -> record after an earlier update of this call
+local writes, still_live, now_done, finished = {}, {}, {}, {}
+local out = {}
 
-local function update(op, fire_id, token, ms, final_status)
-  local packed = redis.call('HGET', fires, fire_id)
-  if not packed then return 0 end
-  local rec = unpack_record(packed)
+local function update(k, op, fire_id, token, ms, final_status)
+  local rec = latest[fire_id]
+  if rec == nil then
+    if not stored[k] then return 0 end
+    rec = unpack_record(stored[k])
+  end
   if rec.token ~= token or rec.state == 'done' then return 0 end
   if op ~= 'finish' and rec.expires <= NOW then return 0 end
-  local state, expires, status = rec.state, rec.expires, rec.status
+  local next = { state = rec.state, node = rec.node, token = rec.token, fencing = rec.fencing, expires = rec.expires, status = rec.status, job = rec.job }
   if op == 'start' then
     if rec.state ~= 'claimed' then return 0 end
-    state, expires = 'running', NOW + ms
+    next.state, next.expires = 'running', NOW + ms
   elseif op == 'renew' then
-    expires = NOW + ms
+    next.expires = NOW + ms
   elseif op == 'finish' then
-    state, expires, status = 'done', NOW + ms, final_status
+    next.state, next.expires, next.status = 'done', NOW + ms, final_status
   elseif op == 'release' then
-    if rec.state ~= 'claimed' then return 0 end
-    expires = NOW
+    -- Given back unstarted (also a fire written running at its claim): claimable by anyone now.
+    next.state, next.expires = 'claimed', NOW
   else
-    return redis.error_reply('update-fires: unknown operation ' .. op)
+    return -1
   end
-  redis.call('HSET', fires, fire_id, pack(state, rec.node, rec.token, rec.fencing, expires, status, rec.job))
-  if state == 'done' then
-    redis.call('ZREM', live, fire_id)
-    redis.call('ZADD', done, expires, fire_id)
-  else
-    redis.call('ZADD', live, expires, fire_id)
-  end
+  latest[fire_id] = next
   return 1
 end
 
-local out = {}
-for i = 1, #ARGV, 5 do
-  local r = update(ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4])
-  if type(r) == 'table' then return r end
-  out[#out + 1] = r
+for k = 1, #ids do
+  local i = (k - 1) * 5 + 1
+  local r = update(k, ARGV[i], ids[k], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4])
+  if r == -1 then return redis.error_reply('update-fires: unknown operation ' .. ARGV[i]) end
+  out[k] = r
 end
+for fire_id, rec in pairs(latest) do
+  writes[#writes + 1] = fire_id
+  writes[#writes + 1] = pack(rec.state, rec.node, rec.token, rec.fencing, rec.expires, rec.status, rec.job)
+  if rec.state == 'done' then
+    now_done[#now_done + 1] = rec.expires
+    now_done[#now_done + 1] = fire_id
+    finished[#finished + 1] = fire_id
+  else
+    still_live[#still_live + 1] = rec.expires
+    still_live[#still_live + 1] = fire_id
+  end
+end
+call_chunked('HSET', fires, writes)
+call_chunked('ZADD', live, still_live)
+call_chunked('ZREM', live, finished)
+call_chunked('ZADD', done, now_done)
 return out
