@@ -57,6 +57,16 @@ async function floor(jobs: number, n: number): Promise<number[]> {
   return (JSON.parse(readFileSync(out, 'utf8')) as { late: number[] }).late;
 }
 
+/** Redis's own CPU with no client but the admin connection (its cron, the VM): subtracted from every cell. */
+let baselineUsecPerSecond = 0;
+
+async function measureBaseline(admin: Redis): Promise<number> {
+  const before = await redisCpuUsec(admin);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 5_000));
+  return ((await redisCpuUsec(admin)) - before) / ((Date.now() - t0) / 1000);
+}
+
 async function cell(server: RedisServer, admin: Redis, nodes: number, jobs: number, repeat: number, cronSpec = '* * * * * *') {
   await admin.flushall();
   await admin.config('RESETSTAT');
@@ -65,9 +75,11 @@ async function cell(server: RedisServer, admin: Redis, nodes: number, jobs: numb
     outs.map((out, i) => spawnNode({ mode: 'node', nodeId: `node-${i + 1}`, url: server.url, jobs, cronSpec, out })),
   );
   const before = await redisCpuUsec(admin);
+  const t0 = Date.now();
   const from = Math.ceil(Date.now() / 1000) * 1000 + 1000;
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const after = await redisCpuUsec(admin);
+  const spent = after - before - baselineUsecPerSecond * ((Date.now() - t0) / 1000);
   const to = Math.floor(Date.now() / 1000) * 1000 - 1000;
   await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
   const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as NodeResult);
@@ -93,7 +105,7 @@ async function cell(server: RedisServer, admin: Redis, nodes: number, jobs: numb
   return {
     late: summary(late),
     roundTripsPerFire: results.reduce((a, r) => a + r.commands, 0) / lifetimeFires,
-    redisUsecPerFire: (after - before) / windowFires,
+    redisUsecPerFire: spent / windowFires,
     claimPerNodeInstant,
     duplicates,
     misses,
@@ -106,6 +118,8 @@ async function main(): Promise<void> {
   const server = await RedisServer.start();
   const admin = new Redis(server.url);
   try {
+    baselineUsecPerSecond = await measureBaseline(admin);
+    console.log(`Redis baseline (no scheduler connected): ${fmt(baselineUsecPerSecond, 0)} CPU µs per second, subtracted below`);
     const rows: string[][] = [];
     for (let r = 0; r < repeats; r++) {
       for (const jobs of jobCounts) {
@@ -164,11 +178,12 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 10_000));
     const after = await redisCpuUsec(admin);
     const elapsed = (Date.now() - t0) / 1000;
+    const idleSpent = after - before - baselineUsecPerSecond * elapsed;
     await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
     const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as NodeResult);
     const commands = results.reduce((a, r) => a + r.commands, 0);
     console.log(
-      `\nidle (3 nodes, nothing due): ${fmt(commands / 3 / elapsed, 2)} commands per node per second (whole life, start and stop included), ${fmt((after - before) / 3 / elapsed, 1)} Redis CPU µs per node per second`,
+      `\nidle (3 nodes, nothing due): ${fmt(commands / 3 / elapsed, 2)} commands per node per second (whole life, start and stop included), ${fmt(idleSpent / 3 / elapsed, 1)} Redis CPU µs per node per second (baseline subtracted)`,
     );
   } finally {
     admin.disconnect();
