@@ -132,15 +132,19 @@ export class RedisStateStore implements StateStore {
   }
 }
 
-/** Reads a packed record (see bucket.lua): state, nodeId, token, fencing, expiresAt, status, jobName. */
+/**
+ * Reads a packed record (see bucket.lua): state, nodeId, fencing token,
+ * expiresAt, final status. The owner token is `<nodeId>:<fencing>`; the job is
+ * the fire id's prefix.
+ */
 export function unpackRecord(fireId: string, packed: string): FireRecord {
-  const [state, nodeId, token, fencing, expiresAt, status, jobName] = packed.split(SEP);
+  const [state, nodeId = '', fencing = '', expiresAt, status] = packed.split(SEP);
   const rec: FireRecord = {
     fireId,
-    jobName: jobName || jobOfFireId(fireId),
+    jobName: jobOfFireId(fireId),
     state: state as FireState,
-    nodeId: nodeId ?? '',
-    token: token ?? '',
+    nodeId,
+    token: `${nodeId}:${fencing}`,
     fencingToken: Number(fencing),
     expiresAt: Number(expiresAt),
   };

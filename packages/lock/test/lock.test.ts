@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, Redis } from 'ioredis';
 import { MemorySchedulerCache } from '@sched/core';
 import { RedisServer, canRunRedis, startRedisCluster, type RedisClusterInfo } from '@sched/testkit';
@@ -47,6 +47,28 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       connection = new RedisConnection(client, { keyPrefix: `t${++prefixes}` });
     },
   }));
+
+  it('keeps memory to what is in flight: finished records are purged after their retention as claims go on', async () => {
+    const conn = new RedisConnection(client, { keyPrefix: 'purge' });
+    const locks = new RedisLockManager(conn);
+    await new RedisStateStore(conn).getMarks(['x']);
+    const jobs = Array.from({ length: 500 }, (_, i) => `p${i}`);
+    let instant = Date.now() + 60_000;
+    for (let round = 0; round < 5; round++) {
+      const { won } = await locks.claimDue(
+        jobs.map((jobName) => ({ jobName, instant, startNow: true })),
+        { nodeId: 'n', leaseTtlMs: 5_000 },
+      );
+      expect(won).toHaveLength(500);
+      await Promise.all(won.map((w) => locks.finishFire(w, 'completed', { retentionMs: 50 })));
+      await new Promise((r) => setTimeout(r, 100));
+      instant += 1_000;
+    }
+    // Each claim purged the batch before it: only the last batch (and none of the earlier ones) remains.
+    expect(await client.hlen(conn.bucketKey(0, 'fires'))).toBe(500);
+    expect(await client.zcard(conn.bucketKey(0, 'done'))).toBe(500);
+    expect(await client.zcard(conn.bucketKey(0, 'live'))).toBe(0);
+  });
 });
 
 describe.skipIf(!canRunRedis())('on a Redis Cluster', () => {

@@ -29,16 +29,22 @@ local function next_fencing(meta)
   return epoch * COUNTER_SPAN + ctr
 end
 
--- A fire record: state, nodeId, token, fencing, expiresAt, status, jobName.
-local function pack(state, node, token, fencing, expires, status, job)
-  return table.concat({ state, node, token, string.format('%d', fencing), string.format('%d', expires), status, job }, SEP)
+-- A fire record: state, node id, fencing token, expiresAt, final status. The
+-- owner token is `<node>:<fencing>` and the job the fire id's prefix, so
+-- neither is stored. `fencing` stays a string (exact digits).
+local function pack(state, node, fencing, expires, status)
+  return state .. SEP .. node .. SEP .. fencing .. SEP .. string.format('%d', expires) .. SEP .. status
 end
 
-local RECORD_PATTERN = '^(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.*)$'
+local RECORD_PATTERN = '^(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.*)$'
 
 local function unpack_record(s)
-  local state, node, token, fencing, expires, status, job = string.match(s, RECORD_PATTERN)
-  return { state = state, node = node, token = token, fencing = tonumber(fencing), expires = tonumber(expires), status = status, job = job }
+  local state, node, fencing, expires, status = string.match(s, RECORD_PATTERN)
+  return { state = state, node = node, fencing = fencing, expires = tonumber(expires), status = status }
+end
+
+local function token_of(rec)
+  return rec.node .. ':' .. rec.fencing
 end
 
 -- Variadic commands over long lists, in chunks below Lua's unpack limit.
@@ -58,12 +64,13 @@ local function hmget_chunked(key, fields)
   return out
 end
 
--- Finished records past their retention go, a few per call, so memory follows
+-- Finished records past their retention go, up to `limit` per call (a claim
+-- passes twice its batch, so purging outpaces finishing), so memory follows
 -- what is in flight rather than history.
-local function purge_done(fires, done)
-  local old = redis.call('ZRANGEBYSCORE', done, '-inf', NOW, 'LIMIT', 0, 64)
+local function purge_done(fires, done, limit)
+  local old = redis.call('ZRANGEBYSCORE', done, '-inf', NOW, 'LIMIT', 0, limit)
   if #old > 0 then
-    redis.call('HDEL', fires, unpack(old))
-    redis.call('ZREM', done, unpack(old))
+    call_chunked('HDEL', fires, old)
+    call_chunked('ZREM', done, old)
   end
 end

@@ -19,11 +19,11 @@ local node, ttl = ARGV[1], tonumber(ARGV[2])
 ensure_epoch(meta, ARGV[3])
 local m = redis.call('HMGET', meta, 'epoch', 'ctr', 'floor')
 local epoch, ctr, floor = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
-purge_done(fires, done)
 -- Every read and write is one command per batch: the marks in one HMGET, the
 -- records, live set and marks written in one HSET / ZADD each.
 local jobs = {}
 for i = 4, #ARGV, 4 do jobs[#jobs + 1] = ARGV[i] end
+purge_done(fires, done, 64 + 2 * #jobs)
 local current = hmget_chunked(marks, jobs)
 local moved = {} -- job -> its mark after this call (a job may come twice)
 local out, records, leases = {}, {}, {}
@@ -45,9 +45,8 @@ for k = 1, #jobs do
     if ctr >= COUNTER_SPAN then epoch = epoch + 1; ctr = 1 end
     local fencing = epoch * COUNTER_SPAN + ctr
     local fire_id = job .. '@' .. raw_instant
-    local token = node .. ':' .. string.format('%d', fencing)
     records[#records + 1] = fire_id
-    records[#records + 1] = pack(start_now == '1' and 'running' or 'claimed', node, token, fencing, expires, '', job)
+    records[#records + 1] = pack(start_now == '1' and 'running' or 'claimed', node, string.format('%d', fencing), expires, '')
     leases[#leases + 1] = expires
     leases[#leases + 1] = fire_id
     local gap = -1

@@ -4,7 +4,7 @@
   KEYS[3] live zset
   KEYS[4] done zset
   ARGV[1] fire id
-  ARGV[2] job name
+  ARGV[2] job name (the fire id's prefix names it in the record; kept for callers)
   ARGV[3] node id
   ARGV[4] lease ttl ms
   ARGV[5] '1' to take over a running record whose lease lapsed (recoverAbandoned)
@@ -23,7 +23,6 @@ if packed then
   if rec.state == 'running' and ARGV[5] ~= '1' then return false end
 end
 local fencing = next_fencing(meta)
-local token = node .. ':' .. string.format('%d', fencing)
-redis.call('HSET', fires, fire_id, pack('claimed', node, token, fencing, NOW + ttl, '', job))
+redis.call('HSET', fires, fire_id, pack('claimed', node, string.format('%d', fencing), NOW + ttl, ''))
 redis.call('ZADD', live, NOW + ttl, fire_id)
 return fencing

@@ -24,9 +24,9 @@ local function update(k, op, fire_id, token, ms, final_status)
     if not stored[k] then return 0 end
     rec = unpack_record(stored[k])
   end
-  if rec.token ~= token or rec.state == 'done' then return 0 end
+  if token_of(rec) ~= token or rec.state == 'done' then return 0 end
   if op ~= 'finish' and rec.expires <= NOW then return 0 end
-  local next = { state = rec.state, node = rec.node, token = rec.token, fencing = rec.fencing, expires = rec.expires, status = rec.status, job = rec.job }
+  local next = { state = rec.state, node = rec.node, fencing = rec.fencing, expires = rec.expires, status = rec.status }
   if op == 'start' then
     if rec.state ~= 'claimed' then return 0 end
     next.state, next.expires = 'running', NOW + ms
@@ -52,7 +52,7 @@ for k = 1, #ids do
 end
 for fire_id, rec in pairs(latest) do
   writes[#writes + 1] = fire_id
-  writes[#writes + 1] = pack(rec.state, rec.node, rec.token, rec.fencing, rec.expires, rec.status, rec.job)
+  writes[#writes + 1] = pack(rec.state, rec.node, rec.fencing, rec.expires, rec.status)
   if rec.state == 'done' then
     now_done[#now_done + 1] = rec.expires
     now_done[#now_done + 1] = fire_id
