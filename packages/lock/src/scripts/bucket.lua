@@ -33,7 +33,18 @@ end
 -- owner token is `<node>:<fencing>` and the job the fire id's prefix, so
 -- neither is stored. `fencing` stays a string (exact digits).
 local function pack(state, node, fencing, expires, status)
-  return state .. SEP .. node .. SEP .. fencing .. SEP .. string.format('%d', expires) .. SEP .. status
+  return state .. SEP .. node .. SEP .. fencing .. SEP .. expires .. SEP .. status
+end
+
+-- Expiry instants as exact digits, formatted once per distinct value in a call.
+local ms_text = {}
+local function ms_string(ms)
+  local text = ms_text[ms]
+  if not text then
+    text = string.format('%d', ms)
+    ms_text[ms] = text
+  end
+  return text
 end
 
 local RECORD_PATTERN = '^(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.*)$'
@@ -41,6 +52,10 @@ local RECORD_PATTERN = '^(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)' .. SEP .. '(.-)
 local function unpack_record(s)
   local state, node, fencing, expires, status = string.match(s, RECORD_PATTERN)
   return { state = state, node = node, fencing = fencing, expires = tonumber(expires), status = status }
+end
+
+local function pack_record(rec)
+  return pack(rec.state, rec.node, rec.fencing, ms_string(rec.expires), rec.status)
 end
 
 local function token_of(rec)

@@ -28,6 +28,7 @@ local current = hmget_chunked(marks, jobs)
 local moved = {} -- job -> its mark after this call (a job may come twice)
 local out, records, leases = {}, {}, {}
 local expires = NOW + ttl
+local expires_text = ms_string(expires)
 for k = 1, #jobs do
   local base = 3 + (k - 1) * 4
   local job, raw_instant, prev, start_now = jobs[k], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
@@ -46,7 +47,7 @@ for k = 1, #jobs do
     local fencing = epoch * COUNTER_SPAN + ctr
     local fire_id = job .. '@' .. raw_instant
     records[#records + 1] = fire_id
-    records[#records + 1] = pack(start_now == '1' and 'running' or 'claimed', node, string.format('%d', fencing), expires, '')
+    records[#records + 1] = pack(start_now == '1' and 'running' or 'claimed', node, string.format('%d', fencing), expires_text, '')
     leases[#leases + 1] = expires
     leases[#leases + 1] = fire_id
     local gap = -1

@@ -23,6 +23,6 @@ if packed then
   if rec.state == 'running' and ARGV[5] ~= '1' then return false end
 end
 local fencing = next_fencing(meta)
-redis.call('HSET', fires, fire_id, pack('claimed', node, string.format('%d', fencing), NOW + ttl, ''))
+redis.call('HSET', fires, fire_id, pack('claimed', node, string.format('%d', fencing), ms_string(NOW + ttl), ''))
 redis.call('ZADD', live, NOW + ttl, fire_id)
 return fencing

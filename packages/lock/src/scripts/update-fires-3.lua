@@ -26,21 +26,21 @@ local function update(k, op, fire_id, token, ms, final_status)
   end
   if token_of(rec) ~= token or rec.state == 'done' then return 0 end
   if op ~= 'finish' and rec.expires <= NOW then return 0 end
-  local next = { state = rec.state, node = rec.node, fencing = rec.fencing, expires = rec.expires, status = rec.status }
+  -- rec is this call's own copy (fresh from the hash, or from an earlier update): changed in place.
   if op == 'start' then
     if rec.state ~= 'claimed' then return 0 end
-    next.state, next.expires = 'running', NOW + ms
+    rec.state, rec.expires = 'running', NOW + ms
   elseif op == 'renew' then
-    next.expires = NOW + ms
+    rec.expires = NOW + ms
   elseif op == 'finish' then
-    next.state, next.expires, next.status = 'done', NOW + ms, final_status
+    rec.state, rec.expires, rec.status = 'done', NOW + ms, final_status
   elseif op == 'release' then
     -- Given back unstarted (also a fire written running at its claim): claimable by anyone now.
-    next.state, next.expires = 'claimed', NOW
+    rec.state, rec.expires = 'claimed', NOW
   else
     return -1
   end
-  latest[fire_id] = next
+  latest[fire_id] = rec
   return 1
 end
 
@@ -52,7 +52,7 @@ for k = 1, #ids do
 end
 for fire_id, rec in pairs(latest) do
   writes[#writes + 1] = fire_id
-  writes[#writes + 1] = pack(rec.state, rec.node, rec.fencing, rec.expires, rec.status)
+  writes[#writes + 1] = pack_record(rec)
   if rec.state == 'done' then
     now_done[#now_done + 1] = rec.expires
     now_done[#now_done + 1] = fire_id
