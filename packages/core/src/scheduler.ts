@@ -347,6 +347,9 @@ export class Scheduler {
       await this.shardPlanner?.attach(this.host);
     } catch (error) {
       this.stateValue = 'idle';
+      for (const off of this.registryListeners.splice(0)) off();
+      // Registered before a later step failed: leave again, so no one waits on a node that never started.
+      await this.registry.deregister().catch(() => undefined);
       throw this.logged('start', toError('start', error));
     }
     const now = this.clock.now();
@@ -646,7 +649,7 @@ export class Scheduler {
       this.registry.on('join', refresh),
       this.registry.on('leave', (node) => {
         refresh();
-        // Its claimed fires lapse with their leases; look for them a little early.
+        // A node that stopped gracefully released its queued claims: take them now, not at the next sweep.
         if (this.stateValue === 'running') this.background(this.sweeper.sweep(), 'takeover sweep', node.nodeId);
       }),
       this.registry.on('replaced', () => {
