@@ -121,6 +121,37 @@ describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', (
     }
   });
 
+  it('5b. Redis unreachable (frozen) for 3.5 s: no fire runs without its claim; afterwards every instant ran once', async () => {
+    const own = await RedisServer.start();
+    try {
+      scenario = new Scenario({ redis: { url: own.url }, keyPrefix: 'frozen', jobs: 20 });
+      const s = scenario;
+      await Promise.all(['a', 'b'].map((id) => s.start(id)));
+      const from = Date.now() + 1_000;
+      await sleep(2_000);
+      // SIGSTOP keeps the connections open and the data in place: calls time out (2 s) and are retried.
+      own.signal('SIGSTOP');
+      const frozenAt = Date.now();
+      await sleep(3_500);
+      own.signal('SIGCONT');
+      const resumedAt = Date.now();
+      await until(() => s.starts().some((l) => l.wall > resumedAt + 1_000), 10_000, 'firing to resume');
+      await sleep(1_500);
+      const to = Date.now() - 2_000;
+      await s.stopAll();
+      const starts = s.starts();
+      // Nothing started while Redis could not answer (allowing for a claim answered just before the freeze).
+      expect(starts.filter((l) => l.wall > frozenAt + 500 && l.wall < resumedAt)).toEqual([]);
+      // The misfire threshold is 5 s: every instant of the outage runs late, once.
+      const { duplicates, missed } = checkExactlyOnce(starts, 20, from, to);
+      expect(duplicates).toEqual([]);
+      expect(missed).toEqual([]);
+    } finally {
+      own.signal('SIGCONT');
+      await own.dispose();
+    }
+  });
+
   it('6. overlapPrevent: a 3 s job due every second never runs twice at once anywhere', async () => {
     const s = make({ jobs: 1, durationMs: 3_000, overlapPrevent: true });
     await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));

@@ -54,7 +54,8 @@ export class RedisLockManager implements LockManager {
   private async claimBucket(bucket: number, fires: DueFire[], options: ClaimOptions, result: ClaimDueResult): Promise<void> {
     const k = this.keys.of(bucket);
     const args: Array<string | number> = [options.nodeId, options.leaseTtlMs, this.epochs.next()];
-    for (const f of fires) args.push(f.jobName, f.instant, f.prevInstant ?? '', f.startNow === true ? '1' : '0');
+    for (const f of fires)
+      args.push(f.jobName, f.instant, f.prevInstant ?? '', (f.startNow === true ? 1 : 0) + (f.retry === true ? 2 : 0));
     const out = (await this.connection.run(
       'claimDue',
       scripts.claimDue,
@@ -64,7 +65,7 @@ export class RedisLockManager implements LockManager {
     for (let i = 0; i < fires.length; i++) {
       const fire = fires[i] as DueFire;
       const code = out[i * 3];
-      if (code === 1) {
+      if (code === 1 || code === 3 || code === 4) {
         const fencingToken = Number(out[i * 3 + 1]);
         this.epochs.seen(fencingToken);
         const gapAfter = Number(out[i * 3 + 2]);
@@ -77,7 +78,8 @@ export class RedisLockManager implements LockManager {
           instant: fire.instant,
         };
         if (gapAfter >= 0) won.gapAfter = gapAfter;
-        if (fire.startNow === true) won.started = true;
+        // 1: won now (running if asked); 3 / 4: won by this node's earlier, unanswered call.
+        if ((code === 1 && fire.startNow === true) || code === 4) won.started = true;
         result.won.push(won);
       } else if (code === 2) {
         (result.dataLoss ??= []).push(fire);

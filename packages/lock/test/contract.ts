@@ -115,6 +115,32 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(await t.lockManager.claimFire({ fireId: s1!.fireId, jobName: 's1' }, b)).not.toBeNull();
     });
 
+    it('gives a retried claim back to the node whose earlier, unanswered call landed, and to no one else', async () => {
+      const at = Date.now() + 5_000;
+      await t.stateStore.getMarks(['r1', 'r2']);
+      const first = await t.lockManager.claimDue(
+        [
+          { jobName: 'r1', instant: at, startNow: true },
+          { jobName: 'r2', instant: at },
+        ],
+        a,
+      );
+      const retried = [
+        { jobName: 'r1', instant: at, retry: true },
+        { jobName: 'r2', instant: at, retry: true },
+      ];
+      expect((await t.lockManager.claimDue(retried, b)).won).toEqual([]);
+      const again = await t.lockManager.claimDue(retried, a);
+      const byJob = (r: { won: Array<{ jobName: string; token: string; started?: boolean }> }, j: string) =>
+        r.won.find((w) => w.jobName === j);
+      expect(byJob(again, 'r1')?.token).toBe(byJob(first, 'r1')?.token);
+      expect(byJob(again, 'r1')?.started).toBe(true);
+      expect(byJob(again, 'r2')?.token).toBe(byJob(first, 'r2')?.token);
+      expect(byJob(again, 'r2')?.started).toBeUndefined();
+      // Without the retry flag, an instant at the mark is lost, even for its owner.
+      expect((await t.lockManager.claimDue([{ jobName: 'r1', instant: at }], a)).won).toEqual([]);
+    });
+
     it('lets anyone claim a released or lapsed claim, but a lapsed run only with recoverAbandoned', async () => {
       const claimed = await t.lockManager.claimFire({ fireId: 'j@manual-1', jobName: 'j' }, a);
       const running = await t.lockManager.claimFire({ fireId: 'j@manual-2', jobName: 'j' }, a);

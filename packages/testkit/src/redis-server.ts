@@ -80,6 +80,14 @@ export class RedisServer {
     this.child = undefined;
   }
 
+  /**
+   * Sends a signal to the server: `SIGSTOP` freezes it (clients time out, the data
+   * stays: an unreachable Redis), `SIGCONT` resumes it.
+   */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child?.pid !== undefined && this.running) process.kill(this.child.pid, signal);
+  }
+
   /** Stops and starts again on the same port: a restart without persistence (all data lost). */
   async restart(): Promise<void> {
     await this.kill();

@@ -152,6 +152,8 @@ export class ClaimQueue {
         }
       } catch (error) {
         this.failures += 1;
+        // The call may have landed without an answer (a timeout): the retry asks for those fires back.
+        for (const f of take) f.retry = true;
         this.pending = take.concat(this.pending);
         deps.onError(error as Error);
       }

@@ -28,7 +28,9 @@ export class MemoryLockManager implements LockManager {
     for (const fire of fires) {
       const mark = store.marks.get(fire.jobName);
       if (mark !== undefined && fire.instant <= mark) {
-        lost.push(fire);
+        const mine = fire.retry === true ? this.ownEarlierClaim(fire, options.nodeId) : undefined;
+        if (mine) won.push(mine);
+        else lost.push(fire);
         continue;
       }
       if (mark === undefined && fire.instant <= store.floor) {
@@ -162,6 +164,23 @@ export class MemoryLockManager implements LockManager {
         return true;
       },
     };
+  }
+
+  /** A retried claim whose earlier call did land: the same record, still this node's. */
+  private ownEarlierClaim(fire: DueFire, nodeId: string): WonFire | undefined {
+    const fireId = cronFireId(fire.jobName, fire.instant);
+    const rec = this.store.fires.get(fireId);
+    if (!rec || rec.nodeId !== nodeId || rec.state === 'done' || rec.expiresAt <= this.store.clock.now()) return undefined;
+    const again: WonFire = {
+      fireId,
+      jobName: fire.jobName,
+      nodeId,
+      token: rec.token,
+      fencingToken: rec.fencingToken,
+      instant: fire.instant,
+    };
+    if (rec.state === 'running') again.started = true;
+    return again;
   }
 
   /** The live record if `lease` still owns it (expired leases are lost, as keys with a TTL are in Redis). */

@@ -62,6 +62,12 @@ export interface DueFire {
    * caller that gives it back unstarted calls `releaseFire` as usual.
    */
   startNow?: boolean;
+  /**
+   * This node claimed the fire before and got no answer (a timeout): the call
+   * may still have landed. If it did, the fire is won again, by this node, with
+   * the same record (a retried claim is idempotent for its node).
+   */
+  retry?: boolean;
 }
 
 export interface ClaimOptions {

@@ -7,9 +7,13 @@
   ARGV[1] node id
   ARGV[2] lease ttl ms
   ARGV[3] lowest epoch to start if the bucket must be initialised (the caller's highest seen + 1)
-  ARGV[4..] quads: jobName, instant, prevInstant ('' when none), '1' to write the record running (the caller starts it at once)
+  ARGV[4..] quads: jobName, instant, prevInstant ('' when none), flags: 1 = write the
+            record running (the caller starts it at once), 2 = a retry of a claim that got
+            no answer (3 = both)
   Returns a flat array, three integers per fire in order:
-    code (1 won, 0 lost, 2 lost to data loss), fencing token (won), gapAfter (won; -1 when no gap)
+    code (1 won, 0 lost, 2 lost to data loss, 3 won by this node's earlier call and
+    still claimed, 4 the same but written running), fencing token (won), gapAfter
+    (won; -1 when no gap)
   A fire is won only if its instant is later than the job's mark; winning
   moves the mark and writes a claimed record under the winner's lease.
 ]]
@@ -31,11 +35,23 @@ local expires = NOW + ttl
 local expires_text = ms_string(expires)
 for k = 1, #jobs do
   local base = 3 + (k - 1) * 4
-  local job, raw_instant, prev, start_now = jobs[k], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  local job, raw_instant, prev, flags = jobs[k], ARGV[base + 2], ARGV[base + 3], tonumber(ARGV[base + 4])
+  local start_now, retry = flags % 2 == 1, flags >= 2
   local instant = tonumber(raw_instant)
   local mark = moved[job]
   if mark == nil and current[k] then mark = tonumber(current[k]) end
-  if mark and instant <= mark then
+  local earlier = nil
+  if mark and instant <= mark and retry then
+    -- A retry: if this node's earlier call landed, the fire is still its own.
+    local packed = redis.call('HGET', fires, job .. '@' .. raw_instant)
+    if packed then
+      local rec = unpack_record(packed)
+      if rec.node == node and rec.state ~= 'done' and rec.expires > NOW then earlier = rec end
+    end
+  end
+  if earlier then
+    out[#out + 1] = earlier.state == 'running' and 4 or 3; out[#out + 1] = tonumber(earlier.fencing); out[#out + 1] = -1
+  elseif mark and instant <= mark then
     out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = -1
   elseif (not mark) and instant <= floor then
     moved[job] = instant
@@ -47,7 +63,7 @@ for k = 1, #jobs do
     local fencing = epoch * COUNTER_SPAN + ctr
     local fire_id = job .. '@' .. raw_instant
     records[#records + 1] = fire_id
-    records[#records + 1] = pack(start_now == '1' and 'running' or 'claimed', node, string.format('%d', fencing), expires_text, '')
+    records[#records + 1] = pack(start_now and 'running' or 'claimed', node, string.format('%d', fencing), expires_text, '')
     leases[#leases + 1] = expires
     leases[#leases + 1] = fire_id
     local gap = -1
