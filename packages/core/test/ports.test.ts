@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../src/testing/index.js';
 import {
   LeaseLostError,
-  type MemorySchedulerCache,
+  MemorySchedulerCache,
+  StoreUnavailableError,
   type DependencyCoordinator,
   type DependencyGraph,
   type ExecutionOutcome,
@@ -100,6 +102,50 @@ function recordingCoordinator(reject?: (graph: DependencyGraph) => string | unde
   };
   return { coordinator, validated, completed, host: () => host };
 }
+
+describe('store calls that time out but land', () => {
+  it('a start that lands after its timeout is given back, and the fire runs once, late, by the takeover sweep', async () => {
+    const clock = new FakeClock(T0);
+    const cache = new MemorySchedulerCache({ clock });
+    const real = cache.lockManager;
+    let failNextStart = true;
+    // The store applies the start, but the answer never arrives (a timeout).
+    const lockManager = Object.assign(Object.create(real) as typeof real, {
+      startFire: async (lease: Parameters<typeof real.startFire>[0], o: { leaseTtlMs: number }) => {
+        const done = await real.startFire(lease, o);
+        if (failNextStart) {
+          failNextStart = false;
+          throw new StoreUnavailableError('startFire', 'Redis did not answer within 2000 ms');
+        }
+        return done;
+      },
+    });
+    const { sched } = setup({
+      clock,
+      schedulerCache: { lockManager, stateStore: cache.stateStore, configStore: cache.configStore },
+      maxConcurrency: 1,
+      leaseTtlMs: 3_000,
+      leaseRenewMs: 1_000,
+    });
+    const { runs, job } = recorder(clock);
+    // Two fires at one instant and one slot: the second waits claimed, then needs startFire.
+    sched.registerJob(
+      job('first', () => clock.sleep(100)),
+      { cronSpec: '0 * * * * *' },
+    );
+    sched.registerJob(job('second'), { cronSpec: '0 * * * * *' });
+    await sched.start();
+    await clock.advance(60_000 + 200);
+    expect(runs.map((r) => r.jobName)).toEqual(['first']);
+    const secondId = `second@${T0 + 60_000}`;
+    expect((await cache.stateStore.getFireRecord(secondId))?.state).toBe('claimed');
+    await clock.advance(5_000);
+    const second = runs.filter((r) => r.jobName === 'second');
+    expect(second).toHaveLength(1);
+    expect(second[0]!.startedAt - second[0]!.scheduledAt!).toBeGreaterThan(0);
+    await stopWith(sched, clock);
+  });
+});
 
 describe('the DependencyCoordinator port', () => {
   it('is asked to validate the whole graph at start, and dependents fire only when it releases them', async () => {

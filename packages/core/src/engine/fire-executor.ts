@@ -129,6 +129,9 @@ export class FireExecutor {
         started = await deps.lockManager.startFire(task.lease, { leaseTtlMs: deps.leaseTtlMs });
       } catch (error) {
         deps.reporter.error('startFire', toError(task.jobName, error), task.jobName);
+        // The start may still land after its timeout: a release sent after it (same connection, in
+        // order) gives the fire back as claimed, so another node runs it instead of finding it abandoned.
+        deps.lockManager.releaseFire(task.lease).catch(() => undefined);
         await this.finish(task, undefined, error as Error);
         return;
       }
