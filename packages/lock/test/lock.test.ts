@@ -64,7 +64,7 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       await new Promise((r) => setTimeout(r, 100));
       instant += 1_000;
     }
-    // Each claim purged the batch before it: only the last batch (and none of the earlier ones) remains.
+    // Each batch of finishes purged the batch before it: only the last batch remains.
     expect(await client.hlen(conn.bucketKey(0, 'fires'))).toBe(500);
     expect(await client.zcard(conn.bucketKey(0, 'done'))).toBe(500);
     expect(await client.zcard(conn.bucketKey(0, 'live'))).toBe(0);

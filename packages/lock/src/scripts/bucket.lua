@@ -79,8 +79,8 @@ local function hmget_chunked(key, fields)
   return out
 end
 
--- Finished records past their retention go, up to `limit` per call (a claim
--- passes twice its batch, so purging outpaces finishing), so memory follows
+-- Finished records past their retention go, up to `limit` per call (an update
+-- batch passes twice its size, so purging outpaces finishing), so memory follows
 -- what is in flight rather than history.
 local function purge_done(fires, done, limit)
   local old = redis.call('ZRANGEBYSCORE', done, '-inf', NOW, 'LIMIT', 0, limit)

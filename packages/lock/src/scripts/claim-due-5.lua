@@ -27,7 +27,6 @@ local epoch, ctr, floor = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
 -- records, live set and marks written in one HSET / ZADD each.
 local jobs = {}
 for i = 4, #ARGV, 4 do jobs[#jobs + 1] = ARGV[i] end
-purge_done(fires, done, 64 + 2 * #jobs)
 local current = hmget_chunked(marks, jobs)
 local moved = {} -- job -> its mark after this call (a job may come twice)
 local out, records, leases = {}, {}, {}
