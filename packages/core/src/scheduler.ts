@@ -608,6 +608,10 @@ export class Scheduler {
         t = spec.next(now);
       }
       entry.next = t ?? Number.NaN;
+      // A node that is not the job's preferred owner wakes for it at T + grace: the instant itself
+      // is left to the owners (fewer processes busy at T), and its sweep claims what is left.
+      const owner = this.isOwner(entry);
+      entry.wakeDelay = owner ? 0 : this.tuning.takeoverGraceMs;
       this.timer.schedule(entry);
       if (entry.paused) {
         for (const f of fires) {
@@ -627,7 +631,7 @@ export class Scheduler {
         continue;
       }
       // Not the preferred node: sweep at T + grace for what the owner left unclaimed.
-      if (!this.isOwner(entry)) for (const f of fires) f.notBefore = f.instant + this.tuning.takeoverGraceMs;
+      if (!owner) for (const f of fires) f.notBefore = f.instant + this.tuning.takeoverGraceMs;
       for (const f of fires) pending.push(f);
     }
     this.claims.add(pending);

@@ -19,6 +19,8 @@ export class JobEntry {
   seq = 0;
   /** The next cron instant to process (epoch ms); NaN when not scheduled. */
   next = Number.NaN;
+  /** The timer wakes this long after `next` (the grace, on a node that is not the job's owner). */
+  wakeDelay = 0;
   /**
    * Since when the job has been scheduled on its current spec without a pause:
    * a claim reports missed instants only after this (a resumed or re-specced

@@ -4,9 +4,16 @@ import type { Clock, TimerHandle } from '../ports/clock.js';
 /** An entry with the next instant it is due at (`NaN` when it has none). */
 export interface Scheduled extends HeapItem {
   next: number;
+  /**
+   * Wake this long after `next` (the instant stays `next`): a node that is not
+   * a job's preferred owner handles it at `T + grace`, off the instant's rush.
+   */
+  wakeDelay: number;
   /** Breaks ties between entries due at the same instant (lower first). */
   seq: number;
 }
+
+const wakeAt = (e: Scheduled): number => e.next + e.wakeDelay;
 
 /**
  * One timer for the nearest due instant over a heap of every scheduled job —
@@ -17,7 +24,7 @@ export interface Scheduled extends HeapItem {
  * wake; `onDue` must set each entry's `next` and call `schedule` again.
  */
 export class ScheduleTimer<T extends Scheduled> {
-  private readonly heap = new IndexedHeap<T>((a, b) => a.next < b.next || (a.next === b.next && a.seq < b.seq));
+  private readonly heap = new IndexedHeap<T>((a, b) => wakeAt(a) < wakeAt(b) || (wakeAt(a) === wakeAt(b) && a.seq < b.seq));
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
   private running = false;
@@ -32,9 +39,10 @@ export class ScheduleTimer<T extends Scheduled> {
     return this.heap.size;
   }
 
-  /** The earliest due instant, if any. */
+  /** When the timer wakes next for a due instant, if any. */
   peekNext(): number | undefined {
-    return this.heap.peek()?.next;
+    const top = this.heap.peek();
+    return top === undefined ? undefined : wakeAt(top);
   }
 
   /** (Re)places `entry` by its `next`; `NaN` removes it. */
@@ -44,7 +52,7 @@ export class ScheduleTimer<T extends Scheduled> {
       return;
     }
     this.heap.update(entry);
-    if (this.running && entry.next < this.armedAt) this.arm();
+    if (this.running && wakeAt(entry) < this.armedAt) this.arm();
   }
 
   unschedule(entry: T): void {
@@ -73,7 +81,7 @@ export class ScheduleTimer<T extends Scheduled> {
       this.disarm();
       return;
     }
-    const at = Math.min(top.next, this.clock.now() + this.maxSleepMs);
+    const at = Math.min(wakeAt(top), this.clock.now() + this.maxSleepMs);
     if (this.timer && at === this.armedAt) return;
     this.disarm();
     this.armedAt = at;
@@ -86,7 +94,7 @@ export class ScheduleTimer<T extends Scheduled> {
     if (!this.running) return;
     const now = this.clock.now();
     const due: T[] = [];
-    for (let top = this.heap.peek(); top !== undefined && top.next <= now; top = this.heap.peek()) {
+    for (let top = this.heap.peek(); top !== undefined && wakeAt(top) <= now; top = this.heap.peek()) {
       this.heap.pop();
       due.push(top);
     }
