@@ -737,26 +737,7 @@ export class Scheduler {
       const earlier = (this.unclaimedWhileDown.get(entry.name) ?? []).filter((t) => t < fire.instant);
       this.unclaimedWhileDown.delete(entry.name);
       const instants = [...earlier, fire.instant];
-      for (const t of instants) {
-        this.reporter.misfired({
-          jobName: entry.name,
-          fireId: cronFireId(entry.name, t),
-          instant: t,
-          nodeId: this.nodeId,
-          executionId: randomUUID(),
-          policy: entry.cfg.misfirePolicy,
-        });
-      }
-      this.reporter.metric({ type: 'misfire', jobName: entry.name, count: instants.length, policy: entry.cfg.misfirePolicy });
-      this.reporter.events.emit('misfire', {
-        jobName: entry.name,
-        instants: instants.map((t) => new Date(t)),
-        missedCount: instants.length,
-        policy: entry.cfg.misfirePolicy,
-        action: 'recorded',
-        detectedBy: 'data-loss',
-        nodeId: this.nodeId,
-      });
+      this.reportMisfire(entry, instants, instants, 'recorded', 'data-loss');
     }
     this.logger.warn(
       'the store lost its data (restart without persistence, FLUSHALL?): instants that may have run are recorded as misfired',
@@ -861,7 +842,31 @@ export class Scheduler {
         recordOnly = all;
       } else this.background(this.accept(task, now), 'accept', task.jobName);
     }
-    for (const t of recordOnly) {
+    this.reportMisfire(entry, all, recordOnly, action, detectedBy);
+    this.logger.warn('missed instants', {
+      jobName: entry.name,
+      missedCount,
+      countIsLowerBound: moreMissed,
+      policy,
+      action,
+      from: all[0] === undefined ? undefined : new Date(all[0]).toISOString(),
+    });
+  }
+
+  /**
+   * One misfire, reported once: a `misfired` record for each of `recorded`
+   * (the instants no run of their own stands for), and the metric and event
+   * for all the missed instants.
+   */
+  private reportMisfire(
+    entry: JobEntry,
+    all: number[],
+    recorded: number[],
+    action: 'run-once' | 'run-each' | 'recorded',
+    detectedBy: 'claim-gap' | 'late-wake' | 'saturated' | 'data-loss',
+  ): void {
+    const policy = entry.cfg.misfirePolicy;
+    for (const t of recorded) {
       this.reporter.misfired({
         jobName: entry.name,
         fireId: cronFireId(entry.name, t),
@@ -871,23 +876,15 @@ export class Scheduler {
         policy,
       });
     }
-    this.reporter.metric({ type: 'misfire', jobName: entry.name, count: missedCount, policy });
+    this.reporter.metric({ type: 'misfire', jobName: entry.name, count: all.length, policy });
     this.reporter.events.emit('misfire', {
       jobName: entry.name,
       instants: all.map((t) => new Date(t)),
-      missedCount,
+      missedCount: all.length,
       policy,
       action,
       detectedBy,
       nodeId: this.nodeId,
-    });
-    this.logger.warn('missed instants', {
-      jobName: entry.name,
-      missedCount,
-      countIsLowerBound: moreMissed,
-      policy,
-      action,
-      from: all[0] === undefined ? undefined : new Date(all[0]).toISOString(),
     });
   }
 
@@ -961,24 +958,7 @@ export class Scheduler {
           if (!entry) continue;
           const task = this.cronTask(entry, claim, 'cron');
           this.finishUnrun(task, 'misfired');
-          this.reporter.misfired({
-            jobName: entry.name,
-            fireId: claim.fireId,
-            instant: claim.instant,
-            nodeId: this.nodeId,
-            executionId: randomUUID(),
-            policy: entry.cfg.misfirePolicy,
-          });
-          this.reporter.metric({ type: 'misfire', jobName: entry.name, count: 1, policy: entry.cfg.misfirePolicy });
-          this.reporter.events.emit('misfire', {
-            jobName: entry.name,
-            instants: [new Date(claim.instant)],
-            missedCount: 1,
-            policy: entry.cfg.misfirePolicy,
-            action: 'recorded',
-            detectedBy: 'saturated',
-            nodeId: this.nodeId,
-          });
+          this.reportMisfire(entry, [claim.instant], [claim.instant], 'recorded', 'saturated');
         }
         if (won.length > 0)
           this.logger.warn('fires not started before the misfire threshold: node saturated', { count: won.length, now });
