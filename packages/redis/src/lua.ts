@@ -47,6 +47,16 @@ export class LuaScript {
     return new LuaScript(`${packageName}@${version}:${file.replace(/\.lua$/, '')}`, Number(m[1]), source);
   }
 
+  /**
+   * A loader for a package's scripts: `dir` holds the `.lua` files and
+   * `packageJson` names the package and version the script names carry, e.g.
+   * `LuaScript.loader(new URL('./scripts/', import.meta.url), new URL('../package.json', import.meta.url))`.
+   */
+  static loader(dir: URL, packageJson: URL): (file: string) => LuaScript {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(packageJson), 'utf8')) as { name: string; version: string };
+    return (file) => LuaScript.fromFile(dir, file, pkg.name, pkg.version);
+  }
+
   /** Runs the script by SHA; on NOSCRIPT (a fresh or flushed Redis) sends the source once. */
   async run(client: Redis | Cluster, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (keys.length !== this.numberOfKeys) {

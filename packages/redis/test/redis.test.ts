@@ -18,6 +18,8 @@ describe('LuaScript', () => {
     expect(script.name).toBe('@sched/test@1.2.3:incr-double-1');
     expect(script.source).toContain('local function double');
     expect(script.source).not.toContain('--! include');
+    const load = LuaScript.loader(fixtures, new URL('../package.json', import.meta.url));
+    expect(load('incr-double-1.lua').name).toMatch(/^@sched\/redis@\d+\.\d+\.\d+:incr-double-1$/);
   });
 });
 
