@@ -16,7 +16,7 @@ import {
   type TaskCfg,
   type TimerHandle,
 } from '@sched/core';
-import { FakeClock } from '@sched/core/testing';
+import { FakeClock, sleepOn } from '@sched/core/testing';
 
 /** One execution start, as the simulated cluster saw it (times by the store's clock, the "true" time). */
 export interface LedgerEntry {
@@ -89,18 +89,7 @@ export class SimulatedNodeClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const handle = this.setTimer(this.now() + ms, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      const onAbort = (): void => {
-        this.clearTimer(handle);
-        reject(signal?.reason as Error);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn(this, ms, signal);
   }
 
   get isFrozen(): boolean {

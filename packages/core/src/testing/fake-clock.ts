@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import { IndexedHeap } from '../internal/heap.js';
+import { sleepOn } from './sleep.js';
 
 interface FakeTimer extends TimerHandle {
   at: number;
@@ -102,20 +103,6 @@ export class FakeClock implements Clock {
 
   /** A promise that resolves after `ms` of fake time (rejects with the reason if `signal` aborts first). */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason as Error);
-        return;
-      }
-      const handle = this.setTimer(this.t + ms, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      const onAbort = (): void => {
-        this.clearTimer(handle);
-        reject(signal?.reason as Error);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn(this, ms, signal);
   }
 }

@@ -4,5 +4,6 @@
  * can be shared by several schedulers to simulate a cluster.
  */
 export { FakeClock } from './fake-clock.js';
+export { sleepOn } from './sleep.js';
 export { silentLogger } from '../ports/logger.js';
 export { MemoryStore } from '../memory/store.js';
