@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { createClusterScheduler } from '@sched/cluster';
 import { silentLogger } from '@sched/core';
+import { bareTimers } from './lib/floor.js';
 
 interface NodeBenchConfig {
   mode: 'node' | 'floor';
@@ -21,28 +22,10 @@ interface NodeBenchConfig {
 const cfg = JSON.parse(process.env.BENCH_NODE ?? '{}') as NodeBenchConfig;
 
 if (cfg.mode === 'floor') {
-  // Bare timers aimed at each second boundary (re-armed when early), `jobs` per instant: the floor.
-  const late: number[] = [];
-  const start = Math.ceil(Date.now() / 1000) * 1000 + 1000;
-  const seconds = cfg.seconds ?? 5;
-  let left = cfg.jobs * seconds;
-  const arm = (at: number): void => {
-    const fire = (): void => {
-      const now = Date.now();
-      if (now < at) {
-        setTimeout(fire, at - now);
-        return;
-      }
-      late.push(now - at);
-      if (--left === 0) {
-        writeFileSync(cfg.out, JSON.stringify({ late }));
-        process.exit(0);
-      }
-    };
-    setTimeout(fire, at - Date.now());
-  };
-  for (let s = 0; s < seconds; s++) for (let i = 0; i < cfg.jobs; i++) arm(start + s * 1000);
   console.log('ready');
+  const late = await bareTimers(cfg.jobs, cfg.seconds ?? 5);
+  writeFileSync(cfg.out, JSON.stringify({ late }));
+  process.exit(0);
 } else {
   const redis = new Redis(cfg.url, { maxRetriesPerRequest: 1 });
   const scheduler = createClusterScheduler({

@@ -6,33 +6,11 @@
  * Run: pnpm --filter @sched/bench core
  */
 import { Scheduler, silentLogger, type Job } from '@sched/core';
+import { bareTimers } from './lib/floor.js';
 import { fmt, keepRaw, machine, median, summary, table } from './lib/stats.js';
 
 const noop: Job['execute'] = () => {};
 const RAW = 'core-lateness.jsonl';
-
-/** Bare timers aimed at each second boundary (re-armed if early), N per instant: the floor. */
-async function bareTimers(count: number, seconds: number): Promise<number[]> {
-  const late: number[] = [];
-  const start = Math.ceil(Date.now() / 1000) * 1000 + 1000;
-  await new Promise<void>((resolve) => {
-    let left = count * seconds;
-    const arm = (at: number): void => {
-      const fire = (): void => {
-        const now = Date.now();
-        if (now < at) {
-          setTimeout(fire, at - now);
-          return;
-        }
-        late.push(now - at);
-        if (--left === 0) resolve();
-      };
-      setTimeout(fire, at - Date.now());
-    };
-    for (let s = 0; s < seconds; s++) for (let i = 0; i < count; i++) arm(start + s * 1000);
-  });
-  return late;
-}
 
 async function schedLateness(count: number, seconds: number): Promise<number[]> {
   const sched = new Scheduler({ logger: silentLogger, maxConcurrency: count * 2, maxQueued: count * 2 });
