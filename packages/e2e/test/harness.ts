@@ -105,7 +105,11 @@ export function secondsBetween(from: number, to: number): number[] {
   return out;
 }
 
-/** Counts duplicates (same fire and attempt started twice) and misses (an expected instant never started). */
+/**
+ * Counts duplicates (same fire and attempt started twice) and misses (an
+ * expected instant never started), and each node's share of the starts due in
+ * the window.
+ */
 export function checkExactlyOnce(starts: LedgerLine[], jobs: number, from: number, to: number) {
   const seen = new Map<string, number>();
   for (const s of starts) seen.set(`${s.fireId}#${s.attempt}`, (seen.get(`${s.fireId}#${s.attempt}`) ?? 0) + 1);
@@ -114,5 +118,8 @@ export function checkExactlyOnce(starts: LedgerLine[], jobs: number, from: numbe
   const missed: string[] = [];
   for (let i = 0; i < jobs; i++)
     for (const t of secondsBetween(from, to)) if (!ran.has(`job-${i}@${t}`)) missed.push(`job-${i}@${t}`);
-  return { duplicates, missed };
+  const window = starts.filter((l) => (l.scheduledAt as number) >= from && (l.scheduledAt as number) <= to);
+  const shares = new Map<string, number>();
+  for (const l of window) shares.set(l.node, (shares.get(l.node) ?? 0) + 1 / window.length);
+  return { duplicates, missed, shares };
 }
