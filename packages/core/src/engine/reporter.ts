@@ -90,20 +90,7 @@ export class Reporter {
     });
     if (record) {
       this.metric({ type: 'skip', jobName: args.jobName, reason });
-      this.recordFinished({
-        executionId: args.executionId,
-        jobName: args.jobName,
-        fireId: args.fireId,
-        scheduledAt: args.scheduledAt,
-        startedAt: now,
-        finishedAt: now,
-        durationMs: 0,
-        status: 'skipped',
-        nodeId: args.nodeId,
-        attempt: 0,
-        kind: args.kind,
-        skipReason: reason,
-      });
+      this.recordFinished({ ...bornFinished(args, 'skipped', args.kind, now), skipReason: reason });
     }
     return {
       jobName: args.jobName,
@@ -128,21 +115,8 @@ export class Reporter {
     nodeId: string;
     executionId: string;
   }): void {
-    const now = this.now();
     this.metric({ type: 'abandoned', jobName: args.jobName });
-    this.recordFinished({
-      executionId: args.executionId,
-      jobName: args.jobName,
-      fireId: args.fireId,
-      scheduledAt: args.scheduledAt,
-      startedAt: now,
-      finishedAt: now,
-      durationMs: 0,
-      status: 'abandoned',
-      nodeId: args.nodeId,
-      attempt: 0,
-      kind: args.scheduledAt === undefined ? 'manual' : 'cron',
-    });
+    this.recordFinished(bornFinished(args, 'abandoned', args.scheduledAt === undefined ? 'manual' : 'cron', this.now()));
   }
 
   misfired(args: {
@@ -154,24 +128,35 @@ export class Reporter {
     policy: MisfirePolicy;
     missedCount?: number;
   }): void {
-    const now = this.now();
     const snapshot: ExecutionSnapshot = {
-      executionId: args.executionId,
-      jobName: args.jobName,
-      fireId: args.fireId,
-      scheduledAt: args.instant,
-      startedAt: now,
-      finishedAt: now,
-      durationMs: 0,
-      status: 'misfired',
-      nodeId: args.nodeId,
-      attempt: 0,
-      kind: 'cron',
+      ...bornFinished({ ...args, scheduledAt: args.instant }, 'misfired', 'cron', this.now()),
       misfirePolicy: args.policy,
     };
     if (args.missedCount !== undefined) snapshot.missedCount = args.missedCount;
     this.recordFinished(snapshot);
   }
+}
+
+/** The snapshot of a fire that never ran (skipped, misfired, abandoned): started and finished at `now`. */
+function bornFinished(
+  args: { executionId: string; jobName: string; fireId: string; scheduledAt: number | undefined; nodeId: string },
+  status: 'skipped' | 'misfired' | 'abandoned',
+  kind: FireKind,
+  now: number,
+): ExecutionSnapshot {
+  return {
+    executionId: args.executionId,
+    jobName: args.jobName,
+    fireId: args.fireId,
+    scheduledAt: args.scheduledAt,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    status,
+    nodeId: args.nodeId,
+    attempt: 0,
+    kind,
+  };
 }
 
 function trim(text: string, limit: number): string {
