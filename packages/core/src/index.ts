@@ -6,6 +6,7 @@ export { Scheduler } from './scheduler.js';
 export type { JobInfo, SchedulerState } from './scheduler.js';
 export type { SchedulerOptions } from './engine/options.js';
 export type { JobMetrics, SchedulerMetrics } from './engine/counters.js';
+export type { MisfirePreview } from './engine/misfire-preview.js';
 export { Defaults } from './engine/defaults.js';
 
 export { Chain, withRecover, withTimeout } from './chain.js';
@@ -107,6 +108,8 @@ export type { SchedulerHost, RunFireRequest } from './ports/scheduler-host.js';
 
 // Memory adapters (the embedded default; shareable to simulate a cluster)
 export { MemoryStore } from './memory/store.js';
+export type { StoreChange } from './memory/store.js';
+export { FileStore } from './memory/file-store.js';
 export { MemoryLockManager } from './memory/lock-manager.js';
 export { MemoryStateStore } from './memory/state-store.js';
 export { MemoryConfigStore } from './memory/config-store.js';

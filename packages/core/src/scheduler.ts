@@ -9,7 +9,7 @@ import {
   type TaskCfg,
 } from './config/schema.js';
 import { parseOrThrow } from './config/validate.js';
-import { compileCron } from './cron/spec.js';
+import { compileCron, type CronSpec } from './cron/spec.js';
 import { describeInstant, type FireTime } from './cron/preview.js';
 import {
   InvalidArgumentError,
@@ -42,6 +42,7 @@ import type { SchedulerCache } from './ports/scheduler-cache.js';
 import type { RunFireRequest, SchedulerHost } from './ports/scheduler-host.js';
 import type { ShardPlanner } from './ports/shard-planner.js';
 import type { SnapshotRepository } from './ports/snapshot-repository.js';
+import { FileStore } from './memory/file-store.js';
 import { MemorySchedulerCache } from './memory/scheduler-cache.js';
 import { MemoryNodeRegistry } from './memory/node-registry.js';
 import { MemoryPubSub } from './memory/pubsub.js';
@@ -59,6 +60,7 @@ import { LeaseKeeper } from './engine/lease-keeper.js';
 import { Membership } from './engine/membership.js';
 import { TakeoverSweep } from './engine/takeover-sweep.js';
 import { instantsBetween } from './engine/missed.js';
+import { previewMisfire, type MisfirePreview } from './engine/misfire-preview.js';
 import { resolveOptions, type ResolvedTuning, type SchedulerOptions } from './engine/options.js';
 import { Reporter } from './engine/reporter.js';
 import { ScheduleTimer } from './engine/schedule-timer.js';
@@ -133,6 +135,8 @@ export class Scheduler {
   private readonly jobs = new Map<string, JobEntry>();
   private readonly timer: ScheduleTimer<JobEntry>;
   private readonly claims: ClaimQueue;
+  /** The embedded store's files (`dataDir`), closed when the scheduler stops. */
+  private fileStore: FileStore | undefined;
   private readonly dispatcher: Dispatcher<FireTask>;
   private readonly executor: FireExecutor;
   private readonly leaseKeeper: LeaseKeeper;
@@ -163,7 +167,13 @@ export class Scheduler {
     this.clock = options.clock ?? new SystemClock();
     this.nodeId = options.distributed?.nodeId ?? t.nodeId ?? `${hostname()}-${process.pid}`;
     this.logger = options.logger ?? createConsoleLogger({ bindings: { nodeId: this.nodeId } });
-    this.schedulerCache = options.schedulerCache ?? new MemorySchedulerCache({ clock: this.clock });
+    this.schedulerCache =
+      options.schedulerCache ??
+      new MemorySchedulerCache(
+        options.dataDir === undefined
+          ? { clock: this.clock }
+          : { store: (this.fileStore = new FileStore({ dataDir: options.dataDir, clock: this.clock })) },
+      );
     this.pubsub = options.pubsub ?? new MemoryPubSub({ logger: this.logger });
     this.registry = options.distributed ?? new MemoryNodeRegistry({ nodeId: this.nodeId, clock: this.clock });
     const snapshots = options.snapshotRepository ?? new MemorySnapshotRepository({ clock: this.clock });
@@ -365,6 +375,7 @@ export class Scheduler {
     this.stateValue = 'running';
     this.timer.start();
     this.sweeper.start();
+    this.background(this.resumeCatchups('start'), 'resume catch-up lists');
     this.logger.info('scheduler started', { jobs: this.jobs.size, scheduled: this.timer.size, version: VERSION });
   }
 
@@ -378,6 +389,7 @@ export class Scheduler {
     if (this.stopPromise) return this.stopPromise;
     if (this.stateValue === 'idle') {
       this.stateValue = 'stopped';
+      this.fileStore?.close();
       this.stopPromise = Promise.resolve();
       return this.stopPromise;
     }
@@ -496,6 +508,39 @@ export class Scheduler {
     const spec = entry.spec;
     if (!spec) return [];
     return spec.take(this.clock.now(), count).map((t) => describeInstant(spec, t));
+  }
+
+  /**
+   * A dry run of misfire compensation: for each job (or the one named) that
+   * fires on a cron spec, the instants missed since its high-water mark, the
+   * policy, the runs it would make and what it would only record, plus any
+   * stored catch-up list a start resumes. Nothing is claimed or recorded; call
+   * it before `start()` to see what a start would replay.
+   */
+  async previewMisfires(name?: string): Promise<MisfirePreview[]> {
+    const entries = name === undefined ? [...this.jobs.values()] : [this.entry('previewMisfires', name)];
+    const firing = entries.filter((e) => this.fires(e) && e.spec);
+    if (firing.length === 0) return [];
+    const names = firing.map((e) => e.name);
+    const { stateStore } = this.schedulerCache;
+    const [marks, lists] = await Promise.all([stateStore.getMarks(names), stateStore.getCatchups(names)]);
+    const now = this.clock.now();
+    const out: MisfirePreview[] = [];
+    for (const entry of firing) {
+      const preview = previewMisfire({
+        jobName: entry.name,
+        spec: entry.spec as CronSpec,
+        policy: entry.cfg.misfirePolicy,
+        mark: marks.get(entry.name),
+        stored: lists.get(entry.name),
+        now,
+        thresholdMs: this.tuning.misfireThresholdMs,
+        maxCatchup: this.tuning.misfireMaxCatchup,
+        recordLimit: Defaults.misfireRecordLimit,
+      });
+      if (preview) out.push(preview);
+    }
+    return out;
   }
 
   /** Counts of this node's runs for every job (core's counters; SPEC.md's counting rules). */
@@ -653,6 +698,8 @@ export class Scheduler {
       this.registry.on('join', refresh),
       this.registry.on('leave', (node) => {
         refresh();
+        // It may have left a catch-up list halfway.
+        if (this.stateValue === 'running') this.background(this.resumeCatchups('leave'), 'resume catch-up lists', node.nodeId);
         // A node that stopped gracefully released its queued claims: take them now, not at the next sweep.
         if (this.stateValue === 'running') this.background(this.sweeper.sweep(), 'takeover sweep', node.nodeId);
       }),
@@ -831,10 +878,8 @@ export class Scheduler {
         task.kind = 'catch-up';
         this.background(this.accept(task, now), 'accept', task.jobName);
       } else this.finishUnrun(task, 'misfired');
-      this.catchup.add(
-        entry,
-        replay.filter((t) => t !== claimed),
-      );
+      const later = replay.filter((t) => t !== claimed);
+      if (later.length > 0) this.background(this.storeCatchup(entry, later, recordOnly.length), 'catch-up list', entry.name);
     } else {
       recordOnly = missed;
       if (late) {
@@ -893,6 +938,47 @@ export class Scheduler {
     await this.runById(entry, instant, 'catch-up');
   }
 
+  /**
+   * Stores a `'delayed'` catch-up list before pacing it, so if this node stops
+   * halfway the others finish it (each instant is claimed by id, and leaves
+   * the list in that same claim).
+   */
+  private async storeCatchup(entry: JobEntry, instants: number[], droppedCount: number): Promise<void> {
+    try {
+      await this.schedulerCache.stateStore.saveCatchup({
+        jobName: entry.name,
+        policy: 'delayed',
+        instants,
+        droppedCount,
+        createdBy: this.nodeId,
+        createdAt: this.clock.now(),
+      });
+    } catch (error) {
+      // Paced here all the same; only a takeover by the others is lost.
+      this.reporter.error('saveCatchup', toError(entry.name, error), entry.name);
+    }
+    if (this.jobs.get(entry.name) === entry) this.catchup.add(entry, instants);
+  }
+
+  /**
+   * Paces the stored catch-up lists of this node's jobs: at start, and when a
+   * node leaves (it may have stopped halfway). Several nodes may pace one list;
+   * the claims by id run each instant once.
+   */
+  private async resumeCatchups(reason: 'start' | 'leave'): Promise<void> {
+    const firing = [...this.jobs.values()].filter((e) => this.fires(e));
+    if (firing.length === 0) return;
+    const lists = await this.schedulerCache.stateStore.getCatchups(firing.map((e) => e.name));
+    let instants = 0;
+    for (const [name, list] of lists) {
+      const entry = this.jobs.get(name);
+      if (!entry || list.instants.length === 0) continue;
+      this.catchup.add(entry, list.instants);
+      instants += list.instants.length;
+    }
+    if (instants > 0) this.logger.info('resuming stored catch-up lists', { reason, jobs: lists.size, instants });
+  }
+
   /** An instant inside a claim's gap that is still within the threshold runs late, as a normal fire. */
   private async runLate(entry: JobEntry, instant: number): Promise<void> {
     await this.runById(entry, instant, 'cron');
@@ -904,7 +990,7 @@ export class Scheduler {
     let lease: FireLease | null;
     try {
       lease = await this.schedulerCache.lockManager.claimFire(
-        { fireId, jobName: entry.name },
+        kind === 'catch-up' ? { fireId, jobName: entry.name, catchupInstant: instant } : { fireId, jobName: entry.name },
         { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
       );
     } catch (error) {
@@ -1201,6 +1287,7 @@ export class Scheduler {
     if (this.snapshotWriter.buffered > 0) {
       this.logger.warn('snapshot writes not stored at stop: the store is unreachable', { count: this.snapshotWriter.buffered });
     }
+    this.fileStore?.close();
     this.stateValue = 'stopped';
     this.logger.info('scheduler stopped');
   }

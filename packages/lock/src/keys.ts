@@ -6,6 +6,11 @@ export function jobOfFireId(fireId: string): string {
   return at === -1 ? fireId : fireId.slice(0, at);
 }
 
+/** A job's stored catch-up list, in the job's bucket (so a claim can update it in the same call). */
+export function catchupKey(connection: RedisConnection, jobName: string): string {
+  return connection.bucketKey(connection.bucketOf(jobName), 'catchup', jobName);
+}
+
 /** The keys of one claim bucket: `{<prefix>:b<n>}:meta|marks|fires|live|done`. */
 export interface BucketKeys {
   bucket: number;

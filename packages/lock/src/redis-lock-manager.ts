@@ -12,7 +12,7 @@ import type {
 } from '@sched/core';
 import { cronFireId } from '@sched/core';
 import { connectionOf, type RedisConnection } from '@sched/redis';
-import { BucketKeyring, EpochWatermark } from './keys.js';
+import { BucketKeyring, catchupKey, EpochWatermark } from './keys.js';
 import { scripts } from './scripts.js';
 import { UpdateBatcher } from './update-batcher.js';
 
@@ -94,7 +94,7 @@ export class RedisLockManager implements LockManager {
     const fencing = await this.connection.run(
       'claimFire',
       scripts.claimFire,
-      [k.meta, k.fires, k.live, k.done],
+      [k.meta, k.fires, k.live, k.done, catchupKey(this.connection, request.jobName)],
       [
         request.fireId,
         request.jobName,
@@ -102,6 +102,7 @@ export class RedisLockManager implements LockManager {
         options.leaseTtlMs,
         request.recoverAbandoned === true ? '1' : '0',
         this.epochs.next(),
+        request.catchupInstant ?? '',
       ],
     );
     if (fencing === null || fencing === undefined) return null;

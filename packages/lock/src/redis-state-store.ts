@@ -1,9 +1,19 @@
 import type { CatchupList, FireRecord, FireState, StateStore } from '@sched/core';
 import { connectionOf, fnv1a, type RedisConnection } from '@sched/redis';
-import { BucketKeyring, EpochWatermark, jobOfFireId } from './keys.js';
+import { BucketKeyring, catchupKey, EpochWatermark, jobOfFireId } from './keys.js';
 import { scripts } from './scripts.js';
 
 const SEP = '\u001f';
+
+/** A catch-up list not finished within a day is dropped (its owner and every resumer are long gone). */
+const CATCHUP_TTL_MS = 24 * 3_600_000;
+
+function parseCatchup(raw: string): CatchupList {
+  const list = JSON.parse(raw) as CatchupList;
+  // cjson writes an empty array as {}; the scripts delete empty lists, so only a stray one could be.
+  if (!Array.isArray(list.instants)) list.instants = [];
+  return list;
+}
 
 /**
  * StateStore on Redis: marks and per-fire records in the claim buckets
@@ -107,16 +117,37 @@ export class RedisStateStore implements StateStore {
 
   async saveCatchup(list: CatchupList): Promise<void> {
     const key = this.catchupKey(list.jobName);
-    await this.connection.call('saveCatchup', () => this.connection.client.set(key, JSON.stringify(list)));
+    await this.connection.call('saveCatchup', () => this.connection.client.set(key, JSON.stringify(list), 'PX', CATCHUP_TTL_MS));
   }
 
   async getCatchup(jobName: string): Promise<CatchupList | null> {
     const raw = await this.connection.call('getCatchup', () => this.connection.client.get(this.catchupKey(jobName)));
-    if (raw === null) return null;
-    const list = JSON.parse(raw) as CatchupList;
-    // cjson writes an empty array as {}; the script deletes empty lists, so only a stray one could be.
-    if (!Array.isArray(list.instants)) list.instants = [];
-    return list;
+    return raw === null ? null : parseCatchup(raw);
+  }
+
+  async getCatchups(jobNames: readonly string[]): Promise<Map<string, CatchupList>> {
+    const byBucket = new Map<number, string[]>();
+    for (const name of jobNames) {
+      const b = this.connection.bucketOf(name);
+      let list = byBucket.get(b);
+      if (!list) byBucket.set(b, (list = []));
+      list.push(name);
+    }
+    const out = new Map<string, CatchupList>();
+    const chunks: string[][] = [];
+    for (const names of byBucket.values()) for (let i = 0; i < names.length; i += 1_000) chunks.push(names.slice(i, i + 1_000));
+    await Promise.all(
+      chunks.map(async (names) => {
+        // One bucket per MGET: one slot on a Cluster.
+        const raws = await this.connection.call('getCatchups', () =>
+          this.connection.client.mget(...names.map((n) => this.catchupKey(n))),
+        );
+        raws.forEach((raw, i) => {
+          if (raw !== null) out.set(names[i] as string, parseCatchup(raw));
+        });
+      }),
+    );
+    return out;
   }
 
   async ackCatchup(jobName: string, instant: number): Promise<void> {
@@ -128,7 +159,7 @@ export class RedisStateStore implements StateStore {
   }
 
   private catchupKey(jobName: string): string {
-    return this.connection.bucketKey(this.connection.bucketOf(jobName), 'catchup', jobName);
+    return catchupKey(this.connection, jobName);
   }
 }
 

@@ -5,7 +5,7 @@ const load = LuaScript.loader(new URL('./scripts/', import.meta.url), new URL('.
 /** The Lua scripts of @sched/lock, read once per process (src/scripts or dist/scripts). */
 export const scripts = {
   claimDue: load('claim-due-5.lua'),
-  claimFire: load('claim-fire-4.lua'),
+  claimFire: load('claim-fire-5.lua'),
   updateFires: load('update-fires-3.lua'),
   listExpired: load('list-expired-2.lua'),
   marks: load('marks-2.lua'),

@@ -22,8 +22,14 @@ import { Defaults } from './defaults.js';
  * process with nothing else (the embedded default).
  */
 export interface SchedulerOptions {
-  /** Claims, leases, state and shared config. @default memory (this process) */
+  /** Claims, leases, state and shared config. @default memory (this process), or files with `dataDir` */
   schedulerCache?: SchedulerCache;
+  /**
+   * Directory where the embedded default keeps its high-water marks and
+   * catch-up lists, so a restarted process finds the fires it missed (one
+   * process per directory). Not with `schedulerCache`, which holds them itself.
+   */
+  dataDir?: string;
   /** Messages between nodes. @default memory (this process) */
   pubsub?: PubSub;
   /** The node registry; its `nodeId` is this node's. @default a registry of this node alone */
@@ -121,6 +127,16 @@ export function resolveOptions(options: SchedulerOptions): ResolvedTuning {
     if (value === undefined) continue;
     if (key in PORT_METHODS) {
       checkPort(key, value);
+      continue;
+    }
+    if (key === 'dataDir') {
+      if (typeof value !== 'string' || value === '')
+        throw new InvalidArgumentError('new Scheduler', `option \`dataDir\` must be a non-empty path, got ${String(value)}`);
+      if (options.schedulerCache !== undefined) {
+        throw new InvalidConfigError('new Scheduler', [
+          { path: 'dataDir', message: 'is for the embedded store; with a schedulerCache the marks live in that store' },
+        ]);
+      }
       continue;
     }
     if (key === 'metricsSink') {

@@ -103,17 +103,19 @@ export class SnapshotWriter {
     const ops = this.queue;
     this.queue = [];
     this.unwritten.clear();
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i] as Op;
-      try {
-        if (op.kind === 'record') await this.repo.record(op.snapshot);
-        else await this.repo.update(op.executionId, op.patch);
-      } catch (error) {
-        // Keep this write and the rest, in order, ahead of anything queued since.
-        this.queue = ops.slice(i).concat(this.queue);
-        this.failed(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
+    // All handed over at once, in order (the port applies them in call order), so an adapter
+    // can send one turn's writes as one batch instead of one round trip each.
+    const results = await Promise.allSettled(
+      ops.map((op) => (op.kind === 'record' ? this.repo.record(op.snapshot) : this.repo.update(op.executionId, op.patch))),
+    );
+    const firstFailed = results.findIndex((r) => r.status === 'rejected');
+    if (firstFailed >= 0) {
+      // Keep that write and the rest, in order, ahead of anything queued since (writes are idempotent:
+      // a record replaces, an update patches, so re-sending one that landed is harmless).
+      this.queue = ops.slice(firstFailed).concat(this.queue);
+      const reason = (results[firstFailed] as PromiseRejectedResult).reason as unknown;
+      this.failed(reason instanceof Error ? reason : new Error(String(reason)));
+      return;
     }
     if (this.failures > 0) {
       this.options.logger.info('snapshot store reachable again; buffered writes flushed', { dropped: this.droppedCount });

@@ -25,6 +25,7 @@ export class MemoryLockManager implements LockManager {
     const won: WonFire[] = [];
     const lost: DueFire[] = [];
     const dataLoss: DueFire[] = [];
+    const moved: Array<[string, number]> = [];
     for (const fire of fires) {
       const mark = store.marks.get(fire.jobName);
       if (mark !== undefined && fire.instant <= mark) {
@@ -35,10 +36,12 @@ export class MemoryLockManager implements LockManager {
       }
       if (mark === undefined && fire.instant <= store.floor) {
         store.marks.set(fire.jobName, fire.instant);
+        moved.push([fire.jobName, fire.instant]);
         dataLoss.push(fire);
         continue;
       }
       store.marks.set(fire.jobName, fire.instant);
+      moved.push([fire.jobName, fire.instant]);
       const fireId = cronFireId(fire.jobName, fire.instant);
       const lease: WonFire = {
         fireId,
@@ -61,6 +64,8 @@ export class MemoryLockManager implements LockManager {
       });
       won.push(lease);
     }
+    // Durable before anyone acts on the claim (the file store appends the batch to its journal).
+    store.setMarks(moved);
     return dataLoss.length > 0 ? { won, lost, dataLoss } : { won, lost };
   }
 
@@ -68,6 +73,7 @@ export class MemoryLockManager implements LockManager {
     const store = this.store;
     store.check('claimFire');
     const now = store.clock.now();
+    if (request.catchupInstant !== undefined) store.removeCatchupInstant(request.jobName, request.catchupInstant);
     const existing = store.fires.get(request.fireId);
     if (existing) {
       const expired = existing.expiresAt <= now;

@@ -19,7 +19,7 @@ export class MemoryStateStore implements StateStore {
     this.store.check('advanceMark');
     const mark = this.store.marks.get(jobName);
     if (mark === undefined || mark < instant) {
-      this.store.marks.set(jobName, instant);
+      this.store.setMarks([[jobName, instant]]);
       return instant;
     }
     return mark;
@@ -64,7 +64,7 @@ export class MemoryStateStore implements StateStore {
 
   async saveCatchup(list: CatchupList): Promise<void> {
     this.store.check('saveCatchup');
-    this.store.catchups.set(list.jobName, { ...list, instants: [...list.instants] });
+    this.store.putCatchup({ ...list, instants: [...list.instants] });
   }
 
   async getCatchup(jobName: string): Promise<CatchupList | null> {
@@ -73,12 +73,19 @@ export class MemoryStateStore implements StateStore {
     return list ? { ...list, instants: [...list.instants] } : null;
   }
 
+  async getCatchups(jobNames: readonly string[]): Promise<Map<string, CatchupList>> {
+    this.store.check('getCatchups');
+    const out = new Map<string, CatchupList>();
+    for (const name of jobNames) {
+      const list = this.store.catchups.get(name);
+      if (list) out.set(name, { ...list, instants: [...list.instants] });
+    }
+    return out;
+  }
+
   async ackCatchup(jobName: string, instant: number): Promise<void> {
     this.store.check('ackCatchup');
-    const list = this.store.catchups.get(jobName);
-    if (!list) return;
-    list.instants = list.instants.filter((t) => t !== instant);
-    if (list.instants.length === 0) this.store.catchups.delete(jobName);
+    this.store.removeCatchupInstant(jobName, instant);
   }
 
   private liveRun(runId: string, ttlMs: number) {

@@ -3,6 +3,14 @@ import type { Clock } from '../ports/clock.js';
 import type { CatchupList, FireRecord } from '../ports/state-store.js';
 import { SystemClock } from '../ports/clock.js';
 
+/** A change the file store must make durable (marks, catch-up lists, the fencing epoch). */
+export type StoreChange =
+  | { kind: 'marks'; entries: ReadonlyArray<readonly [string, number]> }
+  | { kind: 'catchup'; list: CatchupList }
+  | { kind: 'catchup-removed'; jobName: string }
+  | { kind: 'epoch'; epoch: number }
+  | { kind: 'flush'; epoch: number };
+
 /**
  * The shared data behind the memory LockManager and StateStore: what a Redis
  * holds for a cluster. Several schedulers in one process may share one store
@@ -51,12 +59,52 @@ export class MemoryStore {
     }
   }
 
+  /** Restores a floor saved by the file store: its data was kept, so the first use does not set a new one. */
+  protected restoreFloor(floor: number): void {
+    this.floor = floor;
+    this.initialised = true;
+  }
+
   setAvailable(available: boolean): void {
     this.available = available;
   }
 
   get isAvailable(): boolean {
     return this.available;
+  }
+
+  /** Moves marks (a claim batch, a reseed): one durable change for the file store. */
+  setMarks(entries: ReadonlyArray<readonly [string, number]>): void {
+    if (entries.length === 0) return;
+    for (const [job, instant] of entries) this.marks.set(job, instant);
+    this.persist({ kind: 'marks', entries });
+  }
+
+  putCatchup(list: CatchupList): void {
+    this.catchups.set(list.jobName, list);
+    this.persist({ kind: 'catchup', list });
+  }
+
+  removeCatchup(jobName: string): void {
+    if (this.catchups.delete(jobName)) this.persist({ kind: 'catchup-removed', jobName });
+  }
+
+  /** Takes one instant off a job's catch-up list (the list goes when empty). */
+  removeCatchupInstant(jobName: string, instant: number): void {
+    const list = this.catchups.get(jobName);
+    if (!list) return;
+    const instants = list.instants.filter((t) => t !== instant);
+    if (instants.length === list.instants.length) return;
+    if (instants.length === 0) this.removeCatchup(jobName);
+    else this.putCatchup({ ...list, instants });
+  }
+
+  /**
+   * Makes a change durable before the call that made it returns. The memory
+   * store keeps nothing; the file store (`dataDir`) appends it to its journal.
+   */
+  protected persist(change: StoreChange): void {
+    void change;
   }
 
   /** Forgets everything and starts a new epoch, like a Redis restarted without persistence. */
@@ -71,6 +119,7 @@ export class MemoryStore {
     this.epoch = Math.max(this.epoch + 1, Math.floor(this.clock.now() / 1000));
     this.counter = 0;
     this.initialised = false;
+    this.persist({ kind: 'flush', epoch: this.epoch });
   }
 
   /** `epoch × 2^20 + counter`: monotonic while the epoch lasts, and across flushes. */
@@ -79,6 +128,7 @@ export class MemoryStore {
     if (this.counter >= 2 ** 20) {
       this.epoch += 1;
       this.counter = 1;
+      this.persist({ kind: 'epoch', epoch: this.epoch });
     }
     return this.epoch * 2 ** 20 + this.counter;
   }

@@ -85,6 +85,12 @@ export interface FireClaimRequest {
    * died mid-run): only for `recoverAbandoned` jobs, as the next attempt.
    */
   recoverAbandoned?: boolean;
+  /**
+   * A compensation from the job's stored catch-up list: the instant leaves the
+   * list in the same atomic step as this claim, whether it wins or not, so a
+   * list another node resumes never offers an instant that was claimed.
+   */
+  catchupInstant?: number;
 }
 
 /** A per-fire record held under a lease. */

@@ -5,7 +5,11 @@ import type { ExecutionSnapshot, ExecutionStatus } from '../model.js';
  *
  * The scheduler `record`s a snapshot when an execution starts (or when a fire
  * is skipped or misfired) and `update`s it when it ends; it never awaits these
- * writes on the fire's path, and logs their failures. `list` returns newest
+ * writes on the fire's path, and logs their failures. Writes may be issued
+ * without waiting for the previous one: an adapter applies them in call order
+ * (a `record` before the `update`s of the same execution). Both are idempotent:
+ * a `record` of a stored execution replaces it, an `update` of an unknown one
+ * does nothing, so the scheduler may re-send a write whose answer it lost. `list` returns newest
  * first (by `startedAt`, then `executionId`) with an opaque cursor for the next
  * page. Retention (age and count per job) is the adapter's to enforce.
  * Failure: methods reject with `StoreUnavailableError` when the store is down

@@ -31,6 +31,8 @@ export interface StateStore {
 
   saveCatchup(list: CatchupList): Promise<void>;
   getCatchup(jobName: string): Promise<CatchupList | null>;
+  /** The stored lists of these jobs (those that have one), in one round trip per bucket. */
+  getCatchups(jobNames: readonly string[]): Promise<Map<string, CatchupList>>;
   /** Removes one instant once its compensation was claimed; deletes the list when empty. */
   ackCatchup(jobName: string, instant: number): Promise<void>;
 }

@@ -3,17 +3,23 @@
   KEYS[2] fires hash
   KEYS[3] live zset
   KEYS[4] done zset
+  KEYS[5] the job's catch-up list (used only with ARGV[7])
   ARGV[1] fire id
   ARGV[2] job name (the fire id's prefix names it in the record; kept for callers)
   ARGV[3] node id
   ARGV[4] lease ttl ms
   ARGV[5] '1' to take over a running record whose lease lapsed (recoverAbandoned)
   ARGV[6] lowest epoch to start if the bucket must be initialised
+  ARGV[7] a compensation from the stored catch-up list: its instant ('' otherwise),
+          removed from the list in this same call whether the claim wins or not,
+          so a list another node resumes never offers an instant claimed before
   Returns the fencing token of the new claim, or false when the record is
   someone else's (live lease), done, or running and not to be recovered.
 ]]
 --! include bucket.lua
+--! include catchup.lua
 local meta, fires, live, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if ARGV[7] ~= '' then catchup_remove(KEYS[5], ARGV[7]) end
 local fire_id, job, node, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 ensure_epoch(meta, ARGV[6])
 local packed = redis.call('HGET', fires, fire_id)
