@@ -231,6 +231,29 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(await t.stateStore.getCatchup('j')).toBeNull();
     });
 
+    it('a catch-up claim takes its instant off the stored list in the same step, won or lost; lists are read in one batch', async () => {
+      const t1 = 1_700_000_000_000;
+      const instants = [t1, t1 + 1_000, t1 + 2_000];
+      for (const jobName of ['cj', 'ck'])
+        await t.stateStore.saveCatchup({ jobName, policy: 'delayed', instants, droppedCount: 0, createdBy: 'a', createdAt: 1 });
+      const claim = (node: string, instant: number) =>
+        t.lockManager.claimFire(
+          { fireId: `cj@${instant}`, jobName: 'cj', catchupInstant: instant },
+          { nodeId: node, leaseTtlMs: 10_000 },
+        );
+      expect(await claim('a', t1)).not.toBeNull();
+      expect((await t.stateStore.getCatchup('cj'))?.instants).toEqual([t1 + 1_000, t1 + 2_000]);
+      // b resumes the list as it was before a's claim: the instant is claimed already, and stays off the list.
+      expect(await claim('b', t1)).toBeNull();
+      expect(await claim('b', t1 + 1_000)).not.toBeNull();
+      const lists = await t.stateStore.getCatchups(['cj', 'ck', 'none']);
+      expect([...lists.keys()].sort()).toEqual(['cj', 'ck']);
+      expect(lists.get('cj')?.instants).toEqual([t1 + 2_000]);
+      expect(lists.get('ck')?.instants).toEqual(instants);
+      expect(await claim('a', t1 + 2_000)).not.toBeNull();
+      expect(await t.stateStore.getCatchup('cj')).toBeNull();
+    });
+
     it('claims many jobs over every bucket in one call', async () => {
       const names = Array.from({ length: 200 }, (_, i) => `job-${i}`);
       await t.stateStore.getMarks(names);
