@@ -1,13 +1,20 @@
-import { Scheduler, type Clock, type SchedulerOptions } from '@sched/core';
+import { Scheduler, type Clock, type SchedulerOptions, type SnapshotRepository } from '@sched/core';
 import { RedisPubSub } from '@sched/pubsub';
 import { ClusterClock, type RedisClient } from '@sched/redis';
 import { RedisNodeRegistry } from '@sched/registry';
+import { RedisSnapshotRepository } from '@sched/snapshots';
 import { RedisSchedulerCache } from './redis-scheduler-cache.js';
 
 export interface ClusterSchedulerOptions extends Omit<
   SchedulerOptions,
-  'schedulerCache' | 'distributed' | 'pubsub' | 'clock' | 'nodeId'
+  'schedulerCache' | 'distributed' | 'pubsub' | 'clock' | 'nodeId' | 'dataDir' | 'snapshotRepository'
 > {
+  /**
+   * Execution history: `'redis'` keeps it in this Redis (RedisSnapshotRepository
+   * of @sched/snapshots: 7 days, 1,000 per job, shared by every node), or give any
+   * SnapshotRepository (PostgreSQL for durable history). @default memory (this node's own, 100 per job)
+   */
+  snapshotRepository?: SnapshotRepository | 'redis';
   /** An ioredis `Redis` or `Cluster` (yours: sched does not close it). */
   redis: RedisClient;
   /** Unique per live process; a restarted process may reuse its id. */
@@ -67,6 +74,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
     baseClock,
     clockWarnThresholdMs,
     commandTimeoutMs,
+    snapshotRepository,
     ...schedulerOptions
   } = options;
   const cache = new RedisSchedulerCache(redis, {
@@ -88,8 +96,17 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
     ...(schedulerOptions.logger ? { logger: schedulerOptions.logger } : {}),
   });
   const pubsub = new RedisPubSub(cache, { nodeId, ...(schedulerOptions.logger ? { logger: schedulerOptions.logger } : {}) });
+  const history = snapshotRepository === 'redis' ? new RedisSnapshotRepository(cache, { clock }) : snapshotRepository;
   return new ClusterScheduler(
-    { ...schedulerOptions, nodeId, clock, schedulerCache: cache, distributed: registry, pubsub },
+    {
+      ...schedulerOptions,
+      ...(history ? { snapshotRepository: history } : {}),
+      nodeId,
+      clock,
+      schedulerCache: cache,
+      distributed: registry,
+      pubsub,
+    },
     cache,
     clock,
   );

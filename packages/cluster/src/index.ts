@@ -14,3 +14,4 @@ export type { RedisNodeRegistryOptions } from '@sched/registry';
 export { RedisPubSub } from '@sched/pubsub';
 export type { RedisPubSubOptions } from '@sched/pubsub';
 export { Scheduler } from '@sched/core';
+export { RedisSnapshotRepository, PostgresSnapshotRepository, EmbeddedSnapshotRepository } from '@sched/snapshots';

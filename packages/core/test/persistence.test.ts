@@ -38,19 +38,37 @@ describe('FileStore (dataDir)', () => {
       ],
       { nodeId: 'n', leaseTtlMs: 1_000 },
     );
-    await first.stateStore.saveCatchup({ jobName: 'a', policy: 'delayed', instants: [1, 2, 3], droppedCount: 0, createdBy: 'n', createdAt: T0 });
+    await first.stateStore.saveCatchup({
+      jobName: 'a',
+      policy: 'delayed',
+      instants: [1, 2, 3],
+      droppedCount: 0,
+      createdBy: 'n',
+      createdAt: T0,
+    });
     await first.stateStore.ackCatchup('a', 2);
     const lastToken = Math.max(...won.map((w) => w.fencingToken));
     (first.store as FileStore).close();
 
     const second = new MemorySchedulerCache({ store: new FileStore({ dataDir: dir, clock }) });
-    expect(await second.stateStore.getMarks(['a', 'b', 'c'])).toEqual(new Map([['a', T0 + 1_000], ['b', T0 + 5_000]]));
+    expect(await second.stateStore.getMarks(['a', 'b', 'c'])).toEqual(
+      new Map([
+        ['a', T0 + 1_000],
+        ['b', T0 + 5_000],
+      ]),
+    );
     expect((await second.stateStore.getCatchup('a'))?.instants).toEqual([1, 3]);
     // An instant at or before a kept mark is never won again, and tokens keep growing.
-    const again = await second.lockManager.claimDue([{ jobName: 'a', instant: T0 + 1_000 }, { jobName: 'c', instant: T0 + 1_000 }], {
-      nodeId: 'n',
-      leaseTtlMs: 1_000,
-    });
+    const again = await second.lockManager.claimDue(
+      [
+        { jobName: 'a', instant: T0 + 1_000 },
+        { jobName: 'c', instant: T0 + 1_000 },
+      ],
+      {
+        nodeId: 'n',
+        leaseTtlMs: 1_000,
+      },
+    );
     expect(again.won.map((w) => w.jobName)).toEqual(['c']);
     expect(again.won[0]?.fencingToken).toBeGreaterThan(lastToken);
     (second.store as FileStore).close();
@@ -79,7 +97,9 @@ describe('FileStore (dataDir)', () => {
     expect(() => new Scheduler({ dataDir: dir, logger: memoryLogger() })).toThrow(/in use by another scheduler of this process/);
     await a.stop();
     writeFileSync(join(dir, 'sched.lock'), String(process.ppid));
-    expect(() => new Scheduler({ dataDir: dir, logger: memoryLogger() })).toThrow(new RegExp(`in use by process ${process.ppid}`));
+    expect(() => new Scheduler({ dataDir: dir, logger: memoryLogger() })).toThrow(
+      new RegExp(`in use by process ${process.ppid}`),
+    );
     // A lock left by a process that is gone is taken over.
     writeFileSync(join(dir, 'sched.lock'), '2147483646');
     const b = new Scheduler({ dataDir: dir, logger: memoryLogger() });
@@ -90,12 +110,18 @@ describe('FileStore (dataDir)', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'sched-state.json'), '{"format":"sched-state", oops');
     expect(() => new Scheduler({ dataDir: dir, logger: memoryLogger() })).toThrow(
-      expect.objectContaining({ code: ErrorCode.InvalidConfig, message: expect.stringContaining('sched-state.json: it is not JSON') }),
+      expect.objectContaining({
+        code: ErrorCode.InvalidConfig,
+        message: expect.stringContaining('sched-state.json: it is not JSON'),
+      }),
     );
     writeFileSync(join(dir, 'sched-state.json'), JSON.stringify({ format: 'other' }));
     expect(() => new Scheduler({ dataDir: dir, logger: memoryLogger() })).toThrow(/is not a sched-state file/);
     expect(() => new Scheduler({ dataDir: tempDir(), schedulerCache: new MemorySchedulerCache() })).toThrow(
-      expect.objectContaining({ code: ErrorCode.InvalidConfig, message: expect.stringMatching(/dataDir: is for the embedded store/) }),
+      expect.objectContaining({
+        code: ErrorCode.InvalidConfig,
+        message: expect.stringMatching(/dataDir: is for the embedded store/),
+      }),
     );
   });
 });
@@ -126,7 +152,9 @@ describe('misfire compensation on the embedded store with a dataDir', () => {
     const [preview] = await second.previewMisfires();
     expect(preview).toMatchObject({ jobName: 'tick', policy: 'delayed', missedCount: 15, recordedCount: 0, lateCount: 5 });
     expect(preview?.lastClaimedAt).toEqual(new Date(T0 + 3_000));
-    expect(preview?.runs.map((r) => rel(r.scheduledAt.getTime()))).toEqual(Array.from({ length: 15 }, (_, i) => 4_000 + i * 1_000));
+    expect(preview?.runs.map((r) => rel(r.scheduledAt.getTime()))).toEqual(
+      Array.from({ length: 15 }, (_, i) => 4_000 + i * 1_000),
+    );
     expect(runs).toHaveLength(3); // 1..3 s: the preview ran nothing
     await second.start();
     await clock.advance(2_000);

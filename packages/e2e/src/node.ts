@@ -5,14 +5,23 @@
  * and stops gracefully on SIGTERM.
  */
 import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { createClusterScheduler } from '@sched/cluster';
-import { SystemClock, type JobContext, type Logger } from '@sched/core';
+import { Scheduler, SystemClock, type JobContext, type Logger, type MisfirePolicy } from '@sched/core';
+import { EmbeddedSnapshotRepository } from '@sched/snapshots';
 
 export interface NodeConfig {
   nodeId: string;
-  /** One redis-server, or the masters of a Redis Cluster. */
-  redis: { url: string } | { cluster: Array<{ host: string; port: number }> };
+  /** One redis-server, or the masters of a Redis Cluster; absent: the embedded default with `dataDir`. */
+  redis?: { url: string } | { cluster: Array<{ host: string; port: number }> };
+  /** Embedded mode: marks in this directory, history in `<dataDir>/history` (PGlite). */
+  dataDir?: string;
+  /** Cluster mode: keep the history in Redis. */
+  snapshots?: 'redis';
+  /** Job `job-i` gets `misfirePolicies[i % length]`. @default 'immediate' */
+  misfirePolicies?: readonly MisfirePolicy[];
+  catchupIntervalMs?: number;
   keyPrefix?: string;
   ledger: string;
   jobs: number;
@@ -44,27 +53,42 @@ const logger: Logger = {
   },
 };
 
-const redis =
-  'url' in config.redis
-    ? new Redis(config.redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 })
-    : new Cluster(config.redis.cluster, { redisOptions: { maxRetriesPerRequest: 1 }, clusterRetryStrategy: () => 100 });
-redis.on('error', () => {});
-
-const scheduler = createClusterScheduler({
-  redis,
+const tuning = {
   nodeId: config.nodeId,
-  keyPrefix: config.keyPrefix ?? 'e2e',
   logger,
-  baseClock: new SystemClock({ offsetMs: config.skewMs ?? 0 }),
-  heartbeatIntervalMs: config.heartbeatIntervalMs ?? 200,
-  nodeTtlMs: config.nodeTtlMs ?? 1_000,
   leaseTtlMs: config.leaseTtlMs ?? 1_500,
   leaseRenewMs: config.leaseRenewMs ?? 300,
   takeoverGraceMs: config.takeoverGraceMs ?? 100,
   misfireThresholdMs: config.misfireThresholdMs ?? 5_000,
   maxConcurrency: config.maxConcurrency ?? 200,
   stopTimeoutMs: 5_000,
-});
+  ...(config.catchupIntervalMs === undefined ? {} : { catchupIntervalMs: config.catchupIntervalMs }),
+};
+
+let scheduler: Scheduler;
+let close: () => Promise<void>;
+if (config.redis) {
+  const redis =
+    'url' in config.redis
+      ? new Redis(config.redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 })
+      : new Cluster(config.redis.cluster, { redisOptions: { maxRetriesPerRequest: 1 }, clusterRetryStrategy: () => 100 });
+  redis.on('error', () => {});
+  scheduler = createClusterScheduler({
+    ...tuning,
+    redis,
+    keyPrefix: config.keyPrefix ?? 'e2e',
+    baseClock: new SystemClock({ offsetMs: config.skewMs ?? 0 }),
+    heartbeatIntervalMs: config.heartbeatIntervalMs ?? 200,
+    nodeTtlMs: config.nodeTtlMs ?? 1_000,
+    ...(config.snapshots ? { snapshotRepository: config.snapshots } : {}),
+  });
+  close = async () => redis.disconnect();
+} else {
+  if (!config.dataDir) throw new Error('e2e node: the embedded mode needs dataDir');
+  const history = await EmbeddedSnapshotRepository.open({ dataDir: join(config.dataDir, 'history') });
+  scheduler = new Scheduler({ ...tuning, dataDir: config.dataDir, snapshotRepository: history });
+  close = () => history.close();
+}
 
 for (let i = 0; i < config.jobs; i++) {
   scheduler.registerJob(
@@ -78,6 +102,7 @@ for (let i = 0; i < config.jobs; i++) {
           job: ctx.jobName,
           scheduledAt: ctx.scheduledAt?.getTime(),
           fencing: ctx.fencingToken,
+          missedCount: ctx.missedCount,
           at: scheduler.clock.now(),
           wall: Date.now(),
         });
@@ -102,6 +127,7 @@ for (let i = 0; i < config.jobs; i++) {
       cronSpec: config.cronSpec ?? '* * * * * *',
       recoverAbandoned: config.recoverAbandoned ?? false,
       overlapPrevent: config.overlapPrevent ?? false,
+      misfirePolicy: config.misfirePolicies?.[i % config.misfirePolicies.length] ?? 'immediate',
     },
   );
 }
@@ -113,10 +139,8 @@ scheduler.on('misfire', (e) =>
 process.on('SIGTERM', () => {
   scheduler
     .stop()
-    .then(() => {
-      redis.disconnect();
-      process.exit(0);
-    })
+    .then(() => close())
+    .then(() => process.exit(0))
     .catch(() => process.exit(1));
 });
 

@@ -20,6 +20,7 @@ export interface LedgerLine {
   wall: number;
   count?: number;
   by?: string;
+  missedCount?: number;
 }
 
 export class Scenario {
