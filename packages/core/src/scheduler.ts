@@ -389,7 +389,7 @@ export class Scheduler {
     if (this.stopPromise) return this.stopPromise;
     if (this.stateValue === 'idle') {
       this.stateValue = 'stopped';
-      this.fileStore?.close();
+      this.closeFileStore();
       this.stopPromise = Promise.resolve();
       return this.stopPromise;
     }
@@ -944,12 +944,17 @@ export class Scheduler {
    * the list in that same claim).
    */
   private async storeCatchup(entry: JobEntry, instants: number[], droppedCount: number): Promise<void> {
+    const { stateStore } = this.schedulerCache;
+    let merged = instants;
     try {
-      await this.schedulerCache.stateStore.saveCatchup({
+      // An older list not finished yet (an earlier outage) keeps its instants: the two are merged.
+      const older = await stateStore.getCatchup(entry.name);
+      if (older) merged = [...new Set([...older.instants, ...instants])].sort((a, b) => a - b);
+      await stateStore.saveCatchup({
         jobName: entry.name,
         policy: 'delayed',
-        instants,
-        droppedCount,
+        instants: merged,
+        droppedCount: droppedCount + (older?.droppedCount ?? 0),
         createdBy: this.nodeId,
         createdAt: this.clock.now(),
       });
@@ -957,7 +962,7 @@ export class Scheduler {
       // Paced here all the same; only a takeover by the others is lost.
       this.reporter.error('saveCatchup', toError(entry.name, error), entry.name);
     }
-    if (this.jobs.get(entry.name) === entry) this.catchup.add(entry, instants);
+    if (this.jobs.get(entry.name) === entry) this.catchup.add(entry, merged);
   }
 
   /**
@@ -1287,9 +1292,18 @@ export class Scheduler {
     if (this.snapshotWriter.buffered > 0) {
       this.logger.warn('snapshot writes not stored at stop: the store is unreachable', { count: this.snapshotWriter.buffered });
     }
-    this.fileStore?.close();
+    this.closeFileStore();
     this.stateValue = 'stopped';
     this.logger.info('scheduler stopped');
+  }
+
+  /** Writes the `dataDir` snapshot and frees the directory; a disk error is reported, the stop goes on. */
+  private closeFileStore(): void {
+    try {
+      this.fileStore?.close();
+    } catch (error) {
+      this.reporter.error('dataDir', toError('stop', error));
+    }
   }
 
   private async detachAll(): Promise<void> {

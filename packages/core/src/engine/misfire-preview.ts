@@ -53,7 +53,7 @@ export function previewMisfire(p: PreviewInput): MisfirePreview | undefined {
   const within = firstInTime !== undefined && firstInTime <= p.now && firstInTime > p.mark;
   // Missed: strictly after the mark and before the first instant within the threshold (or, if none
   // is, up to and including the latest, which is then claimed late).
-  const gap = instantsBetween(p.spec, p.mark, within ? (firstInTime as number) : latest, p.recordLimit);
+  const gap = instantsBetween(p.spec, p.mark, within ? firstInTime : latest, p.recordLimit);
   const all = within ? gap.instants : [...gap.instants, latest];
   let lateCount = 0;
   if (within) for (let t: number | undefined = firstInTime; t !== undefined && t <= p.now; t = p.spec.next(t)) lateCount += 1;
@@ -63,7 +63,7 @@ export function previewMisfire(p: PreviewInput): MisfirePreview | undefined {
   if (p.policy === 'immediate') {
     // One run stands for all of them: the first instant within the threshold (run with
     // `missedCount`), or else the latest, claimed late; every other missed instant is recorded.
-    runs = [{ scheduledAt: new Date(within ? (firstInTime as number) : latest), kind: 'immediate' }];
+    runs = [{ scheduledAt: new Date(within ? firstInTime : latest), kind: 'immediate' }];
     recorded = within ? all.length : all.length - 1;
   } else if (p.policy === 'delayed') {
     const replay = p.maxCatchup === 0 ? [] : all.slice(-p.maxCatchup);
