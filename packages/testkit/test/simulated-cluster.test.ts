@@ -129,3 +129,38 @@ describe('simulated cluster (FakeClock)', () => {
     await cluster.stop();
   });
 });
+
+describe('simulated cluster: misfire compensation', () => {
+  it("a 'delayed' catch-up whose winner is killed halfway is finished by the others, each instant once", async () => {
+    const cluster = createSimulatedCluster({
+      nodes: 3,
+      jobs: [{ name: 'report', cfg: { cronSpec: '* * * * * *', misfirePolicy: 'delayed' } }],
+      // Replays 1 s apart, so the winner dies with most of the list still to go.
+      schedulerOptions: { misfireThresholdMs: 2_000, catchupIntervalMs: 1_000 },
+    });
+    await cluster.start();
+    await cluster.advance(5_000);
+    // The whole cluster loses its store for 20 s: nothing can be claimed, so nothing runs.
+    for (const n of cluster.nodes) n.cutOff(true);
+    const outageFrom = cluster.clock.now();
+    await cluster.advance(20_000);
+    for (const n of cluster.nodes) n.cutOff(false);
+    const backAt = cluster.clock.now();
+    await cluster.advance(2_500);
+    const replays = () => cluster.ledger.filter((e) => (e.scheduledAt as number) < backAt - 2_000 && e.startedAt >= backAt);
+    const first = replays()[0];
+    expect(first).toBeDefined();
+    const winner = cluster.node(first?.nodeId as string);
+    const pending = (await cluster.store.stateStore.getCatchup('report'))?.instants ?? [];
+    expect(pending.length).toBeGreaterThan(10);
+    winner.kill();
+    await cluster.advance(30_000); // its TTL (3 s) runs out, the others resume the list, 1 s apart
+    expect(await cluster.store.stateStore.getCatchup('report')).toBeNull();
+    const byOthers = replays().filter((e) => e.nodeId !== winner.id);
+    expect(byOthers.length).toBeGreaterThanOrEqual(pending.length);
+    // Every instant, before, during and after the outage, ran exactly once (catch-ups included).
+    const report = cluster.expectExactlyOncePerFire({ from: outageFrom - 4_000, settleMs: 1_000 });
+    expect(report.expected).toBeGreaterThan(50);
+    await cluster.stop();
+  });
+});
