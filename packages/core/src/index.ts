@@ -127,6 +127,7 @@ export {
   matchesFilter,
   compareNewestFirst,
   computeStatistics,
+  pageOf,
   percentileCont,
   encodeCursor,
   decodeCursor,

@@ -8,6 +8,18 @@ const SEP = '\u001f';
 /** A catch-up list not finished within a day is dropped (its owner and every resumer are long gone). */
 const CATCHUP_TTL_MS = 24 * 3_600_000;
 
+/** Job names grouped by the bucket they live in (one call per bucket: one slot on a Cluster). */
+function byJobBucket(connection: RedisConnection, jobNames: readonly string[]): Map<number, string[]> {
+  const byBucket = new Map<number, string[]>();
+  for (const name of jobNames) {
+    const b = connection.bucketOf(name);
+    let list = byBucket.get(b);
+    if (!list) byBucket.set(b, (list = []));
+    list.push(name);
+  }
+  return byBucket;
+}
+
 function parseCatchup(raw: string): CatchupList {
   const list = JSON.parse(raw) as CatchupList;
   // cjson writes an empty array as {}; the scripts delete empty lists, so only a stray one could be.
@@ -34,13 +46,7 @@ export class RedisStateStore implements StateStore {
 
   /** Reads the marks (one call per bucket) and initialises any bucket whose epoch is missing. */
   async getMarks(jobNames: readonly string[]): Promise<Map<string, number>> {
-    const byBucket = new Map<number, string[]>();
-    for (const name of jobNames) {
-      const b = this.connection.bucketOf(name);
-      let list = byBucket.get(b);
-      if (!list) byBucket.set(b, (list = []));
-      list.push(name);
-    }
+    const byBucket = byJobBucket(this.connection, jobNames);
     const out = new Map<string, number>();
     await Promise.all(
       [...byBucket].map(async ([b, names]) => {
@@ -126,13 +132,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async getCatchups(jobNames: readonly string[]): Promise<Map<string, CatchupList>> {
-    const byBucket = new Map<number, string[]>();
-    for (const name of jobNames) {
-      const b = this.connection.bucketOf(name);
-      let list = byBucket.get(b);
-      if (!list) byBucket.set(b, (list = []));
-      list.push(name);
-    }
+    const byBucket = byJobBucket(this.connection, jobNames);
     const out = new Map<string, CatchupList>();
     const chunks: string[][] = [];
     for (const names of byBucket.values()) for (let i = 0; i < names.length; i += 1_000) chunks.push(names.slice(i, i + 1_000));

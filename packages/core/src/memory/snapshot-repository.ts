@@ -9,7 +9,7 @@ import type {
   SnapshotStatistics,
 } from '../ports/snapshot-repository.js';
 import { InvalidArgumentError } from '../errors.js';
-import { compareNewestFirst, computeStatistics, encodeCursor, matchesFilter, normalizeFilter } from '../snapshots/filter.js';
+import { compareNewestFirst, computeStatistics, matchesFilter, normalizeFilter, pageOf } from '../snapshots/filter.js';
 
 export interface MemorySnapshotRepositoryOptions {
   /** Snapshots kept per job; the oldest go first. @default 100 */
@@ -71,11 +71,10 @@ export class MemorySnapshotRepository implements SnapshotRepository {
     const matched: ExecutionSnapshot[] = [];
     for (const s of source) if (!this.expired(s) && matchesFilter(s, f)) matched.push(s);
     matched.sort(compareNewestFirst);
-    const items = matched.slice(0, f.limit).map((s) => ({ ...s }));
-    const page: SnapshotPage = { items };
-    const last = items[items.length - 1];
-    if (matched.length > f.limit && last) page.nextCursor = encodeCursor(last);
-    return page;
+    return pageOf(
+      matched.slice(0, f.limit + 1).map((s) => ({ ...s })),
+      f.limit,
+    );
   }
 
   async getStatistics(jobName: string, start: Date | number, end: Date | number): Promise<SnapshotStatistics> {

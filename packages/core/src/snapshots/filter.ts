@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { executionStatuses, type ExecutionSnapshot, type ExecutionStatus } from '../model.js';
-import type { SnapshotFilter, SnapshotStatistics } from '../ports/snapshot-repository.js';
+import type { SnapshotFilter, SnapshotPage, SnapshotStatistics } from '../ports/snapshot-repository.js';
 
 /** A validated `SnapshotFilter` with times as epoch ms. Shared by every adapter. */
 export interface NormalizedFilter {
@@ -78,6 +78,18 @@ export function decodeCursor(cursor: string, api = 'snapshots.list'): { startedA
 export function compareNewestFirst(a: ExecutionSnapshot, b: ExecutionSnapshot): number {
   if (a.startedAt !== b.startedAt) return b.startedAt - a.startedAt;
   return a.executionId < b.executionId ? 1 : a.executionId > b.executionId ? -1 : 0;
+}
+
+/**
+ * A page from the first `limit + 1` matches in newest-first order: the first
+ * `limit`, and a cursor after the last of them when there was one more.
+ */
+export function pageOf(matches: readonly ExecutionSnapshot[], limit: number): SnapshotPage {
+  const items = matches.slice(0, limit);
+  const page: SnapshotPage = { items };
+  const last = items[items.length - 1];
+  if (matches.length > limit && last) page.nextCursor = encodeCursor(last);
+  return page;
 }
 
 /** True when `s` passes the filter (the cursor included). */

@@ -1,6 +1,6 @@
 import {
   compareNewestFirst,
-  encodeCursor,
+  pageOf,
   normalizeFilter,
   SystemClock,
   type Clock,
@@ -103,12 +103,7 @@ export class RedisSnapshotRepository implements SnapshotRepository {
     const want = f.limit + 1;
     const buckets = f.jobName === undefined ? this.allBuckets() : [this.connection.bucketOf(f.jobName)];
     const perBucket = await Promise.all(buckets.map((b) => this.walk(b, f, want)));
-    const merged = perBucket.flat().sort(compareNewestFirst).slice(0, want);
-    const items = merged.slice(0, f.limit);
-    const page: SnapshotPage = { items };
-    const last = items[items.length - 1];
-    if (merged.length > f.limit && last) page.nextCursor = encodeCursor(last);
-    return page;
+    return pageOf(perBucket.flat().sort(compareNewestFirst).slice(0, want), f.limit);
   }
 
   async getStatistics(jobName: string, start: Date | number, end: Date | number): Promise<SnapshotStatistics> {

@@ -1,7 +1,7 @@
 import {
   InvalidArgumentError,
   normalizeFilter,
-  encodeCursor,
+  pageOf,
   StoreUnavailableError,
   SystemClock,
   type Clock,
@@ -137,11 +137,7 @@ export class SqlSnapshotRepository implements SnapshotRepository {
       `SELECT * FROM ${this.table} WHERE ${where.join(' AND ')} ORDER BY started_at DESC, execution_id DESC LIMIT ${f.limit + 1}`,
       params,
     );
-    const items = rows.slice(0, f.limit).map(fromRow);
-    const page: SnapshotPage = { items };
-    const last = items[items.length - 1];
-    if (rows.length > f.limit && last) page.nextCursor = encodeCursor(last);
-    return page;
+    return pageOf(rows.map(fromRow), f.limit);
   }
 
   async getStatistics(jobName: string, start: Date | number, end: Date | number): Promise<SnapshotStatistics> {
