@@ -22,6 +22,7 @@ export const ErrorCode = {
   StoreUnavailable: 'SCHED_STORE_UNAVAILABLE',
   RouteFailed: 'SCHED_ROUTE_FAILED',
   ExecuteTimeout: 'SCHED_EXECUTE_TIMEOUT',
+  DependencyGraph: 'SCHED_DEPENDENCY_GRAPH',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -102,6 +103,27 @@ export class MissingPackageError extends SchedError {
     );
     this.name = 'MissingPackageError';
     this.packageName = packageName;
+  }
+}
+
+/**
+ * The job dependencies do not form a graph sched can run: a cycle (`cycle`
+ * names its jobs in order), a dependency on a job nobody registered
+ * (`missing`), or schedules the DAG rule cannot serve. The change is refused
+ * and the running graph stays as it was.
+ */
+export class DependencyGraphError extends SchedError {
+  readonly cycle: readonly string[] | undefined;
+  readonly missing: { jobName: string; dependency: string } | undefined;
+  constructor(
+    api: string,
+    what: string,
+    details: { cycle?: readonly string[]; missing?: { jobName: string; dependency: string } } = {},
+  ) {
+    super(ErrorCode.DependencyGraph, `sched: ${api}: ${what}`);
+    this.name = 'DependencyGraphError';
+    this.cycle = details.cycle;
+    this.missing = details.missing;
   }
 }
 

@@ -41,6 +41,7 @@ export {
   DuplicateJobError,
   UnknownJobError,
   MissingPackageError,
+  DependencyGraphError,
   SchedulerStateError,
   JobTimeoutError,
   JobCancelledError,
@@ -100,7 +101,7 @@ export type {
   SnapshotStatistics,
 } from './ports/snapshot-repository.js';
 export type { MetricsSink, MetricsEvent } from './ports/metrics-sink.js';
-export type { DependencyCoordinator, DependencyGraph } from './ports/dependency-coordinator.js';
+export type { DagNodeState, DagRunReport, DependencyCoordinator, DependencyGraph } from './ports/dependency-coordinator.js';
 export type { ShardPlanner, ShardAssignment } from './ports/shard-planner.js';
 export type { RemoteExecutor, ExecuteRequest, ExecuteResult, RemoteOutcome } from './ports/remote-executor.js';
 export type { SchedulerCache } from './ports/scheduler-cache.js';

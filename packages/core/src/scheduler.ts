@@ -17,6 +17,7 @@ import {
   DuplicateJobError,
   JobAbortedError,
   LeaseLostError,
+  MissingPackageError,
   SchedulerStateError,
   UnknownJobError,
   isSchedError,
@@ -28,7 +29,7 @@ import { isShardingJob, type AnyJob } from './job.js';
 import type { ExecutionOutcome, FireKind, MisfirePolicy } from './model.js';
 import type { Clock } from './ports/clock.js';
 import { SystemClock } from './ports/clock.js';
-import type { DependencyCoordinator, DependencyGraph } from './ports/dependency-coordinator.js';
+import type { DagRunReport, DependencyCoordinator, DependencyGraph } from './ports/dependency-coordinator.js';
 import type { FireLease, WonFire } from './ports/lock-manager.js';
 import { cronFireId } from './ports/lock-manager.js';
 import type { Logger } from './ports/logger.js';
@@ -543,6 +544,20 @@ export class Scheduler {
     return out;
   }
 
+  /**
+   * One DAG run (SPEC.md §2): every job of the root's graph with its state in
+   * the run (pending, running, completed, failed, skipped) and the node that
+   * ran it. A cron run is named by the root and its instant; a manual or remote
+   * run by the root fire's id. Null when no such run is known (any more).
+   */
+  async getDagRun(rootJob: string, instantOrFireId: Date | number | string): Promise<DagRunReport | null> {
+    const coordinator = this.dependencyCoordinator;
+    if (!coordinator?.getRun) {
+      throw this.logged('getDagRun', new MissingPackageError('getDagRun', 'DAG runs', '@sched/dag', 'dependencyCoordinator'));
+    }
+    return coordinator.getRun(rootJob, instantOrFireId instanceof Date ? instantOrFireId.getTime() : instantOrFireId);
+  }
+
   /** Counts of this node's runs for every job (core's counters; SPEC.md's counting rules). */
   getMetrics(): SchedulerMetrics {
     const { totals, jobs } = this.counters.all([...this.jobs.keys()]);
@@ -718,6 +733,8 @@ export class Scheduler {
   private async takeOver(record: FireRecord): Promise<void> {
     const entry = this.jobs.get(record.jobName);
     if (!entry || this.stateValue !== 'running') return;
+    // A dependent of a DAG run: its coordinator re-runs or settles it.
+    if (this.dependencyCoordinator?.ownsFire?.(record.fireId)) return;
     // Our own record while the fire is still in our hands: the lease keeper decides on it.
     if (record.nodeId === this.nodeId && entry.inFlight > 0) return;
     const instant = cronInstantOf(record.fireId, record.jobName);
@@ -1238,6 +1255,22 @@ export class Scheduler {
       hasJob: (name) => this.jobs.has(name),
       jobNames: () => [...this.jobs.keys()],
       runFire: (request) => this.runFire('runFire', request),
+      stateStore: this.schedulerCache.stateStore,
+      pubsub: this.pubsub,
+      preferredNode: (jobName, options) => this.membership.ownerOf(jobName, options),
+      recordSkip: (skip) =>
+        void this.reporter.skip(
+          {
+            jobName: skip.jobName,
+            fireId: skip.fireId,
+            scheduledAt: skip.scheduledAt,
+            kind: skip.kind,
+            nodeId: this.nodeId,
+            executionId: randomUUID(),
+          },
+          skip.reason,
+          true,
+        ),
       cancelLocal: (executionId) => {
         const found = this.executor.cancel(executionId);
         if (found) this.logger.info('execution cancelled', { executionId });
@@ -1393,7 +1426,10 @@ export class Scheduler {
     // Without a coordinator no job can carry dependencies (registration refuses them).
     if (graph.size === 0 || !this.dependencyCoordinator) return;
     for (const name of this.jobs.keys()) if (!graph.has(name)) graph.set(name, []);
-    this.dependencyCoordinator.validate(graph);
+    const schedules = new Map<string, string | undefined>();
+    for (const e of this.jobs.values())
+      schedules.set(e.name, e.cfg.cronSpec === undefined ? undefined : `${e.cfg.cronSpec} ${e.cfg.timezone}`);
+    this.dependencyCoordinator.validate(graph, schedules);
   }
 
   // ─── helpers ─────────────────────────────────────────────────────────────

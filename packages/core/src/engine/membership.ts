@@ -51,21 +51,30 @@ export class Membership {
   }
 
   /** The job's preferred node among the live nodes serving it (this node when none is known). */
-  ownerOf(jobName: string): string {
+  ownerOf(jobName: string, options: { excludeSelf?: boolean } = {}): string {
     // The view always holds this node: alone, it owns everything.
     if (this.nodes.length <= 1) return this.selfId;
+    if (options.excludeSelf) {
+      const other = this.rendezvous(jobName, false);
+      if (other !== undefined) return other;
+    }
+    return this.rendezvous(jobName, true) ?? this.selfId;
+  }
+
+  /** Rendezvous hashing over the live nodes serving the job (this node counted as serving when `self`). */
+  private rendezvous(jobName: string, self: boolean): string | undefined {
     let best: string | undefined;
     let bestScore = -1;
     const jobHash = fnv1a(jobName);
     for (const n of this.nodes) {
-      if (n.id !== this.selfId && !n.jobs.has(jobName)) continue;
+      if (n.id === this.selfId ? !self : !n.jobs.has(jobName)) continue;
       const score = mix(n.seed ^ jobHash);
       if (score > bestScore || (score === bestScore && best !== undefined && n.id < best)) {
         bestScore = score;
         best = n.id;
       }
     }
-    return best ?? this.selfId;
+    return best;
   }
 
   private apply(nodes: NodeInfo[]): void {

@@ -1,4 +1,5 @@
 import type { ExecutionOutcome } from '../model.js';
+import type { FireRecord } from './state-store.js';
 import type { SchedulerHost } from './scheduler-host.js';
 
 /**
@@ -13,11 +14,30 @@ import type { SchedulerHost } from './scheduler-host.js';
  */
 export interface DependencyCoordinator {
   readonly packageName: string;
-  validate(graph: DependencyGraph): void;
+  /** `schedules`: each job's schedule key (cron spec and zone; undefined without a spec). */
+  validate(graph: DependencyGraph, schedules?: ReadonlyMap<string, string | undefined>): void;
   attach(host: SchedulerHost): Promise<void> | void;
   detach?(): Promise<void> | void;
   onFireComplete(outcome: ExecutionOutcome): Promise<void>;
+  /**
+   * True for the per-fire records of dependents this coordinator runs: the
+   * scheduler's takeover sweep leaves them to it (it re-runs one whose node
+   * died before starting it, and reads an abandoned one as failed).
+   */
+  ownsFire?(fireId: string): boolean;
+  /** The state of one DAG run (`sched.getDagRun`). */
+  getRun?(rootJob: string, instantOrFireId: number | string): Promise<DagRunReport | null>;
 }
 
 /** Job name → the job names it depends on. */
 export type DependencyGraph = ReadonlyMap<string, readonly string[]>;
+
+export type DagNodeState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
+
+/** One DAG run: every job of the root's graph, with its state in this run and the node that ran it. */
+export interface DagRunReport {
+  runId: string;
+  rootJob: string;
+  scheduledAt: number | undefined;
+  jobs: Array<{ jobName: string; state: DagNodeState; nodeId?: string; fireId: string; record?: FireRecord }>;
+}

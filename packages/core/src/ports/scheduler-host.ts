@@ -2,6 +2,9 @@ import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { ExecutionOutcome, FireKind } from '../model.js';
 import type { ShardContext } from '../job.js';
+import type { PubSub } from './pubsub.js';
+import type { StateStore } from './state-store.js';
+import type { SkipReason } from '../model.js';
 
 /**
  * What a scheduler offers the packages attached to it (remote executor, DAG
@@ -23,6 +26,16 @@ export interface SchedulerHost {
   runFire(request: RunFireRequest): Promise<ExecutionOutcome>;
   /** Aborts a running execution on this node; false when none has that id. */
   cancelLocal(executionId: string): boolean;
+  /** The cluster's state (DAG runs, fire records) and messages. */
+  readonly stateStore: StateStore;
+  readonly pubsub: PubSub;
+  /**
+   * The live node that should run a fire of this job: rendezvous hashing over
+   * the nodes serving it; with `excludeSelf`, another node when one serves it.
+   */
+  preferredNode(jobName: string, options?: { excludeSelf?: boolean }): string;
+  /** Records a fire that will not run (a `skipped` snapshot, event and counter), once per call. */
+  recordSkip(skip: { jobName: string; fireId: string; scheduledAt: number | undefined; kind: FireKind; reason: SkipReason }): void;
 }
 
 export interface RunFireRequest {
