@@ -67,6 +67,8 @@ export interface ExecutionOutcome {
   durationMs: number;
   error?: { message: string; name: string; code?: string };
   skipReason?: SkipReason;
+  /** What started the fire (cron, manual, remote, catch-up); set by the scheduler. */
+  kind?: FireKind;
 }
 
 /**

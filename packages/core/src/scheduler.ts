@@ -1172,16 +1172,20 @@ export class Scheduler {
       true,
     );
     task.settle?.(outcome);
+    // A skipped fire is a fire's end too: its dependents are told (they do not run for it).
+    this.tellDependents(task, outcome);
   }
 
   private onFireDone(task: FireTask, outcome: ExecutionOutcome | undefined): void {
     this.reporter.metric({ type: 'gauge', running: this.executor.runningCount, queued: this.dispatcher.queued });
-    if (outcome && this.dependencyCoordinator) {
-      this.dependencyCoordinator
-        .onFireComplete(outcome)
-        .catch((e: unknown) => this.reporter.error('dependency release', toError(task.jobName, e), task.jobName));
-    }
+    if (outcome) this.tellDependents(task, outcome);
     this.wakeIfIdle();
+  }
+
+  private tellDependents(task: FireTask, outcome: ExecutionOutcome): void {
+    this.dependencyCoordinator
+      ?.onFireComplete(outcome)
+      .catch((e: unknown) => this.reporter.error('dependency release', toError(task.jobName, e), task.jobName));
   }
 
   /** A slot freed: fires left unclaimed for lack of room may be claimed now. */

@@ -259,6 +259,7 @@ export class FireExecutor {
       startedAt: new Date(startedAt),
       finishedAt: new Date(finishedAt),
       durationMs: Math.max(0, finishedAt - startedAt),
+      kind: task.kind,
     };
     if (error) {
       const code = (error as { code?: unknown }).code;

@@ -104,6 +104,7 @@ export class Reporter {
       finishedAt: new Date(now),
       durationMs: 0,
       skipReason: reason,
+      kind: args.kind,
     };
   }
 

@@ -35,7 +35,13 @@ export interface SchedulerHost {
    */
   preferredNode(jobName: string, options?: { excludeSelf?: boolean }): string;
   /** Records a fire that will not run (a `skipped` snapshot, event and counter), once per call. */
-  recordSkip(skip: { jobName: string; fireId: string; scheduledAt: number | undefined; kind: FireKind; reason: SkipReason }): void;
+  recordSkip(skip: {
+    jobName: string;
+    fireId: string;
+    scheduledAt: number | undefined;
+    kind: FireKind;
+    reason: SkipReason;
+  }): void;
 }
 
 export interface RunFireRequest {

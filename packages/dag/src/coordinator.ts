@@ -1,0 +1,411 @@
+import {
+  InvalidArgumentError,
+  parseCron,
+  type CronSpec,
+  type DagNodeState,
+  type DagRunReport,
+  type DependencyCoordinator,
+  type DependencyGraph,
+  type ExecutionOutcome,
+  type FireKind,
+  type SchedulerHost,
+  type TimerHandle,
+  type Unsubscribe,
+} from '@sched/core';
+import { DagGraph } from './graph.js';
+import {
+  cronRunId,
+  dependentFireId,
+  doneStateOf,
+  doneValue,
+  Fields,
+  parseDependentFire,
+  parseDone,
+  rootRunId,
+  type DoneState,
+  type RunMeta,
+} from './run.js';
+
+export interface DagCoordinatorOptions {
+  /** A run's state is kept this long after its last write. @default 3600000 */
+  runTtlMs?: number;
+  /** How often each node looks for runs that a node which died left halfway. @default 1000 */
+  sweepIntervalMs?: number;
+  /** How far back that sweep looks. @default 30000 */
+  sweepLookbackMs?: number;
+  /** A released dependent with no fire record after this is released again (its releaser died). @default 2000 */
+  releaseGraceMs?: number;
+}
+
+/** The channel releases are pushed on (one message per released dependent). */
+export const DAG_CHANNEL = 'scheduler:dag';
+const MINUTE = 60_000;
+const indexRunId = (minute: number) => `dag-index@${minute}`;
+
+interface ReleaseMessage {
+  type: 'release';
+  runId: string;
+  jobName: string;
+  target: string;
+}
+
+/**
+ * The `DependencyCoordinator` of sched (SPEC.md §2). Attach one per scheduler
+ * (`dependencyCoordinator: new DagCoordinator()`); every node of a cluster runs
+ * its own, and they agree through the StateStore:
+ *
+ * - When a root of a DAG finishes, its run is opened (`<dag>@<instant>` for a
+ *   cron fire, the fire id for a manual or remote one) and its result written.
+ * - Each finished job writes its result and releases every dependent whose
+ *   dependencies in the run are now all complete: set-once in the run's state,
+ *   then pushed over pub/sub to the dependent's preferred node (another node
+ *   than this one when one serves it), which claims the fire `<job>@dag(<run>)`
+ *   by id and runs it. A dependency that failed, timed out or was skipped skips
+ *   its dependents for that run (`dependency-failed`); other branches go on.
+ * - Every `sweepIntervalMs` each node looks at the recent runs and finishes
+ *   what a dead node left: a root that ended without its result written, a
+ *   release never pushed or never claimed, a dependent claimed and never
+ *   started. A run a node's death stranded goes on within about
+ *   `sweepIntervalMs` + `releaseGraceMs` (+ the fire's lease when its dependent
+ *   was claimed and not started).
+ */
+export class DagCoordinator implements DependencyCoordinator {
+  readonly packageName = '@sched/dag';
+  private graph: DagGraph = DagGraph.build(new Map());
+  private schedules = new Map<string, CronSpec>();
+  private host: SchedulerHost | undefined;
+  private unsubscribe: Unsubscribe | undefined;
+  private sweepTimer: TimerHandle | undefined;
+  private sweeping = false;
+  /** Runs known to be finished (bounded, oldest forgotten first). */
+  private readonly closed = new Set<string>();
+  private readonly runTtlMs: number;
+  private readonly sweepIntervalMs: number;
+  private readonly sweepLookbackMs: number;
+  private readonly releaseGraceMs: number;
+
+  constructor(options: DagCoordinatorOptions = {}) {
+    const positive = (name: keyof DagCoordinatorOptions, fallback: number): number => {
+      const v = options[name] ?? fallback;
+      if (!Number.isInteger(v) || v < 1)
+        throw new InvalidArgumentError('DagCoordinator', `${name} must be a positive integer, got ${String(v)}`);
+      return v;
+    };
+    this.runTtlMs = positive('runTtlMs', 3_600_000);
+    this.sweepIntervalMs = positive('sweepIntervalMs', 1_000);
+    this.sweepLookbackMs = positive('sweepLookbackMs', 30_000);
+    this.releaseGraceMs = positive('releaseGraceMs', 2_000);
+  }
+
+  validate(graph: DependencyGraph, schedules: ReadonlyMap<string, string | undefined> = new Map()): void {
+    const built = DagGraph.build(graph, schedules);
+    const specs = new Map<string, CronSpec>();
+    for (const [dag, jobs] of built.components()) {
+      const root = jobs.find((j) => built.dependencies(j).length === 0);
+      const key = root === undefined ? undefined : schedules.get(root);
+      if (key === undefined) continue;
+      const cut = key.lastIndexOf(' ');
+      specs.set(dag, parseCron(key.slice(0, cut), key.slice(cut + 1)));
+    }
+    // Only a graph that passed every check replaces the running one.
+    this.graph = built;
+    this.schedules = specs;
+  }
+
+  async attach(host: SchedulerHost): Promise<void> {
+    this.host = host;
+    this.unsubscribe = await host.pubsub.subscribe(DAG_CHANNEL, (message) => this.onMessage(message));
+    this.armSweep();
+  }
+
+  async detach(): Promise<void> {
+    if (this.sweepTimer && this.host) this.host.clock.clearTimer(this.sweepTimer);
+    this.sweepTimer = undefined;
+    await this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.host = undefined;
+  }
+
+  ownsFire(fireId: string): boolean {
+    return parseDependentFire(fireId) !== undefined;
+  }
+
+  async onFireComplete(outcome: ExecutionOutcome): Promise<void> {
+    const host = this.host;
+    if (!host) return;
+    const job = outcome.jobName;
+    const dependent = parseDependentFire(outcome.fireId);
+    let runId: string;
+    if (dependent) runId = dependent.runId;
+    else {
+      const dag = this.graph.component(job);
+      // Only a root opens a run; a dependent triggered on its own is no run.
+      if (dag === undefined || this.graph.dependencies(job).length > 0) return;
+      const kind = outcome.kind ?? (outcome.scheduledAt ? 'cron' : 'manual');
+      const { runId: id, byInstant } = rootRunId(dag, { ...outcome, kind });
+      runId = id;
+      await this.open(runId, {
+        dag,
+        root: byInstant ? undefined : job,
+        scheduledAt: outcome.scheduledAt?.getTime(),
+        kind,
+        scope: byInstant ? [...this.graph.jobsOf(dag)] : this.graph.downstream(job),
+      });
+    }
+    await host.stateStore.setRunFields(
+      runId,
+      { [Fields.done(job)]: doneValue(doneStateOf(outcome.status), host.nodeId) },
+      this.runTtlMs,
+    );
+    await this.advance(runId, false);
+  }
+
+  async getRun(rootJob: string, instantOrFireId: number | string): Promise<DagRunReport | null> {
+    const host = this.host;
+    if (!host) return null;
+    const dag = this.graph.component(rootJob);
+    if (dag === undefined) return null;
+    const runId = typeof instantOrFireId === 'number' ? cronRunId(dag, instantOrFireId) : instantOrFireId;
+    const state = await host.stateStore.getRunState(runId);
+    const metaJson = state?.[Fields.meta];
+    if (!state || metaJson === undefined) return null;
+    const meta = JSON.parse(metaJson) as RunMeta;
+    const jobs = await Promise.all(
+      meta.scope.map(async (jobName) => {
+        const isRoot = this.graph.dependencies(jobName).length === 0;
+        const fireId = isRoot ? rootFireId(jobName, runId, meta) : dependentFireId(jobName, runId);
+        const done = parseDone(state[Fields.done(jobName)]);
+        if (done) return { jobName, fireId, state: done.state as DagNodeState, nodeId: done.nodeId };
+        const record = await host.stateStore.getFireRecord(fireId);
+        const running = record !== null && record.state !== 'done';
+        return {
+          jobName,
+          fireId,
+          state: (running ? 'running' : 'pending') as DagNodeState,
+          ...(record ? { nodeId: record.nodeId, record } : {}),
+        };
+      }),
+    );
+    return { runId, rootJob: meta.root ?? rootJob, scheduledAt: meta.scheduledAt, jobs };
+  }
+
+  /** Writes the run's description once (the first finisher of one of its roots). Manual runs go in a per-minute index for the sweep. */
+  private async open(runId: string, meta: RunMeta): Promise<void> {
+    const host = this.host as SchedulerHost;
+    await host.stateStore.setRunFieldIfAbsent(runId, Fields.meta, JSON.stringify(meta), this.runTtlMs);
+    if (meta.root !== undefined) {
+      const minute = Math.floor(host.clock.now() / MINUTE) * MINUTE;
+      await host.stateStore.setRunFields(indexRunId(minute), { [runId]: '1' }, this.runTtlMs);
+    }
+  }
+
+  /**
+   * Moves a run on from its state: skips the dependents of what failed, and
+   * releases each dependent whose dependencies all completed. `thorough` (the
+   * sweep) also repairs what a dead node left.
+   */
+  private async advance(runId: string, thorough: boolean): Promise<void> {
+    const host = this.host;
+    if (!host || this.closed.has(runId)) return;
+    const { stateStore } = host;
+    const state = await stateStore.getRunState(runId);
+    const metaJson = state?.[Fields.meta];
+    if (!state || !metaJson) return;
+    const meta = JSON.parse(metaJson) as RunMeta;
+    const scope = new Set(meta.scope);
+    const done = new Map<string, DoneState>();
+    for (const job of meta.scope) {
+      const d = parseDone(state[Fields.done(job)]);
+      if (d) done.set(job, d.state);
+    }
+    if (thorough) await this.repair(runId, meta, state, done);
+    const release: string[] = [];
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const job of meta.scope) {
+        if (done.has(job) || release.includes(job)) continue;
+        const deps = this.graph.dependencies(job).filter((d) => scope.has(d));
+        if (deps.length === 0) continue; // a root fires on its own
+        const states = deps.map((d) => done.get(d));
+        if (states.some((s) => s === 'failed' || s === 'skipped')) {
+          done.set(job, 'skipped');
+          changed = true;
+          if (await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), `skip|${host.nodeId}`, this.runTtlMs)) {
+            await stateStore.setRunFields(runId, { [Fields.done(job)]: doneValue('skipped', host.nodeId) }, this.runTtlMs);
+            host.recordSkip({
+              jobName: job,
+              fireId: dependentFireId(job, runId),
+              scheduledAt: meta.scheduledAt,
+              kind: meta.kind,
+              reason: 'dependency-failed',
+            });
+          }
+        } else if (states.every((s) => s === 'completed') && state[Fields.released(job)] === undefined) {
+          release.push(job);
+        }
+      }
+    }
+    for (const job of release) {
+      if (
+        await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), `${host.nodeId}|${host.clock.now()}`, this.runTtlMs)
+      ) {
+        await this.dispatch(runId, meta, job);
+      }
+    }
+    if (meta.scope.every((j) => done.has(j))) {
+      await stateStore.setRunFields(runId, { [Fields.closed]: '1' }, this.runTtlMs);
+      this.remember(runId);
+    }
+  }
+
+  /** Sends a released dependent to its preferred node (another one when another serves it). */
+  private async dispatch(runId: string, meta: RunMeta, job: string): Promise<void> {
+    const host = this.host as SchedulerHost;
+    const target = host.preferredNode(job, { excludeSelf: true });
+    if (target === host.nodeId) {
+      this.runHere(runId, meta, job);
+      return;
+    }
+    const message: ReleaseMessage = { type: 'release', runId, jobName: job, target };
+    await host.pubsub.publish(DAG_CHANNEL, message);
+  }
+
+  private onMessage(message: unknown): void {
+    const host = this.host;
+    const m = message as Partial<ReleaseMessage> | null;
+    if (!host || typeof m !== 'object' || m === null || m.type !== 'release') return;
+    if (typeof m.runId !== 'string' || typeof m.jobName !== 'string' || m.target !== host.nodeId) return;
+    if (!host.hasJob(m.jobName)) return;
+    const { runId, jobName } = m;
+    void host.stateStore
+      .getRunState(runId)
+      .then((state) => {
+        const meta = state?.[Fields.meta];
+        if (meta) this.runHere(runId, JSON.parse(meta) as RunMeta, jobName);
+      })
+      .catch((e: unknown) =>
+        host.logger.warn('DAG release not run here: the run state could not be read', { runId, jobName, error: String(e) }),
+      );
+  }
+
+  /** Claims the dependent's fire by id and runs it (a node that loses the claim does nothing). */
+  private runHere(runId: string, meta: RunMeta, job: string): void {
+    const host = this.host;
+    if (!host?.hasJob(job)) return;
+    const kind: FireKind = meta.kind === 'catch-up' ? 'catch-up' : meta.kind;
+    host
+      .runFire({
+        jobName: job,
+        fireId: dependentFireId(job, runId),
+        kind,
+        ...(meta.scheduledAt === undefined ? {} : { scheduledAt: meta.scheduledAt }),
+      })
+      .catch((e: unknown) => host.logger.warn('DAG dependent could not start here', { runId, jobName: job, error: String(e) }));
+  }
+
+  /**
+   * The sweep's part: results a dead node never wrote (read from the fire
+   * records), releases never claimed, dependents claimed and never started.
+   */
+  private async repair(runId: string, meta: RunMeta, state: Record<string, string>, done: Map<string, DoneState>): Promise<void> {
+    const host = this.host as SchedulerHost;
+    const now = host.clock.now();
+    for (const job of meta.scope) {
+      if (done.has(job)) continue;
+      const isRoot = this.graph.dependencies(job).length === 0;
+      const fireId = isRoot ? rootFireId(job, runId, meta) : dependentFireId(job, runId);
+      const record = await host.stateStore.getFireRecord(fireId);
+      if (record?.state === 'done' && record.status) {
+        // It ran to the end; its node died before writing the result here.
+        const result = doneStateOf(record.status as ExecutionOutcome['status']);
+        await host.stateStore.setRunFields(runId, { [Fields.done(job)]: doneValue(result, record.nodeId) }, this.runTtlMs);
+        done.set(job, result);
+        continue;
+      }
+      if (isRoot) continue;
+      const released = state[Fields.released(job)];
+      if (released === undefined || released.startsWith('skip|')) continue;
+      const at = Number(released.slice(released.indexOf('|') + 1));
+      if (record === null && now - at >= this.releaseGraceMs) this.runHere(runId, meta, job);
+      else if (record && record.state === 'claimed' && record.expiresAt <= now) this.runHere(runId, meta, job);
+      else if (record && record.state === 'running' && record.expiresAt <= now) {
+        // Its node died mid-run: abandoned, which stops its dependents like a failure.
+        await host.stateStore.setRunFields(runId, { [Fields.done(job)]: doneValue('failed', record.nodeId) }, this.runTtlMs);
+        done.set(job, 'failed');
+        host.logger.warn('DAG dependent abandoned: its node stopped mid-run; its dependents are skipped', {
+          runId,
+          jobName: job,
+        });
+      }
+    }
+  }
+
+  private armSweep(): void {
+    const host = this.host;
+    if (!host) return;
+    this.sweepTimer = host.clock.setTimer(host.clock.now() + this.sweepIntervalMs, () => {
+      this.sweepTimer = undefined;
+      void this.sweep().finally(() => this.armSweep());
+    });
+  }
+
+  private async sweep(): Promise<void> {
+    const host = this.host;
+    if (!host || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const now = host.clock.now();
+      const runs = new Set<string>();
+      for (let m = Math.floor((now - this.sweepLookbackMs) / MINUTE) * MINUTE; m <= now; m += MINUTE) {
+        const index = await host.stateStore.getRunState(indexRunId(m));
+        for (const runId of Object.keys(index ?? {})) runs.add(runId);
+      }
+      for (const [dag, spec] of this.schedules) {
+        if (!this.graph.jobsOf(dag).some((j) => host.hasJob(j))) continue;
+        for (let t = spec.prev(now - this.releaseGraceMs); t !== undefined && t > now - this.sweepLookbackMs; t = spec.prev(t)) {
+          const runId = cronRunId(dag, t);
+          if (!this.closed.has(runId)) {
+            runs.add(runId);
+            await this.openFromRecords(runId, dag, t);
+          }
+        }
+      }
+      for (const runId of runs) await this.advance(runId, true);
+    } catch (error) {
+      host.logger.warn('DAG sweep failed; it runs again shortly', { error: String(error) });
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** A cron run whose roots finished but whose node died before opening it: opened from the roots' fire records. */
+  private async openFromRecords(runId: string, dag: string, instant: number): Promise<void> {
+    const host = this.host as SchedulerHost;
+    const state = await host.stateStore.getRunState(runId);
+    if (state?.[Fields.meta]) return;
+    const roots = this.graph.jobsOf(dag).filter((j) => this.graph.dependencies(j).length === 0);
+    const records = await Promise.all(roots.map((r) => host.stateStore.getFireRecord(`${r}@${instant}`)));
+    if (!records.some((r) => r?.state === 'done')) {
+      // Nothing of this instant ran (yet, or at all): look again next time only while it is recent.
+      if (host.clock.now() - instant > this.sweepLookbackMs / 2) this.remember(runId);
+      return;
+    }
+    await this.open(runId, { dag, root: undefined, scheduledAt: instant, kind: 'cron', scope: [...this.graph.jobsOf(dag)] });
+  }
+
+  private remember(runId: string): void {
+    this.closed.add(runId);
+    if (this.closed.size > 10_000) {
+      for (const id of this.closed) {
+        this.closed.delete(id);
+        if (this.closed.size <= 5_000) break;
+      }
+    }
+  }
+}
+
+/** A root's fire id in a run: its cron fire `<job>@<instant>`, or the fire that opened a manual run. */
+function rootFireId(job: string, runId: string, meta: RunMeta): string {
+  if (meta.root !== undefined) return runId;
+  return `${job}@${meta.scheduledAt}`;
+}

@@ -1,0 +1,265 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  DependencyGraphError,
+  ErrorCode,
+  MemoryNodeRegistry,
+  MemoryPubSub,
+  MemoryPubSubHub,
+  MemoryRegistryHub,
+  MemorySchedulerCache,
+  MemorySnapshotRepository,
+  Scheduler,
+  silentLogger,
+  type TaskCfg,
+} from '@sched/core';
+import { FakeClock } from '@sched/core/testing';
+import { DagCoordinator, DagGraph } from '../src/index.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+interface Step {
+  job: string;
+  ev: 'start' | 'end';
+  at: number;
+  scheduledAt: number | undefined;
+  node: string;
+}
+
+/** The seed's graph: A → B, A → D, B → C, and C also depends on A. */
+const SEED: Array<[string, TaskCfg, number]> = [
+  ['A', { cronSpec: '*/10 * * * * *' }, 1_000],
+  ['B', { dependencies: ['A'] }, 2_000],
+  ['D', { dependencies: ['A'] }, 2_000],
+  ['C', { dependencies: ['B', 'A'] }, 500],
+];
+
+/** Schedulers on one shared memory store, registry and pub/sub (one node, or a simulated cluster). */
+function cluster(nodeIds: string[], jobs = SEED, failing = new Set<string>()) {
+  const clock = new FakeClock(T0);
+  const cache = new MemorySchedulerCache({ clock });
+  const registryHub = new MemoryRegistryHub();
+  const pubsubHub = new MemoryPubSubHub();
+  const snapshots = new MemorySnapshotRepository({ clock, maxPerJob: 1_000 });
+  const steps: Step[] = [];
+  const nodes = nodeIds.map((nodeId) => {
+    const sched = new Scheduler({
+      clock,
+      nodeId,
+      logger: silentLogger,
+      schedulerCache: cache,
+      distributed: new MemoryNodeRegistry({ nodeId, clock, hub: registryHub }),
+      pubsub: new MemoryPubSub({ hub: pubsubHub }),
+      snapshotRepository: snapshots,
+      dependencyCoordinator: new DagCoordinator({ sweepIntervalMs: 500 }),
+      maxConcurrency: 50,
+    });
+    for (const [name, cfg, ms] of jobs) {
+      sched.registerJob(
+        {
+          name,
+          execute: async (ctx) => {
+            steps.push({ job: name, ev: 'start', at: clock.now(), scheduledAt: ctx.scheduledAt?.getTime(), node: nodeId });
+            await clock.sleep(ms, ctx.signal);
+            steps.push({ job: name, ev: 'end', at: clock.now(), scheduledAt: ctx.scheduledAt?.getTime(), node: nodeId });
+            if (failing.has(`${name}@${ctx.scheduledAt?.getTime()}`)) throw new Error(`${name} failed`);
+          },
+        },
+        cfg,
+      );
+    }
+    return sched;
+  });
+  return { clock, nodes, steps, snapshots };
+}
+
+const at = (steps: Step[], job: string, ev: Step['ev'], instant: number) =>
+  steps.filter((s) => s.job === job && s.ev === ev && s.scheduledAt === instant);
+
+/** The seed graph's order for one instant: A, then B and D together, then C after B. */
+function expectSeedOrder(steps: Step[], instant: number) {
+  const one = (job: string, ev: Step['ev']) => {
+    const found = at(steps, job, ev, instant);
+    expect(found, `${job} ${ev} @${instant - T0}`).toHaveLength(1);
+    return (found[0] as Step).at;
+  };
+  expect(one('B', 'start')).toBeGreaterThanOrEqual(one('A', 'end'));
+  expect(one('D', 'start')).toBeGreaterThanOrEqual(one('A', 'end'));
+  // B and D run at the same time.
+  expect(one('B', 'start')).toBeLessThan(one('D', 'end'));
+  expect(one('D', 'start')).toBeLessThan(one('B', 'end'));
+  expect(one('C', 'start')).toBeGreaterThanOrEqual(one('B', 'end'));
+}
+
+describe('DagGraph', () => {
+  const g = (entries: Array<[string, string[]]>) => new Map(entries);
+  it('rejects a cycle naming it, a self-dependency and a missing job, with typed errors', () => {
+    expect(() =>
+      DagGraph.build(
+        g([
+          ['a', ['c']],
+          ['b', ['a']],
+          ['c', ['b']],
+        ]),
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.DependencyGraph,
+        cycle: ['a', 'b', 'c', 'a'],
+        message: expect.stringContaining('a → b → c → a'),
+      }),
+    );
+    expect(() => DagGraph.build(g([['a', ['a']]]))).toThrow(expect.objectContaining({ cycle: ['a', 'a'] }));
+    expect(() =>
+      DagGraph.build(
+        g([
+          ['a', []],
+          ['b', ['a', 'x']],
+        ]),
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        missing: { jobName: 'b', dependency: 'x' },
+        message: expect.stringContaining('"x", which is not a registered job'),
+      }),
+    );
+  });
+
+  it('rejects roots on different schedules and a dependent with a schedule of its own', () => {
+    const graph = g([
+      ['a', []],
+      ['x', []],
+      ['c', ['a', 'x']],
+    ]);
+    expect(() =>
+      DagGraph.build(
+        graph,
+        new Map([
+          ['a', '* * * * * * UTC'],
+          ['x', '0 * * * * * UTC'],
+        ]),
+      ),
+    ).toThrow(/fire on different schedules/);
+    expect(() =>
+      DagGraph.build(
+        graph,
+        new Map([
+          ['a', '* * * * * * UTC'],
+          ['x', '* * * * * * UTC'],
+          ['c', '0 0 * * * * UTC'],
+        ]),
+      ),
+    ).toThrow(/has its own schedule/);
+    expect(
+      DagGraph.build(
+        graph,
+        new Map([
+          ['a', '* * * * * * UTC'],
+          ['x', '* * * * * * UTC'],
+        ]),
+      ).component('c'),
+    ).toBe('a');
+  });
+});
+
+describe('DAG runs', () => {
+  it('one node: A, then B and D in parallel, then C after B, at every instant', async () => {
+    const { clock, nodes, steps } = cluster(['solo']);
+    const [sched] = nodes as [Scheduler];
+    await sched.start();
+    await clock.advance(36_000);
+    for (const instant of [T0 + 10_000, T0 + 20_000, T0 + 30_000]) expectSeedOrder(steps, instant);
+    const run = await sched.getDagRun('A', T0 + 20_000);
+    expect(run?.jobs.map((j) => [j.jobName, j.state, j.nodeId])).toEqual([
+      ['A', 'completed', 'solo'],
+      ['B', 'completed', 'solo'],
+      ['C', 'completed', 'solo'],
+      ['D', 'completed', 'solo'],
+    ]);
+    await sched.stop();
+  });
+
+  it('3 nodes: the same order, each job once per instant, dependents spread over the nodes', async () => {
+    const { clock, nodes, steps } = cluster(['n1', 'n2', 'n3']);
+    for (const n of nodes) await n.start();
+    await clock.advance(56_000);
+    for (const instant of [T0 + 10_000, T0 + 20_000, T0 + 30_000, T0 + 40_000, T0 + 50_000]) expectSeedOrder(steps, instant);
+    expect(new Set(steps.map((s) => s.node)).size).toBeGreaterThan(1);
+    for (const n of nodes) await n.stop();
+  });
+
+  it('A fails: B, C and D are skipped for that instant (dependency-failed) and run at the next one', async () => {
+    const { clock, nodes, steps, snapshots } = cluster(['solo'], SEED, new Set([`A@${T0 + 10_000}`]));
+    const [sched] = nodes as [Scheduler];
+    await sched.start();
+    await clock.advance(26_000);
+    for (const job of ['B', 'C', 'D']) expect(at(steps, job, 'start', T0 + 10_000)).toEqual([]);
+    expectSeedOrder(steps, T0 + 20_000);
+    const skipped = await snapshots.list({ status: 'skipped' });
+    expect(skipped.items.map((s) => [s.jobName, s.skipReason, s.scheduledAt]).sort()).toEqual([
+      ['B', 'dependency-failed', T0 + 10_000],
+      ['C', 'dependency-failed', T0 + 10_000],
+      ['D', 'dependency-failed', T0 + 10_000],
+    ]);
+    const run = await sched.getDagRun('A', new Date(T0 + 10_000));
+    expect(run?.jobs.map((j) => j.state)).toEqual(['failed', 'skipped', 'skipped', 'skipped']);
+    await sched.stop();
+  });
+
+  it('a manual trigger of the root runs its own DAG run', async () => {
+    const { clock, nodes, steps } = cluster(['solo']);
+    const [sched] = nodes as [Scheduler];
+    await sched.start();
+    const outcome = sched.trigger('A');
+    await clock.advance(5_000);
+    const { fireId } = await outcome;
+    expect(steps.filter((s) => s.ev === 'start' && s.scheduledAt === undefined).map((s) => s.job)).toEqual(['A', 'B', 'D', 'C']);
+    expect((await sched.getDagRun('A', fireId))?.jobs.every((j) => j.state === 'completed')).toBe(true);
+    await sched.stop();
+  });
+
+  it('a change that would make a cycle is refused, and the old graph keeps running', async () => {
+    const { clock, nodes, steps } = cluster(['solo']);
+    const [sched] = nodes as [Scheduler];
+    await sched.start();
+    expect(() => sched.registerJob({ name: 'E', execute: () => {} }, { dependencies: ['E'] })).toThrow();
+    let refused: unknown;
+    try {
+      sched.registerJob({ name: 'F', execute: () => {} }, { dependencies: ['nowhere'] });
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(DependencyGraphError);
+    await clock.advance(16_000);
+    expectSeedOrder(steps, T0 + 10_000);
+    await sched.stop();
+  });
+
+  it('random DAGs of 20–200 jobs on 3 nodes (one store): every job after all of its dependencies, once per instant (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 20, max: 200 }), fc.integer({ min: 1, max: 1_000_000 }), async (size, seed) => {
+        // Job i depends on up to three earlier jobs: acyclic by construction, one root at least.
+        let s = seed;
+        const rand = () => (s = (s * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+        const jobs: Array<[string, TaskCfg, number]> = [['j0', { cronSpec: '*/10 * * * * *' }, 100]];
+        for (let i = 1; i < size; i++) {
+          const deps = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => `j${Math.floor(rand() * i)}`))];
+          jobs.push([`j${i}`, { dependencies: deps }, 50 + Math.floor(rand() * 200)]);
+        }
+        const { clock, nodes, steps } = cluster(['n1', 'n2', 'n3'], jobs);
+        for (const n of nodes) await n.start();
+        await clock.advance(10_000 + size * 300 + 2_000);
+        const instant = T0 + 10_000;
+        for (const [name, cfg] of jobs) {
+          const starts = at(steps, name, 'start', instant);
+          expect(starts, `${name} runs once`).toHaveLength(1);
+          for (const dep of cfg.dependencies ?? []) {
+            expect((starts[0] as Step).at).toBeGreaterThanOrEqual((at(steps, dep, 'end', instant)[0] as Step).at);
+          }
+        }
+        for (const n of nodes) await n.stop({ timeoutMs: 0 });
+      }),
+      { numRuns: 6, endOnFailure: true },
+    );
+  });
+});
