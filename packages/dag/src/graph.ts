@@ -27,7 +27,7 @@ export class DagGraph {
       if (component.length < 2) continue;
       const sorted = [...component].sort();
       const roots = sorted.filter((j) => (this.deps.get(j) ?? []).length === 0);
-      const id = roots[0] ?? sorted[0];
+      const id = roots[0] ?? sorted[0] ?? '';
       this.members.set(id, sorted);
       for (const j of sorted) this.componentOf.set(j, id);
     }

@@ -10,6 +10,7 @@ import { Cluster, Redis } from 'ioredis';
 import { createClusterScheduler } from '@sched/cluster';
 import { Scheduler, SystemClock, type JobContext, type Logger, type MisfirePolicy } from '@sched/core';
 import { EmbeddedSnapshotRepository } from '@sched/snapshots';
+import { DagCoordinator } from '@sched/dag';
 
 export interface NodeConfig {
   nodeId: string;
@@ -22,6 +23,11 @@ export interface NodeConfig {
   /** Job `job-i` gets `misfirePolicies[i % length]`. @default 'immediate' */
   misfirePolicies?: readonly MisfirePolicy[];
   catchupIntervalMs?: number;
+  /**
+   * Instead of \`jobs\` numbered jobs: a DAG, job name → its dependencies and run time;
+   * jobs without dependencies fire on \`cronSpec\`.
+   */
+  dag?: Record<string, { dependencies?: string[]; durationMs: number }>;
   keyPrefix?: string;
   ledger: string;
   jobs: number;
@@ -63,6 +69,7 @@ const tuning = {
   maxConcurrency: config.maxConcurrency ?? 200,
   stopTimeoutMs: 5_000,
   ...(config.catchupIntervalMs === undefined ? {} : { catchupIntervalMs: config.catchupIntervalMs }),
+  ...(config.dag ? { dependencyCoordinator: new DagCoordinator({ sweepIntervalMs: 250, releaseGraceMs: 500 }) } : {}),
 };
 
 let scheduler: Scheduler;
@@ -90,16 +97,19 @@ if (config.redis) {
   close = () => history.close();
 }
 
-for (let i = 0; i < config.jobs; i++) {
+const jobs: Array<{ name: string; durationMs: number; dependencies: string[] }> = config.dag
+  ? Object.entries(config.dag).map(([name, d]) => ({ name, durationMs: d.durationMs, dependencies: d.dependencies ?? [] }))
+  : Array.from({ length: config.jobs }, (_, i) => ({ name: `job-${i}`, durationMs: config.durationMs ?? 0, dependencies: [] }));
+
+for (const [i, spec] of jobs.entries()) {
   scheduler.registerJob(
     {
-      name: `job-${i}`,
+      name: spec.name,
       execute: async (ctx: JobContext) => {
-        const base = { fireId: ctx.fireId, attempt: ctx.attempt, node: config.nodeId };
+        const base = { fireId: ctx.fireId, attempt: ctx.attempt, node: config.nodeId, job: ctx.jobName };
         write({
           ev: 'start',
           ...base,
-          job: ctx.jobName,
           scheduledAt: ctx.scheduledAt?.getTime(),
           fencing: ctx.fencingToken,
           missedCount: ctx.missedCount,
@@ -107,28 +117,30 @@ for (let i = 0; i < config.jobs; i++) {
           wall: Date.now(),
         });
         try {
-          if (config.durationMs) {
+          if (spec.durationMs) {
             await new Promise<void>((resolve, reject) => {
-              const t = setTimeout(resolve, config.durationMs);
+              const t = setTimeout(resolve, spec.durationMs);
               ctx.signal.addEventListener('abort', () => {
                 clearTimeout(t);
                 reject(ctx.signal.reason as Error);
               });
             });
           }
-          write({ ev: 'end', ...base, at: scheduler.clock.now() });
+          write({ ev: 'end', ...base, scheduledAt: ctx.scheduledAt?.getTime(), at: scheduler.clock.now(), wall: Date.now() });
         } catch (error) {
           write({ ev: 'abort', ...base, at: scheduler.clock.now(), reason: String(error) });
           throw error;
         }
       },
     },
-    {
-      cronSpec: config.cronSpec ?? '* * * * * *',
-      recoverAbandoned: config.recoverAbandoned ?? false,
-      overlapPrevent: config.overlapPrevent ?? false,
-      misfirePolicy: config.misfirePolicies?.[i % config.misfirePolicies.length] ?? 'immediate',
-    },
+    spec.dependencies.length > 0
+      ? { dependencies: spec.dependencies, recoverAbandoned: config.recoverAbandoned ?? false }
+      : {
+          cronSpec: config.cronSpec ?? '* * * * * *',
+          recoverAbandoned: config.recoverAbandoned ?? false,
+          overlapPrevent: config.overlapPrevent ?? false,
+          misfirePolicy: config.misfirePolicies?.[i % config.misfirePolicies.length] ?? 'immediate',
+        },
   );
 }
 

@@ -1,0 +1,85 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer, canRunRedis } from '@sched/testkit';
+import { Scenario, sleep, until, type LedgerLine } from './harness.js';
+
+// The seed's graph: A → B, A → D, B → C, and C also depends on A. A fires every 5 s.
+const SEED = {
+  A: { durationMs: 400 },
+  B: { dependencies: ['A'], durationMs: 600 },
+  D: { dependencies: ['A'], durationMs: 600 },
+  C: { dependencies: ['B', 'A'], durationMs: 200 },
+};
+
+const lines = (s: Scenario, job: string, ev: LedgerLine['ev'], instant: number) =>
+  s.read().filter((l) => l.job === job && l.ev === ev && l.scheduledAt === instant);
+
+/** One instant of the seed graph: each job once, A first, B and D overlapping after A, C after B. */
+function expectSeedOrder(s: Scenario, instant: number) {
+  const one = (job: string, ev: LedgerLine['ev']) => {
+    const found = lines(s, job, ev, instant);
+    expect(found, `${job} ${ev} at ${new Date(instant).toISOString()}`).toHaveLength(1);
+    return (found[0] as LedgerLine).wall;
+  };
+  expect(one('B', 'start')).toBeGreaterThanOrEqual(one('A', 'end'));
+  expect(one('D', 'start')).toBeGreaterThanOrEqual(one('A', 'end'));
+  expect(one('B', 'start')).toBeLessThan(one('D', 'end'));
+  expect(one('D', 'start')).toBeLessThan(one('B', 'end'));
+  expect(one('C', 'start')).toBeGreaterThanOrEqual(one('B', 'end'));
+}
+
+describe.skipIf(!canRunRedis())('DAG runs across node processes on Redis', () => {
+  let server: RedisServer;
+  let scenario: Scenario | undefined;
+  let prefixes = 0;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterEach(async () => {
+    await scenario?.stopAll();
+    scenario = undefined;
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  const make = () =>
+    (scenario = new Scenario({ redis: { url: server.url }, keyPrefix: `dag${++prefixes}`, jobs: 0, cronSpec: '*/5 * * * * *', dag: SEED }));
+
+  it('the seed graph on 1 node and on 3: A, then B and D together, then C, once each per instant', async () => {
+    const s = make();
+    await s.start('a');
+    await until(() => s.read().some((l) => l.job === 'C' && l.ev === 'end'), 12_000, 'a whole run on one node');
+    const first = s.read().find((l) => l.job === 'A' && l.ev === 'start')?.scheduledAt as number;
+    expectSeedOrder(s, first);
+    await Promise.all(['b', 'c'].map((id) => s.start(id)));
+    const since = Date.now();
+    await until(
+      () => s.read().filter((l) => l.job === 'C' && l.ev === 'end' && (l.scheduledAt as number) > since).length >= 2,
+      15_000,
+      'two whole runs on three nodes',
+    );
+    const instants = [...new Set(s.read().filter((l) => l.job === 'C' && l.ev === 'end').map((l) => l.scheduledAt as number))];
+    for (const t of instants) expectSeedOrder(s, t);
+    const later = s.read().filter((l) => l.ev === 'start' && (l.scheduledAt as number) > since);
+    expect(new Set(later.map((l) => l.node)).size).toBeGreaterThan(1);
+  });
+
+  it('the node running A is killed -9 right after A completes: B and D still run, once each, on the others', async () => {
+    const s = make();
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    // Wait for an A to start, then kill its node the moment A's end is in the ledger.
+    await until(() => s.read().some((l) => l.job === 'A' && l.ev === 'start'), 12_000, 'A to start');
+    const aStart = s.read().find((l) => l.job === 'A' && l.ev === 'start') as LedgerLine;
+    await until(() => lines(s, 'A', 'end', aStart.scheduledAt as number).length === 1, 5_000, 'A to end');
+    s.signal(aStart.node, 'SIGKILL');
+    const instant = aStart.scheduledAt as number;
+    // The bound: the others' sweep (250 ms) + the release grace (500 ms) + a dependent's lease (1.5 s), with margin.
+    await until(() => lines(s, 'C', 'end', instant).length === 1, 10_000, 'B, D and C of that run on the other nodes');
+    for (const job of ['B', 'D', 'C']) {
+      const starts = lines(s, job, 'start', instant);
+      expect(starts, job).toHaveLength(1);
+      expect(starts[0]?.node).not.toBe(aStart.node);
+    }
+    await sleep(500);
+    expectSeedOrder(s, instant);
+  });
+});
