@@ -40,6 +40,7 @@ export interface DagCoordinatorOptions {
 /** The channel releases are pushed on (one message per released dependent). */
 export const DAG_CHANNEL = 'scheduler:dag';
 const MINUTE = 60_000;
+const KINDS = new Set<FireKind>(['cron', 'manual', 'remote', 'catch-up']);
 const indexRunId = (minute: number) => `dag-index@${minute}`;
 
 interface ReleaseMessage {
@@ -47,6 +48,9 @@ interface ReleaseMessage {
   runId: string;
   jobName: string;
   target: string;
+  /** The run's instant and kind, so the target starts without reading the run first. */
+  scheduledAt?: number;
+  kind: FireKind;
 }
 
 /**
@@ -245,13 +249,15 @@ export class DagCoordinator implements DependencyCoordinator {
         }
       }
     }
-    for (const job of release) {
-      if (
-        await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), `${host.nodeId}|${host.clock.now()}`, this.runTtlMs)
-      ) {
-        await this.dispatch(runId, meta, job);
-      }
-    }
+    // Released together: one round trip for all of them, not one after another.
+    await Promise.all(
+      release.map(async (job) => {
+        const value = `${host.nodeId}|${host.clock.now()}`;
+        if (await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), value, this.runTtlMs)) {
+          await this.dispatch(runId, meta, job);
+        }
+      }),
+    );
     if (meta.scope.every((j) => done.has(j))) {
       await stateStore.setRunFields(runId, { [Fields.closed]: '1' }, this.runTtlMs);
       this.remember(runId);
@@ -266,7 +272,14 @@ export class DagCoordinator implements DependencyCoordinator {
       this.runHere(runId, meta, job);
       return;
     }
-    const message: ReleaseMessage = { type: 'release', runId, jobName: job, target };
+    const message: ReleaseMessage = {
+      type: 'release',
+      runId,
+      jobName: job,
+      target,
+      kind: meta.kind,
+      ...(meta.scheduledAt === undefined ? {} : { scheduledAt: meta.scheduledAt }),
+    };
     await host.pubsub.publish(DAG_CHANNEL, message);
   }
 
@@ -275,21 +288,15 @@ export class DagCoordinator implements DependencyCoordinator {
     const m = message as Partial<ReleaseMessage> | null;
     if (!host || typeof m !== 'object' || m === null || m.type !== 'release') return;
     if (typeof m.runId !== 'string' || typeof m.jobName !== 'string' || m.target !== host.nodeId) return;
-    if (!host.hasJob(m.jobName)) return;
-    const { runId, jobName } = m;
-    void host.stateStore
-      .getRunState(runId)
-      .then((state) => {
-        const meta = state?.[Fields.meta];
-        if (meta) this.runHere(runId, JSON.parse(meta) as RunMeta, jobName);
-      })
-      .catch((e: unknown) =>
-        host.logger.warn('DAG release not run here: the run state could not be read', { runId, jobName, error: String(e) }),
-      );
+    if (!KINDS.has(m.kind as FireKind) || (m.scheduledAt !== undefined && typeof m.scheduledAt !== 'number')) {
+      host.logger.warn('malformed DAG release ignored', { runId: m.runId, jobName: m.jobName });
+      return;
+    }
+    this.runHere(m.runId, { kind: m.kind as FireKind, scheduledAt: m.scheduledAt }, m.jobName);
   }
 
   /** Claims the dependent's fire by id and runs it (a node that loses the claim does nothing). */
-  private runHere(runId: string, meta: RunMeta, job: string): void {
+  private runHere(runId: string, meta: Pick<RunMeta, 'kind' | 'scheduledAt'>, job: string): void {
     const host = this.host;
     if (!host?.hasJob(job)) return;
     const kind: FireKind = meta.kind === 'catch-up' ? 'catch-up' : meta.kind;
