@@ -83,7 +83,10 @@ async function main() {
       rows.push([`${nodes} node${nodes > 1 ? 's' : ''}`, String(s.n), String(remote), fmt(s.p50), fmt(s.p99), fmt(s.max)]);
     }
     console.log(
-      table([`A → ${FANOUT} dependents, every second, ${SECONDS} s`, 'releases', 'on another node', 'p50 ms', 'p99 ms', 'max ms'], rows),
+      table(
+        [`A → ${FANOUT} dependents, every second, ${SECONDS} s`, 'releases', 'on another node', 'p50 ms', 'p99 ms', 'max ms'],
+        rows,
+      ),
     );
   } finally {
     await server.dispose();

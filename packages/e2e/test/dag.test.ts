@@ -42,7 +42,13 @@ describe.skipIf(!canRunRedis())('DAG runs across node processes on Redis', () =>
     await server?.dispose();
   });
   const make = () =>
-    (scenario = new Scenario({ redis: { url: server.url }, keyPrefix: `dag${++prefixes}`, jobs: 0, cronSpec: '*/5 * * * * *', dag: SEED }));
+    (scenario = new Scenario({
+      redis: { url: server.url },
+      keyPrefix: `dag${++prefixes}`,
+      jobs: 0,
+      cronSpec: '*/5 * * * * *',
+      dag: SEED,
+    }));
 
   it('the seed graph on 1 node and on 3: A, then B and D together, then C, once each per instant', async () => {
     const s = make();
@@ -57,7 +63,14 @@ describe.skipIf(!canRunRedis())('DAG runs across node processes on Redis', () =>
       15_000,
       'two whole runs on three nodes',
     );
-    const instants = [...new Set(s.read().filter((l) => l.job === 'C' && l.ev === 'end').map((l) => l.scheduledAt as number))];
+    const instants = [
+      ...new Set(
+        s
+          .read()
+          .filter((l) => l.job === 'C' && l.ev === 'end')
+          .map((l) => l.scheduledAt as number),
+      ),
+    ];
     for (const t of instants) expectSeedOrder(s, t);
     const later = s.read().filter((l) => l.ev === 'start' && (l.scheduledAt as number) > since);
     expect(new Set(later.map((l) => l.node)).size).toBeGreaterThan(1);
