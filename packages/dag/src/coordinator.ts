@@ -161,7 +161,7 @@ export class DagCoordinator implements DependencyCoordinator {
       { [Fields.done(job)]: doneValue(doneStateOf(outcome.status), host.nodeId) },
       this.runTtlMs,
     );
-    await this.advance(runId, false);
+    await this.advance(runId, false, job);
   }
 
   async getRun(rootJob: string, instantOrFireId: number | string): Promise<DagRunReport | null> {
@@ -205,10 +205,11 @@ export class DagCoordinator implements DependencyCoordinator {
 
   /**
    * Moves a run on from its state: skips the dependents of what failed, and
-   * releases each dependent whose dependencies all completed. `thorough` (the
-   * sweep) also repairs what a dead node left.
+   * releases each dependent whose dependencies all completed. `from`: the job
+   * that just finished (only its dependents are looked at); `thorough` (the
+   * sweep) looks at every job and also repairs what a dead node left.
    */
-  private async advance(runId: string, thorough: boolean): Promise<void> {
+  private async advance(runId: string, thorough: boolean, from?: string): Promise<void> {
     const host = this.host;
     if (!host || this.closed.has(runId)) return;
     const { stateStore } = host;
@@ -223,35 +224,34 @@ export class DagCoordinator implements DependencyCoordinator {
       if (d) done.set(job, d.state);
     }
     if (thorough) await this.repair(runId, meta, state, done);
-    const release: string[] = [];
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const job of meta.scope) {
-        if (done.has(job) || release.includes(job)) continue;
-        const deps = this.graph.dependencies(job).filter((d) => scope.has(d));
-        if (deps.length === 0) continue; // a root fires on its own
-        const states = deps.map((d) => done.get(d));
-        if (states.some((s) => s === 'failed' || s === 'skipped')) {
-          done.set(job, 'skipped');
-          changed = true;
-          if (await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), `skip|${host.nodeId}`, this.runTtlMs)) {
-            await stateStore.setRunFields(runId, { [Fields.done(job)]: doneValue('skipped', host.nodeId) }, this.runTtlMs);
-            host.recordSkip({
-              jobName: job,
-              fireId: dependentFireId(job, runId),
-              scheduledAt: meta.scheduledAt,
-              kind: meta.kind,
-              reason: 'dependency-failed',
-            });
-          }
-        } else if (states.every((s) => s === 'completed') && state[Fields.released(job)] === undefined) {
-          release.push(job);
+    // Only what the finished job can unblock (or, in the sweep, every job), and what a skip cascades to.
+    const queue = from === undefined ? [...meta.scope] : [...this.graph.dependents(from)];
+    const release = new Set<string>();
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+      if (!scope.has(job) || done.has(job) || release.has(job)) continue;
+      const deps = this.graph.dependencies(job).filter((d) => scope.has(d));
+      if (deps.length === 0) continue; // a root fires on its own
+      const states = deps.map((d) => done.get(d));
+      if (states.some((st) => st === 'failed' || st === 'skipped')) {
+        done.set(job, 'skipped');
+        queue.push(...this.graph.dependents(job));
+        if (await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), `skip|${host.nodeId}`, this.runTtlMs)) {
+          await stateStore.setRunFields(runId, { [Fields.done(job)]: doneValue('skipped', host.nodeId) }, this.runTtlMs);
+          host.recordSkip({
+            jobName: job,
+            fireId: dependentFireId(job, runId),
+            scheduledAt: meta.scheduledAt,
+            kind: meta.kind,
+            reason: 'dependency-failed',
+          });
         }
+      } else if (states.every((st) => st === 'completed') && state[Fields.released(job)] === undefined) {
+        release.add(job);
       }
     }
     // Released together: one round trip for all of them, not one after another.
     await Promise.all(
-      release.map(async (job) => {
+      [...release].map(async (job) => {
         const value = `${host.nodeId}|${host.clock.now()}`;
         if (await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), value, this.runTtlMs)) {
           await this.dispatch(runId, meta, job);
@@ -317,11 +317,24 @@ export class DagCoordinator implements DependencyCoordinator {
   private async repair(runId: string, meta: RunMeta, state: Record<string, string>, done: Map<string, DoneState>): Promise<void> {
     const host = this.host as SchedulerHost;
     const now = host.clock.now();
-    for (const job of meta.scope) {
-      if (done.has(job)) continue;
+    // Only the frontier has anything to repair: roots without a result, and dependents released
+    // without one. A dependent still waiting for its dependencies has no fire yet.
+    const frontier = meta.scope.filter((job) => {
+      if (done.has(job)) return false;
+      if (this.graph.dependencies(job).length === 0) return true;
+      const released = state[Fields.released(job)];
+      return released !== undefined && !released.startsWith('skip|');
+    });
+    const records = await Promise.all(
+      frontier.map((job) =>
+        host.stateStore.getFireRecord(
+          this.graph.dependencies(job).length === 0 ? rootFireId(job, runId, meta) : dependentFireId(job, runId),
+        ),
+      ),
+    );
+    for (const [i, job] of frontier.entries()) {
       const isRoot = this.graph.dependencies(job).length === 0;
-      const fireId = isRoot ? rootFireId(job, runId, meta) : dependentFireId(job, runId);
-      const record = await host.stateStore.getFireRecord(fireId);
+      const record = records[i] ?? null;
       if (record?.state === 'done' && record.status) {
         // It ran to the end; its node died before writing the result here.
         const result = doneStateOf(record.status as ExecutionOutcome['status']);

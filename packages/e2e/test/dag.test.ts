@@ -76,6 +76,64 @@ describe.skipIf(!canRunRedis())('DAG runs across node processes on Redis', () =>
     expect(new Set(later.map((l) => l.node)).size).toBeGreaterThan(1);
   });
 
+  it.each([11, 29])(
+    'a random 200-job DAG (seed %i) on 3 nodes: every job after all of its dependencies, once per instant',
+    async (seed) => {
+      // Job i depends on up to three earlier jobs: acyclic by construction; j0 is the root.
+      let x = seed;
+      const rand = () => (x = (x * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+      const dag: Record<string, { dependencies?: string[]; durationMs: number }> = { j0: { durationMs: 20 } };
+      for (let i = 1; i < 200; i++) {
+        const deps = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => `j${Math.floor(rand() * i)}`))];
+        dag[`j${i}`] = { dependencies: deps, durationMs: Math.floor(rand() * 30) };
+      }
+      const s = (scenario = new Scenario({
+        redis: { url: server.url },
+        keyPrefix: `dag${++prefixes}`,
+        jobs: 0,
+        cronSpec: '*/5 * * * * *',
+        dag,
+        maxConcurrency: 50,
+      }));
+      await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+      const ended = () => [
+        ...new Set(
+          s
+            .read()
+            .filter((l) => l.ev === 'end')
+            .map((l) => l.scheduledAt as number),
+        ),
+      ];
+      // Two whole runs: every job of the instant ended (bound: 2 instants 5 s apart plus the runs).
+      const wholeRuns = () => {
+        const ends = new Map<number, Set<string>>();
+        for (const l of s.read())
+          if (l.ev === 'end') ends.set(l.scheduledAt as number, (ends.get(l.scheduledAt as number) ?? new Set()).add(l.job));
+        return [...ends.values()].filter((jobs) => jobs.size === Object.keys(dag).length).length;
+      };
+      await until(() => wholeRuns() >= 2, 20_000, 'two whole runs of the random DAG');
+      await s.stopAll();
+      const byKey = new Map<string, LedgerLine[]>();
+      for (const l of s.read()) {
+        const key = `${l.job}|${l.ev}|${l.scheduledAt}`;
+        byKey.set(key, [...(byKey.get(key) ?? []), l]);
+      }
+      const get = (job: string, ev: string, t: number) => byKey.get(`${job}|${ev}|${t}`) ?? [];
+      const complete = ended().filter((t) => Object.keys(dag).every((job) => get(job, 'end', t).length > 0));
+      expect(complete.length).toBeGreaterThanOrEqual(2);
+      for (const t of complete) {
+        for (const [job, spec] of Object.entries(dag)) {
+          const starts = get(job, 'start', t);
+          expect(starts, `${job} once`).toHaveLength(1);
+          for (const dep of spec.dependencies ?? []) {
+            expect((starts[0] as LedgerLine).wall).toBeGreaterThanOrEqual((get(dep, 'end', t)[0] as LedgerLine).wall);
+          }
+        }
+      }
+      expect(new Set(s.read().map((l) => l.node)).size).toBe(3);
+    },
+  );
+
   it('the node running A is killed -9 right after A completes: B and D still run, once each, on the others', async () => {
     const s = make();
     await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
