@@ -27,7 +27,7 @@ import {
 } from './run.js';
 
 export interface DagCoordinatorOptions {
-  /** A run's state is kept this long after its last write. @default 3600000 */
+  /** A run's state is kept this long after its last write (`getDagRun` sees it that long; history is in the snapshots). @default 600000 */
   runTtlMs?: number;
   /** How often each node looks for runs that a node which died left halfway. @default 1000 */
   sweepIntervalMs?: number;
@@ -95,7 +95,7 @@ export class DagCoordinator implements DependencyCoordinator {
         throw new InvalidArgumentError('DagCoordinator', `${name} must be a positive integer, got ${String(v)}`);
       return v;
     };
-    this.runTtlMs = positive('runTtlMs', 3_600_000);
+    this.runTtlMs = positive('runTtlMs', 600_000);
     this.sweepIntervalMs = positive('sweepIntervalMs', 1_000);
     this.sweepLookbackMs = positive('sweepLookbackMs', 30_000);
     this.releaseGraceMs = positive('releaseGraceMs', 2_000);

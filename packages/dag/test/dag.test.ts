@@ -14,7 +14,7 @@ import {
   type TaskCfg,
 } from '@sched/core';
 import { FakeClock } from '@sched/core/testing';
-import { DagCoordinator, DagGraph } from '../src/index.js';
+import { DAG_CHANNEL, DagCoordinator, DagGraph } from '../src/index.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -270,6 +270,35 @@ describe('DAG runs', () => {
       expect((b[0] as Step).at).toBeGreaterThanOrEqual((at(first.steps, 'A', 'end', T0 + t)[0] as Step).at);
     }
     await again.stop({ timeoutMs: 0 });
+  });
+
+  it('malformed or misaddressed release messages are logged or ignored; the run goes on', async () => {
+    const clock = new FakeClock(T0);
+    const hub = new MemoryPubSubHub();
+    const warnings: string[] = [];
+    const sched = new Scheduler({
+      clock,
+      logger: { debug() {}, info() {}, warn: (msg) => warnings.push(msg), error() {} },
+      pubsub: new MemoryPubSub({ hub }),
+      dependencyCoordinator: new DagCoordinator(),
+      nodeId: 'solo',
+    });
+    const ran: string[] = [];
+    for (const [name, cfg] of SEED) sched.registerJob({ name, execute: () => void ran.push(name) }, cfg);
+    await sched.start();
+    const bus = new MemoryPubSub({ hub });
+    for (const bad of [
+      null,
+      'text',
+      { type: 'release', runId: 'r', jobName: 'B', target: 'solo', kind: 'bogus' },
+      { type: 'release', runId: 'r', jobName: 'B', target: 'solo', kind: 'cron', scheduledAt: 'soon' },
+      { type: 'release', runId: 'r', jobName: 'B', target: 'someone-else', kind: 'cron' },
+    ])
+      await bus.publish(DAG_CHANNEL, bad);
+    await clock.advance(11_000);
+    expect(warnings.filter((w) => w === 'malformed DAG release ignored')).toHaveLength(2);
+    expect(ran).toEqual(['A', 'B', 'D', 'C']);
+    await sched.stop();
   });
 
   it('a change that would make a cycle is refused, and the old graph keeps running', async () => {
