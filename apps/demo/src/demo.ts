@@ -1,4 +1,5 @@
 import { Scheduler, silentLogger, type Clock, type Logger, type SchedulerMetrics } from '@sched/core';
+import { DagCoordinator } from '@sched/dag';
 import { registerDemoJobs, type Sleep } from './jobs.js';
 import { attachPrinter, clockTime, summaryTable } from './report.js';
 
@@ -29,13 +30,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { print } = options;
   const sched = new Scheduler({
     maxConcurrency: 3,
+    dependencyCoordinator: new DagCoordinator(),
     logger: options.logger ?? silentLogger,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const jobs = registerDemoJobs(sched, options.sleep);
   print('sched demo: one process, embedded default (memory stores, no Redis); maxConcurrency 3');
   for (const { job, cfg } of jobs)
-    print(`  ${job.name.padEnd(10)} ${String(cfg.cronSpec).padEnd(16)} ${jobs.find((j) => j.job === job)?.shows ?? ''}`);
+    print(
+      `  ${job.name.padEnd(10)} ${(cfg.cronSpec ?? `after ${cfg.dependencies?.join(' + ')}`).padEnd(24)} ${jobs.find((j) => j.job === job)?.shows ?? ''}`,
+    );
   print('');
   attachPrinter(sched, print);
   await sched.start();

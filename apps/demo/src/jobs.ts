@@ -63,6 +63,27 @@ export function demoJobs(sleep: Sleep): DemoJob[] {
       cfg: { cronSpec: '*/4 * * * * *', priority: 30, timeoutMs: 1_000 },
       shows: 'every other run overruns its 1 s timeout and is aborted through ctx.signal',
     },
+    // A small DAG (SPEC.md §2, @sched/dag): extract, then transform and audit side by side, then load.
+    {
+      job: { name: 'extract', execute: (ctx) => sleep(200, ctx.signal) },
+      cfg: { cronSpec: '*/5 * * * * *', priority: 80 },
+      shows: 'the root of a DAG: transform and audit follow it in parallel, load waits for both',
+    },
+    {
+      job: { name: 'transform', execute: (ctx) => sleep(300, ctx.signal) },
+      cfg: { dependencies: ['extract'], priority: 80 },
+      shows: 'after extract, beside audit',
+    },
+    {
+      job: { name: 'audit', execute: (ctx) => sleep(300, ctx.signal) },
+      cfg: { dependencies: ['extract'], priority: 80 },
+      shows: 'after extract, beside transform',
+    },
+    {
+      job: { name: 'load', execute: (ctx) => sleep(100, ctx.signal) },
+      cfg: { dependencies: ['transform', 'audit'], priority: 80 },
+      shows: 'after transform and audit',
+    },
     burst('burst-a', 90),
     burst('burst-b', 70),
     burst('burst-c', 50),
