@@ -1,5 +1,7 @@
 import {
+  ErrorCode,
   InvalidArgumentError,
+  isSchedError,
   parseCron,
   type CronSpec,
   type DagNodeState,
@@ -307,7 +309,13 @@ export class DagCoordinator implements DependencyCoordinator {
         kind,
         ...(meta.scheduledAt === undefined ? {} : { scheduledAt: meta.scheduledAt }),
       })
-      .catch((e: unknown) => host.logger.warn('DAG dependent could not start here', { runId, jobName: job, error: String(e) }));
+      .catch((e: unknown) => {
+        // A node stopping does not start new fires: another node's sweep releases the dependent again.
+        const fields = { runId, jobName: job, error: String(e) };
+        if (isSchedError(e, ErrorCode.InvalidState))
+          host.logger.debug('DAG dependent not started: this node is stopping', fields);
+        else host.logger.warn('DAG dependent could not start here', fields);
+      });
   }
 
   /**
