@@ -29,7 +29,7 @@ import { isShardingJob, type AnyJob } from './job.js';
 import type { ExecutionOutcome, FireKind, MisfirePolicy } from './model.js';
 import type { Clock } from './ports/clock.js';
 import { SystemClock } from './ports/clock.js';
-import type { DagRunReport, DependencyCoordinator, DependencyGraph } from './ports/dependency-coordinator.js';
+import type { DagRunReport, DependencyCoordinator } from './ports/dependency-coordinator.js';
 import type { FireLease, WonFire } from './ports/lock-manager.js';
 import { cronFireId } from './ports/lock-manager.js';
 import type { Logger } from './ports/logger.js';
@@ -97,6 +97,9 @@ export type SchedulerState = 'idle' | 'starting' | 'running' | 'stopping' | 'sto
 
 /** At most this many instants of one job are taken per wake (a long stall continues on the next wake). */
 const MAX_FIRES_PER_WAKE = 1_000;
+
+/** What the dependency check needs of a job's config. */
+type GraphCfg = Pick<EffectiveCfg, 'dependencies' | 'cronSpec' | 'timezone'>;
 
 /**
  * The scheduler: registers jobs, fires them on their cron specs through the
@@ -312,7 +315,7 @@ export class Scheduler {
       entry.spec = spec;
       if (eff.circuitBreaker)
         entry.breaker = new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs);
-      if (this.stateValue === 'running' && eff.dependencies.length > 0) this.validateGraph(new Map([[name, eff.dependencies]]));
+      if (this.stateValue === 'running' && eff.dependencies.length > 0) this.validateGraph(new Map([[name, eff]]));
       this.jobs.set(name, entry);
       if (this.stateValue === 'running') {
         this.reschedule(entry, this.clock.now());
@@ -713,10 +716,12 @@ export class Scheduler {
       this.registry.on('join', refresh),
       this.registry.on('leave', (node) => {
         refresh();
-        // It may have left a catch-up list halfway.
-        if (this.stateValue === 'running') this.background(this.resumeCatchups('leave'), 'resume catch-up lists', node.nodeId);
-        // A node that stopped gracefully released its queued claims: take them now, not at the next sweep.
-        if (this.stateValue === 'running') this.background(this.sweeper.sweep(), 'takeover sweep', node.nodeId);
+        if (this.stateValue === 'running') {
+          // It may have left a catch-up list halfway, and (stopped gracefully) released its queued
+          // claims: take them now, not at the next sweep.
+          this.background(this.resumeCatchups('leave'), 'resume catch-up lists', node.nodeId);
+          this.background(this.sweeper.sweep(), 'takeover sweep', node.nodeId);
+        }
       }),
       this.registry.on('replaced', () => {
         this.logger.error('another process took over this node id; stopping this scheduler', { nodeId: this.nodeId });
@@ -1397,8 +1402,8 @@ export class Scheduler {
       planned.set(entry, eff);
     }
     if (issues.length > 0) throw new InvalidConfigError(api, issues);
-    const graph = new Map<string, readonly string[]>();
-    for (const [entry, eff] of planned) if (eff.dependencies.length > 0) graph.set(entry.name, eff.dependencies);
+    const graph = new Map<string, EffectiveCfg>();
+    for (const [entry, eff] of planned) graph.set(entry.name, eff);
     if (this.stateValue === 'running' || this.stateValue === 'starting') this.validateGraph(graph, true);
     this.document = doc;
     const now = this.clock.now();
@@ -1419,20 +1424,23 @@ export class Scheduler {
   }
 
   /**
-   * Checks the dependency graph with the coordinator: the whole graph, or the
-   * registered one with `changes` laid over it (`replace`: `changes` is the
-   * whole graph).
+   * Checks the dependency graph, with each job's schedule, with the
+   * coordinator: the registered jobs' configs with `changes` laid over them
+   * (`replace`: `changes` holds every registered job's new config).
    */
-  private validateGraph(changes?: DependencyGraph, replace = false): void {
-    const graph = new Map<string, readonly string[]>();
-    if (!replace) for (const e of this.jobs.values()) if (e.cfg.dependencies.length > 0) graph.set(e.name, e.cfg.dependencies);
-    if (changes) for (const [k, v] of changes) graph.set(k, v);
+  private validateGraph(changes?: ReadonlyMap<string, GraphCfg>, replace = false): void {
     // Without a coordinator no job can carry dependencies (registration refuses them).
-    if (graph.size === 0 || !this.dependencyCoordinator) return;
-    for (const name of this.jobs.keys()) if (!graph.has(name)) graph.set(name, []);
+    if (!this.dependencyCoordinator) return;
+    const cfgs = new Map<string, GraphCfg>();
+    if (!replace) for (const e of this.jobs.values()) cfgs.set(e.name, e.cfg);
+    if (changes) for (const [name, cfg] of changes) cfgs.set(name, cfg);
+    if (![...cfgs.values()].some((c) => c.dependencies.length > 0)) return;
+    const graph = new Map<string, readonly string[]>();
     const schedules = new Map<string, string | undefined>();
-    for (const e of this.jobs.values())
-      schedules.set(e.name, e.cfg.cronSpec === undefined ? undefined : `${e.cfg.cronSpec} ${e.cfg.timezone}`);
+    for (const [name, c] of cfgs) {
+      graph.set(name, c.dependencies);
+      schedules.set(name, c.cronSpec === undefined ? undefined : `${c.cronSpec} ${c.timezone}`);
+    }
     this.dependencyCoordinator.validate(graph, schedules);
   }
 

@@ -301,6 +301,22 @@ describe('DAG runs', () => {
     await sched.stop();
   });
 
+  it("a root's new cron spec is checked with the DAG's other roots: refused when they would disagree", async () => {
+    const jobs: Array<[string, TaskCfg, number]> = [
+      ['A', { cronSpec: '*/10 * * * * *' }, 100],
+      ['X', { cronSpec: '*/10 * * * * *' }, 100],
+      ['C', { dependencies: ['A', 'X'] }, 100],
+    ];
+    const { clock, nodes, steps } = cluster(['solo'], jobs);
+    const [sched] = nodes as [Scheduler];
+    await sched.start();
+    await expect(sched.updateCronSpec('A', '*/5 * * * * *')).rejects.toBeInstanceOf(DependencyGraphError);
+    expect(sched.getJob('A').cronSpec).toBe('*/10 * * * * *');
+    await clock.advance(11_000);
+    expect(at(steps, 'C', 'start', T0 + 10_000)).toHaveLength(1);
+    await sched.stop();
+  });
+
   it('a change that would make a cycle is refused, and the old graph keeps running', async () => {
     const { clock, nodes, steps } = cluster(['solo']);
     const [sched] = nodes as [Scheduler];

@@ -7,7 +7,6 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -192,12 +191,6 @@ export class FileStore extends MemoryStore {
   private unlock(): void {
     openDirs.delete(resolve(this.dataDir));
     rmSync(join(this.dataDir, LOCK), { force: true });
-  }
-
-  /** Size of the journal now (for tests and diagnostics). */
-  get journalSize(): number {
-    const path = join(this.dataDir, JOURNAL);
-    return existsSync(path) ? statSync(path).size : 0;
   }
 }
 

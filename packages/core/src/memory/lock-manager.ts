@@ -25,9 +25,10 @@ export class MemoryLockManager implements LockManager {
     const won: WonFire[] = [];
     const lost: DueFire[] = [];
     const dataLoss: DueFire[] = [];
-    const moved: Array<[string, number]> = [];
+    // Marks this batch moved (a job may come twice): applied, and made durable, once at the end.
+    const moved = new Map<string, number>();
     for (const fire of fires) {
-      const mark = store.marks.get(fire.jobName);
+      const mark = moved.get(fire.jobName) ?? store.marks.get(fire.jobName);
       if (mark !== undefined && fire.instant <= mark) {
         const mine = fire.retry === true ? this.ownEarlierClaim(fire, options.nodeId) : undefined;
         if (mine) won.push(mine);
@@ -35,13 +36,11 @@ export class MemoryLockManager implements LockManager {
         continue;
       }
       if (mark === undefined && fire.instant <= store.floor) {
-        store.marks.set(fire.jobName, fire.instant);
-        moved.push([fire.jobName, fire.instant]);
+        moved.set(fire.jobName, fire.instant);
         dataLoss.push(fire);
         continue;
       }
-      store.marks.set(fire.jobName, fire.instant);
-      moved.push([fire.jobName, fire.instant]);
+      moved.set(fire.jobName, fire.instant);
       const fireId = cronFireId(fire.jobName, fire.instant);
       const lease: WonFire = {
         fireId,
@@ -65,7 +64,7 @@ export class MemoryLockManager implements LockManager {
       won.push(lease);
     }
     // Durable before anyone acts on the claim (the file store appends the batch to its journal).
-    store.setMarks(moved);
+    store.setMarks([...moved]);
     return dataLoss.length > 0 ? { won, lost, dataLoss } : { won, lost };
   }
 
