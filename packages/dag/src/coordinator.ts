@@ -211,11 +211,15 @@ export class DagCoordinator implements DependencyCoordinator {
    * that just finished (only its dependents are looked at); `thorough` (the
    * sweep) looks at every job and also repairs what a dead node left.
    */
-  private async advance(runId: string, thorough: boolean, from?: string): Promise<void> {
+  private async advance(runId: string, thorough: boolean, from?: string, cron?: { dag: string; instant: number }): Promise<void> {
     const host = this.host;
     if (!host || this.closed.has(runId)) return;
     const { stateStore } = host;
-    const state = await stateStore.getRunState(runId);
+    let state = await stateStore.getRunState(runId);
+    // The sweep's cron run that no node opened: its roots may have finished on a node that died before opening it.
+    if (!state?.[Fields.meta] && cron && (await this.openFromRecords(runId, cron.dag, cron.instant))) {
+      state = await stateStore.getRunState(runId);
+    }
     const metaJson = state?.[Fields.meta];
     if (!state || !metaJson) return;
     const meta = JSON.parse(metaJson) as RunMeta;
@@ -229,6 +233,7 @@ export class DagCoordinator implements DependencyCoordinator {
     // Only what the finished job can unblock (or, in the sweep, every job), and what a skip cascades to.
     const queue = from === undefined ? [...meta.scope] : [...this.graph.dependents(from)];
     const release = new Set<string>();
+    const skipped: string[] = [];
     for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
       if (!scope.has(job) || done.has(job) || release.has(job)) continue;
       const deps = this.graph.dependencies(job).filter((d) => scope.has(d));
@@ -236,34 +241,34 @@ export class DagCoordinator implements DependencyCoordinator {
       const states = deps.map((d) => done.get(d));
       if (states.some((st) => st === 'failed' || st === 'skipped')) {
         done.set(job, 'skipped');
+        skipped.push(job);
         queue.push(...this.graph.dependents(job));
-        if (await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), `skip|${host.nodeId}`, this.runTtlMs)) {
-          await stateStore.setRunFields(runId, { [Fields.done(job)]: doneValue('skipped', host.nodeId) }, this.runTtlMs);
-          host.recordSkip({
-            jobName: job,
-            fireId: dependentFireId(job, runId),
-            scheduledAt: meta.scheduledAt,
-            kind: meta.kind,
-            reason: 'dependency-failed',
-          });
-        }
       } else if (states.every((st) => st === 'completed') && state[Fields.released(job)] === undefined) {
         release.add(job);
       }
     }
-    // Released together: one round trip for all of them, not one after another.
-    await Promise.all(
-      [...release].map(async (job) => {
+    // Skips and releases written together: one round trip for all of them, not one after another.
+    // Each is set once in the run, so one node records a skip and one dispatches a release.
+    await Promise.all([
+      ...skipped.map(async (job) => {
+        if (!(await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), `skip|${host.nodeId}`, this.runTtlMs))) return;
+        await stateStore.setRunFields(runId, { [Fields.done(job)]: doneValue('skipped', host.nodeId) }, this.runTtlMs);
+        host.recordSkip({
+          jobName: job,
+          fireId: dependentFireId(job, runId),
+          scheduledAt: meta.scheduledAt,
+          kind: meta.kind,
+          reason: 'dependency-failed',
+        });
+      }),
+      ...[...release].map(async (job) => {
         const value = `${host.nodeId}|${host.clock.now()}`;
         if (await stateStore.setRunFieldIfAbsent(runId, Fields.released(job), value, this.runTtlMs)) {
           await this.dispatch(runId, meta, job);
         }
       }),
-    );
-    if (meta.scope.every((j) => done.has(j))) {
-      await stateStore.setRunFields(runId, { [Fields.closed]: '1' }, this.runTtlMs);
-      this.remember(runId);
-    }
+    ]);
+    if (meta.scope.every((j) => done.has(j))) this.remember(runId);
   }
 
   /** Sends a released dependent to its preferred node (another one when another serves it). */
@@ -383,22 +388,17 @@ export class DagCoordinator implements DependencyCoordinator {
     this.sweeping = true;
     try {
       const now = host.clock.now();
-      const runs = new Set<string>();
+      // Manual and remote runs from the per-minute index; cron runs follow from each DAG's spec.
       for (let m = Math.floor((now - this.sweepLookbackMs) / MINUTE) * MINUTE; m <= now; m += MINUTE) {
         const index = await host.stateStore.getRunState(indexRunId(m));
-        for (const runId of Object.keys(index ?? {})) runs.add(runId);
+        for (const runId of Object.keys(index ?? {})) await this.advance(runId, true);
       }
       for (const [dag, spec] of this.schedules) {
         if (!this.graph.jobsOf(dag).some((j) => host.hasJob(j))) continue;
         for (let t = spec.prev(now - this.releaseGraceMs); t !== undefined && t > now - this.sweepLookbackMs; t = spec.prev(t)) {
-          const runId = cronRunId(dag, t);
-          if (!this.closed.has(runId)) {
-            runs.add(runId);
-            await this.openFromRecords(runId, dag, t);
-          }
+          await this.advance(cronRunId(dag, t), true, undefined, { dag, instant: t });
         }
       }
-      for (const runId of runs) await this.advance(runId, true);
     } catch (error) {
       host.logger.warn('DAG sweep failed; it runs again shortly', { error: String(error) });
     } finally {
@@ -406,19 +406,18 @@ export class DagCoordinator implements DependencyCoordinator {
     }
   }
 
-  /** A cron run whose roots finished but whose node died before opening it: opened from the roots' fire records. */
-  private async openFromRecords(runId: string, dag: string, instant: number): Promise<void> {
+  /** A cron run whose roots finished but whose node died before opening it: opened from the roots' fire records. True when opened. */
+  private async openFromRecords(runId: string, dag: string, instant: number): Promise<boolean> {
     const host = this.host as SchedulerHost;
-    const state = await host.stateStore.getRunState(runId);
-    if (state?.[Fields.meta]) return;
     const roots = this.graph.jobsOf(dag).filter((j) => this.graph.dependencies(j).length === 0);
     const records = await Promise.all(roots.map((r) => host.stateStore.getFireRecord(`${r}@${instant}`)));
     if (!records.some((r) => r?.state === 'done')) {
       // Nothing of this instant ran (yet, or at all): look again next time only while it is recent.
       if (host.clock.now() - instant > this.sweepLookbackMs / 2) this.remember(runId);
-      return;
+      return false;
     }
     await this.open(runId, { dag, root: undefined, scheduledAt: instant, kind: 'cron', scope: [...this.graph.jobsOf(dag)] });
+    return true;
   }
 
   private remember(runId: string): void {

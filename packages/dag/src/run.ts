@@ -17,8 +17,6 @@ export const Fields = {
   done: (job: string) => `done:${job}`,
   /** `rel:<job>` = the node that released it (set once). */
   released: (job: string) => `rel:${job}`,
-  /** Set when every job of the run is done. */
-  closed: 'closed',
 } as const;
 
 export type DoneState = 'completed' | 'failed' | 'skipped';
