@@ -51,11 +51,24 @@ async function redisCpuUsec(redis: Redis): Promise<number> {
   return (user + sys) * 1e6;
 }
 
-async function floor(jobs: number, n: number): Promise<number[]> {
-  const out = join(dir, `floor-${jobs}-${n}.json`);
-  const child = await spawnNode({ mode: 'floor', nodeId: 'floor', jobs, out, seconds: Math.min(seconds, 5) });
-  await new Promise((r) => child.once('exit', r));
-  return (JSON.parse(readFileSync(out, 'utf8')) as { late: number[] }).late;
+/**
+ * Bare timers in `processes` processes at once, each arming its share of
+ * `jobs` per instant at the same instants. One process is BENCH.md's L1
+ * floor; as many processes as nodes is the floor of that topology (the same
+ * 2 cores shared by that many event loops), printed beside it.
+ */
+async function floor(jobs: number, n: number, processes = 1): Promise<number[]> {
+  const share = Math.ceil(jobs / processes);
+  // Every process aims at the same instants: far enough ahead for all to have started.
+  const startAt = Math.ceil(Date.now() / 1000) * 1000 + 4000;
+  const outs = Array.from({ length: processes }, (_, i) => join(dir, `floor-${jobs}-${n}-${processes}-${i}.json`));
+  const children = await Promise.all(
+    outs.map((out, i) =>
+      spawnNode({ mode: 'floor', nodeId: `floor-${i}`, jobs: share, out, seconds: Math.min(seconds, 5), startAt }),
+    ),
+  );
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  return outs.flatMap((o) => (JSON.parse(readFileSync(o, 'utf8')) as { late: number[] }).late);
 }
 
 /** Redis's own CPU with no client but the admin connection (its cron, the VM): subtracted from every cell. */
@@ -140,8 +153,25 @@ async function main(): Promise<void> {
         const bare = summary(await floor(jobs, r));
         rows.push(['floor', String(jobs), `${r + 1}`, fmt(bare.p50), fmt(bare.p99), fmt(bare.max), '', '', '', '', '']);
         for (const nodes of nodeCounts) {
+          let topologyFloor: ReturnType<typeof summary> | undefined;
+          if (nodes > 1) {
+            topologyFloor = summary(await floor(jobs, r, nodes));
+            rows.push([
+              `floor ×${nodes} proc`,
+              String(jobs),
+              `${r + 1}`,
+              fmt(topologyFloor.p50),
+              fmt(topologyFloor.p99),
+              fmt(topologyFloor.max),
+              '',
+              '',
+              '',
+              '',
+              '',
+            ]);
+          }
           const c = await cell(server, admin, nodes, jobs, r);
-          keepRaw('cluster-claims.jsonl', { nodes, jobs, repeat: r, seconds, ...c, floor: bare });
+          keepRaw('cluster-claims.jsonl', { nodes, jobs, repeat: r, seconds, ...c, floor: bare, topologyFloor });
           rows.push([
             `${nodes} node${nodes > 1 ? 's' : ''}`,
             String(jobs),

@@ -17,13 +17,15 @@ interface NodeBenchConfig {
   cronSpec: string;
   out: string;
   seconds?: number;
+  /** Floor mode: the first instant (so several floor processes aim at the same ones). */
+  startAt?: number;
 }
 
 const cfg = JSON.parse(process.env.BENCH_NODE ?? '{}') as NodeBenchConfig;
 
 if (cfg.mode === 'floor') {
   console.log('ready');
-  const late = await bareTimers(cfg.jobs, cfg.seconds ?? 5);
+  const late = await bareTimers(cfg.jobs, cfg.seconds ?? 5, cfg.startAt);
   writeFileSync(cfg.out, JSON.stringify({ late }));
   process.exit(0);
 } else {

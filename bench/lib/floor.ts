@@ -1,12 +1,12 @@
 /**
  * The floor every lateness figure stands beside: bare `setTimeout`s aimed at
  * each second boundary (re-armed when early), `count` per instant, for
- * `seconds` instants from the second after next. Resolves with each timer's
- * lateness in ms.
+ * `seconds` instants from `startAt` (a second boundary; default the second
+ * after next). Resolves with each timer's lateness in ms.
  */
-export async function bareTimers(count: number, seconds: number): Promise<number[]> {
+export async function bareTimers(count: number, seconds: number, startAt?: number): Promise<number[]> {
   const late: number[] = [];
-  const start = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+  const start = startAt ?? Math.ceil(Date.now() / 1000) * 1000 + 1000;
   await new Promise<void>((resolve) => {
     let left = count * seconds;
     const arm = (at: number): void => {
