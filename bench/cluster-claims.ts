@@ -67,7 +67,7 @@ async function floor(jobs: number, n: number, processes = 1): Promise<number[]> 
       spawnNode({ mode: 'floor', nodeId: `floor-${i}`, jobs: share, out, seconds: Math.min(seconds, 5), startAt }),
     ),
   );
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : Promise.resolve())));
   return outs.flatMap((o) => (JSON.parse(readFileSync(o, 'utf8')) as { late: number[] }).late);
 }
 
