@@ -23,6 +23,7 @@ export const ErrorCode = {
   RouteFailed: 'SCHED_ROUTE_FAILED',
   ExecuteTimeout: 'SCHED_EXECUTE_TIMEOUT',
   DependencyGraph: 'SCHED_DEPENDENCY_GRAPH',
+  ShardsFailed: 'SCHED_SHARDS_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -166,6 +167,25 @@ export class JobFailedError extends SchedError {
   constructor(jobName: string, thrown: unknown) {
     super(ErrorCode.JobFailed, `sched: execute: job "${jobName}" threw ${describeThrown(thrown)}`, { cause: thrown });
     this.name = 'JobFailedError';
+  }
+}
+
+/** A sharded fire some of whose shards did not complete; `shards` has every shard's result. */
+export class ShardsFailedError extends SchedError {
+  constructor(
+    readonly jobName: string,
+    readonly fireId: string,
+    readonly shards: ReadonlyArray<{ shardIndex: number; status: string }>,
+  ) {
+    const bad = shards.filter((s) => s.status !== 'completed');
+    const byStatus = new Map<string, number>();
+    for (const s of bad) byStatus.set(s.status, (byStatus.get(s.status) ?? 0) + 1);
+    const detail = [...byStatus].map(([status, n]) => `${n} ${status}`).join(', ');
+    super(
+      ErrorCode.ShardsFailed,
+      `sched: execute: job "${jobName}": ${bad.length} of ${shards.length} shards of fire ${fireId} did not complete (${detail})`,
+    );
+    this.name = 'ShardsFailedError';
   }
 }
 

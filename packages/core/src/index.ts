@@ -17,7 +17,7 @@ export { isShardingJob, getShardIndex, getShardTotal } from './job.js';
 export { ShardItemsFailedError } from './engine/sharding-job.js';
 
 export { ExecutionStatus, executionStatuses, SkipReason, MisfirePolicy, ConfigLoadStrategy, RouteStrategy } from './model.js';
-export type { ExecutionOutcome, ExecutionSnapshot, FinalStatus, FireKind } from './model.js';
+export type { ExecutionOutcome, ExecutionSnapshot, FinalStatus, FireKind, ShardItemCounts, ShardResult } from './model.js';
 
 export { TypedEmitter } from './events.js';
 export type {
@@ -42,6 +42,7 @@ export {
   UnknownJobError,
   MissingPackageError,
   DependencyGraphError,
+  ShardsFailedError,
   SchedulerStateError,
   JobTimeoutError,
   JobCancelledError,
@@ -102,7 +103,8 @@ export type {
 } from './ports/snapshot-repository.js';
 export type { MetricsSink, MetricsEvent } from './ports/metrics-sink.js';
 export type { DagNodeState, DagRunReport, DependencyCoordinator, DependencyGraph } from './ports/dependency-coordinator.js';
-export type { ShardPlanner, ShardAssignment } from './ports/shard-planner.js';
+export type { ShardPlanner, ShardAssignment, ShardedFire } from './ports/shard-planner.js';
+export type { ShardItemProgress } from './ports/shard-item-progress.js';
 export type { RemoteExecutor, ExecuteRequest, ExecuteResult, RemoteOutcome } from './ports/remote-executor.js';
 export type { SchedulerCache } from './ports/scheduler-cache.js';
 export type { SchedulerHost, RunFireRequest } from './ports/scheduler-host.js';

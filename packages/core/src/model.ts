@@ -69,6 +69,34 @@ export interface ExecutionOutcome {
   skipReason?: SkipReason;
   /** What started the fire (cron, manual, remote, catch-up); set by the scheduler. */
   kind?: FireKind;
+  /** A run of a `ShardingJob` (one shard): how its items went. */
+  items?: ShardItemCounts;
+  /** A sharded fire (`shardingEnabled`): each shard's result, by index. */
+  shards?: ShardResult[];
+}
+
+/** The items of one shard run (or, summed, of a sharded fire). */
+export interface ShardItemCounts {
+  /** Items `fetchShardingItems` returned. */
+  itemsTotal: number;
+  /** Items processed without an error (including those an earlier attempt of the shard finished). */
+  itemsDone: number;
+  /** Items whose `processShardingItem` threw. */
+  itemsFailed: number;
+}
+
+/** One shard of a sharded fire, as its parent execution records it. */
+export interface ShardResult {
+  shardIndex: number;
+  status: FinalStatus;
+  /** The node that ran the shard's last attempt. */
+  nodeId?: string;
+  executionId?: string;
+  attempt?: number;
+  durationMs?: number;
+  itemsTotal?: number;
+  itemsDone?: number;
+  itemsFailed?: number;
 }
 
 /**
@@ -96,4 +124,10 @@ export interface ExecutionSnapshot {
   misfirePolicy?: MisfirePolicy;
   /** For a compensating run: how many instants it stands for. */
   missedCount?: number;
+  /** A shard run, or (summed) a sharded fire: its items. */
+  itemsTotal?: number;
+  itemsDone?: number;
+  itemsFailed?: number;
+  /** A sharded fire's parent execution: the result of each shard. */
+  shards?: ShardResult[];
 }

@@ -156,6 +156,8 @@ export class Scheduler {
   private stateValue: SchedulerState = 'idle';
   private stopPromise: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** Parent executions of sharded fires running on this node (outside the dispatcher). */
+  private readonly shardedFires = new Set<Promise<void>>();
   private registryUpdatePending = false;
   private registrations = 0;
 
@@ -738,15 +740,17 @@ export class Scheduler {
   private async takeOver(record: FireRecord): Promise<void> {
     const entry = this.jobs.get(record.jobName);
     if (!entry || this.stateValue !== 'running') return;
-    // A dependent of a DAG run: its coordinator re-runs or settles it.
+    // A dependent of a DAG run, or a shard: its coordinator or planner re-runs or settles it.
     if (this.dependencyCoordinator?.ownsFire?.(record.fireId)) return;
+    if (this.shardPlanner?.ownsFire(record.fireId)) return;
     // Our own record while the fire is still in our hands: the lease keeper decides on it.
     if (record.nodeId === this.nodeId && entry.inFlight > 0) return;
     const instant = cronInstantOf(record.fireId, record.jobName);
     const running = record.state === 'running';
     const { lockManager } = this.schedulerCache;
     const claimOptions = { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs };
-    const recover = running && entry.cfg.recoverAbandoned;
+    // A sharded fire's parent only waits for its shards: running it again picks them up where they are.
+    const recover = running && (entry.cfg.recoverAbandoned || (entry.cfg.shardingEnabled && this.shardPlanner !== undefined));
     const lease = await lockManager.claimFire(
       { fireId: record.fireId, jobName: entry.name, recoverAbandoned: running },
       claimOptions,
@@ -1099,6 +1103,14 @@ export class Scheduler {
       task.reject?.(new SchedulerStateError('stop', `the scheduler stopped before fire ${task.fireId} started`));
       return;
     }
+    // A shard is part of its parent's fire: the parent counted the fire and holds its overlap lease and breaker.
+    const shardPart = task.shardOf !== undefined;
+    if (shardPart) {
+      entry.inFlight += 1;
+      this.keepFireLease(task);
+      this.dispatcher.submit(task);
+      return;
+    }
     const lateMs = task.scheduledAt === undefined || task.kind !== 'cron' ? 0 : Math.max(0, now - task.scheduledAt);
     this.reporter.metric({ type: 'fire', jobName: task.jobName, kind: task.kind, lateMs });
     if (this.events.hasListeners('fire')) {
@@ -1150,6 +1162,17 @@ export class Scheduler {
       this.skipTask(task, 'circuit-open');
       return;
     }
+    this.keepFireLease(task);
+    const planner = this.shardPlanner;
+    if (planner && entry.cfg.shardingEnabled && entry.cfg.shardingTotal !== undefined && !task.shard) {
+      this.runShardedFire(task, planner, entry.cfg.shardingTotal);
+      return;
+    }
+    this.dispatcher.submit(task);
+  }
+
+  /** Renews the fire's record while this node holds it; a lost lease fences the run. */
+  private keepFireLease(task: FireTask): void {
     this.leaseKeeper.keep(
       task,
       () => this.schedulerCache.lockManager.renewFire(task.lease, { leaseTtlMs: this.tuning.leaseTtlMs }),
@@ -1158,7 +1181,28 @@ export class Scheduler {
         this.executor.fence(task, new LeaseLostError(task.jobName, task.fireId));
       },
     );
-    this.dispatcher.submit(task);
+  }
+
+  /**
+   * A fire of a `shardingEnabled` job: its parent execution runs the shard
+   * planner instead of the job, outside the dispatcher (it only waits for its
+   * shards, which take the slots), and records the fire's outcome.
+   */
+  private runShardedFire(task: FireTask, planner: ShardPlanner, shardingTotal: number): void {
+    task.coordinator = (ctx) =>
+      planner.runShardedFire(
+        {
+          jobName: task.jobName,
+          fireId: task.fireId,
+          shardingTotal,
+          kind: task.kind,
+          scheduledAt: task.scheduledAt,
+          params: task.params,
+        },
+        ctx,
+      );
+    const run = this.executor.runAttempt(task).finally(() => this.shardedFires.delete(run));
+    this.shardedFires.add(run);
   }
 
   private skipTask(task: FireTask, reason: 'overlap' | 'circuit-open'): void {
@@ -1183,7 +1227,8 @@ export class Scheduler {
 
   private onFireDone(task: FireTask, outcome: ExecutionOutcome | undefined): void {
     this.reporter.metric({ type: 'gauge', running: this.executor.runningCount, queued: this.dispatcher.queued });
-    if (outcome) this.tellDependents(task, outcome);
+    // A shard's end is not its fire's: the parent's outcome tells the dependents.
+    if (outcome && task.shardOf === undefined) this.tellDependents(task, outcome);
     this.wakeIfIdle();
   }
 
@@ -1215,7 +1260,7 @@ export class Scheduler {
     if (!entry) throw this.logged(api, new UnknownJobError(api, String(request.jobName)));
     const fireId = request.fireId ?? `${entry.name}@${request.kind}-${randomUUID()}`;
     const lease = await this.schedulerCache.lockManager.claimFire(
-      { fireId, jobName: entry.name },
+      request.recoverAbandoned ? { fireId, jobName: entry.name, recoverAbandoned: true } : { fireId, jobName: entry.name },
       { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
     );
     if (!lease) {
@@ -1244,8 +1289,10 @@ export class Scheduler {
       lease,
       params: request.params,
       shard: request.shard,
+      shardOf: request.shardOf,
+      itemProgress: request.itemProgress,
       timeoutMs: request.timeoutMs,
-      attempt: 1,
+      attempt: request.attempt ?? 1,
       started: false,
       fenced: false,
     };
@@ -1267,6 +1314,7 @@ export class Scheduler {
       stateStore: this.schedulerCache.stateStore,
       pubsub: this.pubsub,
       preferredNode: (jobName, options) => this.membership.ownerOf(jobName, options),
+      liveNodes: (jobName) => this.membership.nodesServing(jobName),
       recordSkip: (skip) =>
         void this.reporter.skip(
           {
@@ -1295,6 +1343,15 @@ export class Scheduler {
     this.catchup.stop();
     this.sweeper.stop();
     for (const off of this.registryListeners.splice(0)) off();
+    // Sharded fires' parents are handed over before leaving (released, not ended), so the others'
+    // sweep on our leave finds them.
+    if (this.shardedFires.size > 0) {
+      this.executor.abortAll(
+        (task) => new JobAbortedError(task.jobName, 'the node is stopping; its sharded fire is handed over'),
+        (task) => task.coordinator !== undefined,
+      );
+      await Promise.all(this.shardedFires);
+    }
     // Leave the cluster at once, so the others take this node's jobs from the next instant.
     await this.registry.deregister().catch((e: unknown) => this.reporter.error('registry.deregister', toError('stop', e)));
     const queued = this.dispatcher.drainQueued();

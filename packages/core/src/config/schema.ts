@@ -64,6 +64,8 @@ export const taskCfgSchema = z.strictObject({
   shardingEnabled: z.boolean().optional(),
   /** Shards per fire when `shardingEnabled`. */
   shardingTotal: z.number().int().min(1).max(10_000).optional(),
+  /** Items of one shard processed at once (a `ShardingJob`). @default 1 */
+  shardingItemConcurrency: z.number().int().min(1).max(10_000).optional(),
   /** What to do with instants missed while no node could run them. @default 'immediate' */
   misfirePolicy: misfirePolicySchema.optional(),
   retry: retrySchema.optional(),

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, isSchedError, JobCancelledError, JobTimeoutError, toError } from '../errors.js';
+import { ErrorCode, isSchedError, JobCancelledError, JobTimeoutError, ShardsFailedError, toError } from '../errors.js';
 import type { JobContext } from '../job.js';
-import type { ExecutionOutcome, ExecutionSnapshot, FinalStatus } from '../model.js';
+import type { ExecutionOutcome, ExecutionSnapshot, FinalStatus, ShardItemCounts, ShardResult } from '../model.js';
+import { isShardingJob } from '../job.js';
 import type { Clock } from '../ports/clock.js';
 import type { LockManager } from '../ports/lock-manager.js';
 import type { Logger } from '../ports/logger.js';
@@ -10,6 +11,7 @@ import type { FireTask } from './job-entry.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { Reporter } from './reporter.js';
 import { retryDelayMs } from './task-config.js';
+import { shardRuns } from './sharding-job.js';
 
 export interface FireExecutorDeps {
   clock: Clock;
@@ -95,9 +97,9 @@ export class FireExecutor {
     return true;
   }
 
-  /** Aborts every running execution (the end of a graceful stop). */
-  abortAll(reason: (task: FireTask) => Error): void {
-    for (const run of this.running.values()) run.abort.abort(reason(run.task));
+  /** Aborts every running execution (the end of a graceful stop), or those `which` picks. */
+  abortAll(reason: (task: FireTask) => Error, which: (task: FireTask) => boolean = () => true): void {
+    for (const run of this.running.values()) if (which(run.task)) run.abort.abort(reason(run.task));
   }
 
   /** Ends fires waiting to retry: their outcome is the attempt that failed. */
@@ -148,7 +150,8 @@ export class FireExecutor {
     task.lastOutcome = outcome;
     const retry = task.entry.cfg.retry;
     const retriable = outcome.status === 'failed' || outcome.status === 'timeout';
-    if (retriable && retry && task.attempt < retry.attempts && !deps.isStopping() && !task.fenced) {
+    // A sharded fire's retries are its shards' own.
+    if (retriable && retry && task.attempt < retry.attempts && !deps.isStopping() && !task.fenced && !task.coordinator) {
       const delayMs = retryDelayMs(retry, task.attempt);
       deps.reporter.events.emit('retry', {
         jobName: task.jobName,
@@ -227,19 +230,30 @@ export class FireExecutor {
     if (task.shard) {
       snapshot.shardIndex = task.shard.shardIndex;
       snapshot.shardTotal = task.shard.shardTotal;
+    } else if (task.coordinator && task.entry.cfg.shardingTotal !== undefined) {
+      snapshot.shardTotal = task.entry.cfg.shardingTotal;
     }
     if (task.missedCount !== undefined) snapshot.missedCount = task.missedCount;
     deps.reporter.recordStart(snapshot);
 
-    const timeoutMs = task.timeoutMs ?? task.entry.cfg.timeoutMs;
+    const timeoutMs = task.coordinator ? undefined : (task.timeoutMs ?? task.entry.cfg.timeoutMs);
     const timeoutTimer =
       timeoutMs === undefined
         ? undefined
         : clock.setTimer(startedAt + timeoutMs, () => abort.abort(new JobTimeoutError(task.jobName, timeoutMs)));
     let status: FinalStatus = 'completed';
     let error: Error | undefined;
+    let shards: ShardResult[] | undefined;
+    const shardingRun = !task.coordinator && isShardingJob(task.entry.job);
+    if (shardingRun) {
+      shardRuns.open(executionId, { concurrency: task.entry.cfg.shardingItemConcurrency, progress: task.itemProgress });
+    }
     try {
-      await abort.race(invoke(task, ctx));
+      if (task.coordinator) {
+        const coordinator = task.coordinator;
+        await abort.race(coordinator(ctx).then((results) => void (shards = results)));
+        if (shards?.some((r) => r.status !== 'completed')) throw new ShardsFailedError(task.jobName, task.fireId, shards);
+      } else await abort.race(invoke(task, ctx));
     } catch (thrown) {
       error = toError(task.jobName, thrown);
       status = classify(error, abort.reason);
@@ -247,6 +261,7 @@ export class FireExecutor {
       if (timeoutTimer) clock.clearTimer(timeoutTimer);
       this.running.delete(executionId);
     }
+    const items = shardingRun ? shardRuns.close(executionId) : shards && sumItems(shards);
     const finishedAt = clock.now();
     const outcome: ExecutionOutcome = {
       jobName: task.jobName,
@@ -261,6 +276,8 @@ export class FireExecutor {
       durationMs: Math.max(0, finishedAt - startedAt),
       kind: task.kind,
     };
+    if (items) outcome.items = items;
+    if (shards) outcome.shards = shards;
     if (error) {
       const code = (error as { code?: unknown }).code;
       outcome.error = { message: error.message, name: error.name, ...(typeof code === 'string' ? { code } : {}) };
@@ -301,7 +318,12 @@ export class FireExecutor {
       deps.leaseKeeper.release(lease);
       lease.release().catch((e: unknown) => deps.reporter.error('release overlap lease', toError(task.jobName, e), task.jobName));
     }
-    if (!task.fenced && task.started && outcome) {
+    const handedOver = task.coordinator !== undefined && outcome?.status === 'cancelled' && deps.isStopping();
+    if (handedOver) {
+      // A sharded fire's parent on a stopping node is handed over, not ended: its shards go on
+      // elsewhere, and the takeover of another node picks the parent up where the shards are.
+      deps.lockManager.releaseFire(task.lease).catch((e: unknown) => deps.reporter.error('releaseFire', toError(task.jobName, e)));
+    } else if (!task.fenced && task.started && outcome) {
       try {
         await deps.lockManager.finishFire(task.lease, outcome.status, { retentionMs: deps.fireRecordRetentionMs });
       } catch (e) {
@@ -309,7 +331,8 @@ export class FireExecutor {
       }
     }
     const breaker = task.entry.breaker;
-    if (breaker && outcome) {
+    // A shard's end is not the fire's: its parent's outcome counts for the breaker.
+    if (breaker && outcome && task.shardOf === undefined) {
       if (outcome.status === 'completed') breaker.onSuccess();
       else if (outcome.status === 'failed' || outcome.status === 'timeout' || outcome.status === 'abandoned') {
         breaker.onFailure(deps.clock.now());
@@ -318,7 +341,8 @@ export class FireExecutor {
     task.entry.inFlight -= 1;
     if (outcome) task.settle?.(outcome);
     else task.reject?.(error ?? new Error(`sched: fire ${task.fireId} was given up before it ran`));
-    deps.onFireDone(task, outcome);
+    // A parent handed over has not ended: the node that takes it over tells the dependents.
+    deps.onFireDone(task, handedOver ? undefined : outcome);
   }
 
   private skipArgs(task: FireTask) {
@@ -339,6 +363,20 @@ function invoke(task: FireTask, ctx: JobContext): Promise<void> {
   } catch (thrown) {
     return Promise.reject(thrown);
   }
+}
+
+/** A sharded fire's items: the sum over the shards that report them. */
+function sumItems(shards: readonly ShardResult[]): ShardItemCounts | undefined {
+  let any = false;
+  const sum: ShardItemCounts = { itemsTotal: 0, itemsDone: 0, itemsFailed: 0 };
+  for (const s of shards) {
+    if (s.itemsTotal === undefined) continue;
+    any = true;
+    sum.itemsTotal += s.itemsTotal;
+    sum.itemsDone += s.itemsDone ?? 0;
+    sum.itemsFailed += s.itemsFailed ?? 0;
+  }
+  return any ? sum : undefined;
 }
 
 function classify(error: Error, abortReason: Error | undefined): FinalStatus {

@@ -1,7 +1,9 @@
 import type { CronSpec } from '../cron/spec.js';
 import type { TaskCfg } from '../config/schema.js';
 import type { AnyJob, Job, ShardContext } from '../job.js';
-import type { FireKind } from '../model.js';
+import type { FireKind, ShardResult } from '../model.js';
+import type { ShardItemProgress } from '../ports/shard-item-progress.js';
+import type { JobContext } from '../job.js';
 import type { FireLease, Lease } from '../ports/lock-manager.js';
 import type { ExecutionOutcome } from '../model.js';
 import type { TimerHandle } from '../ports/clock.js';
@@ -67,6 +69,14 @@ export interface FireTask {
   missedCount?: number | undefined;
   missedFrom?: number | undefined;
   shard?: ShardContext | undefined;
+  /** A shard of this sharded fire (its parent holds the overlap lease and the fire's outcome). */
+  shardOf?: string | undefined;
+  itemProgress?: ShardItemProgress | undefined;
+  /**
+   * A sharded fire's parent execution: runs this instead of the job, holds no
+   * slot, has no timeout or retry of its own (each shard has the job's).
+   */
+  coordinator?: ((ctx: JobContext) => Promise<ShardResult[]>) | undefined;
   timeoutMs?: number | undefined;
   /** The attempt the next run will be (1 first). */
   attempt: number;

@@ -61,6 +61,12 @@ export class Membership {
     return this.rendezvous(jobName, true) ?? this.selfId;
   }
 
+  /** The live nodes serving the job (this node always among them), sorted by id. */
+  nodesServing(jobName: string): string[] {
+    if (this.nodes.length <= 1) return [this.selfId];
+    return this.nodes.filter((n) => n.id === this.selfId || n.jobs.has(jobName)).map((n) => n.id);
+  }
+
   /** Rendezvous hashing over the live nodes serving the job (this node counted as serving when `self`). */
   private rendezvous(jobName: string, self: boolean): string | undefined {
     let best: string | undefined;

@@ -108,7 +108,7 @@ const PORT_METHODS: Record<string, readonly string[]> = {
   distributed: ['register', 'getAllNodes', 'deregister', 'on'],
   snapshotRepository: ['record', 'update', 'list', 'get', 'getStatistics'],
   dependencyCoordinator: ['validate', 'attach', 'onFireComplete'],
-  shardPlanner: ['plan', 'attach'],
+  shardPlanner: ['plan', 'attach', 'runShardedFire', 'ownsFire'],
   remoteExecutor: ['attach', 'execute', 'cancel'],
   clock: ['now', 'setTimer', 'clearTimer'],
   logger: ['debug', 'info', 'warn', 'error'],

@@ -56,6 +56,12 @@ export class Reporter {
       finishedAt: outcome.finishedAt.getTime(),
       durationMs: outcome.durationMs,
     };
+    if (outcome.items) {
+      patch.itemsTotal = outcome.items.itemsTotal;
+      patch.itemsDone = outcome.items.itemsDone;
+      patch.itemsFailed = outcome.items.itemsFailed;
+    }
+    if (outcome.shards) patch.shards = outcome.shards;
     if (outcome.error) {
       patch.errorMessage = trim(outcome.error.message, MESSAGE_LIMIT);
       if (error?.stack) patch.errorStack = trim(error.stack, STACK_LIMIT);

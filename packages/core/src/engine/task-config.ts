@@ -16,6 +16,7 @@ export interface EffectiveCfg {
   dependencies: readonly string[];
   shardingEnabled: boolean;
   shardingTotal: number | undefined;
+  shardingItemConcurrency: number;
   misfirePolicy: MisfirePolicy;
   retry: RetryPolicy | undefined;
   circuitBreaker: { maxFailures: number; resetTimeoutMs: number } | undefined;
@@ -89,6 +90,7 @@ export function effectiveCfg(code: TaskCfg | undefined, doc: TaskCfg | undefined
     dependencies: c.dependencies ?? NO_DEPENDENCIES,
     shardingEnabled: c.shardingEnabled ?? false,
     shardingTotal: c.shardingTotal,
+    shardingItemConcurrency: c.shardingItemConcurrency ?? 1,
     misfirePolicy: c.misfirePolicy ?? Defaults.misfirePolicy,
     retry:
       retry === undefined

@@ -2,6 +2,7 @@ import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { ExecutionOutcome, FireKind } from '../model.js';
 import type { ShardContext } from '../job.js';
+import type { ShardItemProgress } from './shard-item-progress.js';
 import type { PubSub } from './pubsub.js';
 import type { StateStore } from './state-store.js';
 import type { SkipReason } from '../model.js';
@@ -34,6 +35,8 @@ export interface SchedulerHost {
    * the nodes serving it; with `excludeSelf`, another node when one serves it.
    */
   preferredNode(jobName: string, options?: { excludeSelf?: boolean }): string;
+  /** The live nodes serving this job in this node's view (this node included), sorted by id. */
+  liveNodes(jobName: string): string[];
   /** Records a fire that will not run (a `skipped` snapshot, event and counter), once per call. */
   recordSkip(skip: {
     jobName: string;
@@ -52,6 +55,18 @@ export interface RunFireRequest {
   params?: Record<string, unknown>;
   scheduledAt?: number;
   shard?: ShardContext;
+  /**
+   * The fire id of the sharded fire this run is a shard of (set by the shard
+   * planner): the shard runs under its parent's overlap lease and breaker,
+   * and its end is not a fire's end (dependents wait for the parent).
+   */
+  shardOf?: string;
+  /** Item progress of the shard kept across attempts (see `ShardItemProgress`). */
+  itemProgress?: ShardItemProgress;
+  /** Claim the record even if it is running under a lapsed lease (the shard's node died): run it again. */
+  recoverAbandoned?: boolean;
+  /** The attempt this run is (1 unless a run of the fire already started elsewhere). */
+  attempt?: number;
   /** Overrides the job's `timeoutMs` for this fire. */
   timeoutMs?: number;
 }
