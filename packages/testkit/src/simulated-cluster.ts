@@ -11,6 +11,7 @@ import {
   type Clock,
   type JobContext,
   type Logger,
+  type PubSub,
   type SchedulerCache,
   type SchedulerOptions,
   type TaskCfg,
@@ -47,6 +48,11 @@ export interface SimulatedClusterOptions {
   jobs?: SimulatedJob[];
   /** Options for every node's `Scheduler` (short leases and grace suit simulations). */
   schedulerOptions?: Omit<SchedulerOptions, 'clock' | 'schedulerCache' | 'distributed' | 'pubsub' | 'nodeId'>;
+  /**
+   * Options of one node's `Scheduler` over `schedulerOptions`: for what each
+   * node needs its own instance of (`dependencyCoordinator`, `shardPlanner`).
+   */
+  nodeOptions?: (nodeId: string) => Omit<SchedulerOptions, 'clock' | 'schedulerCache' | 'distributed' | 'pubsub' | 'nodeId'>;
   /** @default 1_000 */
   heartbeatIntervalMs?: number;
   /** @default 3_000 */
@@ -160,10 +166,11 @@ export class SimulatedNode {
     });
     this.scheduler = new Scheduler({
       ...cluster.schedulerOptions,
+      ...cluster.nodeOptions?.(id),
       clock: this.clock,
       schedulerCache: this.cache,
       distributed: this.registry,
-      pubsub: new MemoryPubSub({ hub: cluster.pubsubHub, logger: cluster.logger }),
+      pubsub: this.pubsub(),
       logger: cluster.logger,
     });
     for (const job of cluster.jobs) this.register(job);
@@ -205,7 +212,22 @@ export class SimulatedNode {
     );
   }
 
-  /** `kill -9`: no more timers, no more store calls, no goodbye; the others see it leave after its TTL. */
+  /** The cluster's pub/sub as this node sees it: a dead node neither sends nor hears. */
+  private pubsub(): PubSub {
+    const inner = new MemoryPubSub({ hub: this.cluster.pubsubHub, logger: this.cluster.logger });
+    return {
+      publish: (channel, message) =>
+        this.dead
+          ? Promise.reject(new StoreUnavailableError('publish', 'this node is dead (simulated)'))
+          : inner.publish(channel, message),
+      subscribe: (channel, handler) =>
+        inner.subscribe(channel, (message, ch) => {
+          if (!this.dead) handler(message, ch);
+        }),
+    };
+  }
+
+  /** `kill -9`: no more timers, store calls or messages, no goodbye; the others see it leave after its TTL. */
   kill(): void {
     this.dead = true;
     this.clock.freeze();
@@ -259,6 +281,7 @@ export class SimulatedCluster {
   readonly nodes: SimulatedNode[];
   readonly jobs: SimulatedJob[];
   readonly schedulerOptions: SimulatedClusterOptions['schedulerOptions'];
+  readonly nodeOptions: SimulatedClusterOptions['nodeOptions'];
   readonly heartbeatIntervalMs: number;
   readonly nodeTtlMs: number;
   readonly logger: Logger;
@@ -275,6 +298,7 @@ export class SimulatedCluster {
       misfireThresholdMs: 60_000,
       ...options.schedulerOptions,
     };
+    this.nodeOptions = options.nodeOptions;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
     this.nodeTtlMs = options.nodeTtlMs ?? 3_000;
     this.logger = options.logger ?? silentLogger;

@@ -322,7 +322,9 @@ export class FireExecutor {
     if (handedOver) {
       // A sharded fire's parent on a stopping node is handed over, not ended: its shards go on
       // elsewhere, and the takeover of another node picks the parent up where the shards are.
-      deps.lockManager.releaseFire(task.lease).catch((e: unknown) => deps.reporter.error('releaseFire', toError(task.jobName, e)));
+      deps.lockManager
+        .releaseFire(task.lease)
+        .catch((e: unknown) => deps.reporter.error('releaseFire', toError(task.jobName, e)));
     } else if (!task.fenced && task.started && outcome) {
       try {
         await deps.lockManager.finishFire(task.lease, outcome.status, { retentionMs: deps.fireRecordRetentionMs });
