@@ -144,6 +144,49 @@ export function snapshotContract(name: string, make: MakeRepo): void {
       expect(ids(await repo.list({ jobName: 'job' }))).toEqual([full.executionId]);
     });
 
+    it('keeps a shard run item counts and a sharded fire shard results (record and update)', async () => {
+      const repo = await fresh();
+      const shard = snap(8, { shardIndex: 1, shardTotal: 3, itemsTotal: 10, itemsDone: 9, itemsFailed: 1, status: 'failed' });
+      await repo.record(shard);
+      expect(await repo.get(shard.executionId)).toEqual(shard);
+      const parent = snap(9, { shardTotal: 3, status: 'running', finishedAt: undefined, durationMs: undefined });
+      await repo.record(parent);
+      const shards = [
+        {
+          shardIndex: 0,
+          status: 'completed' as const,
+          nodeId: 'n1',
+          executionId: 'x0',
+          attempt: 1,
+          durationMs: 5,
+          itemsTotal: 4,
+          itemsDone: 4,
+          itemsFailed: 0,
+        },
+        { shardIndex: 1, status: 'failed' as const, nodeId: 'n2', attempt: 2, itemsTotal: 10, itemsDone: 9, itemsFailed: 1 },
+        { shardIndex: 2, status: 'abandoned' as const },
+      ];
+      await repo.update(parent.executionId, {
+        status: 'failed',
+        finishedAt: T0 + 3_000,
+        durationMs: 2_000,
+        itemsTotal: 14,
+        itemsDone: 13,
+        itemsFailed: 1,
+        shards,
+      });
+      expect(await repo.get(parent.executionId)).toEqual({
+        ...parent,
+        status: 'failed',
+        finishedAt: T0 + 3_000,
+        durationMs: 2_000,
+        itemsTotal: 14,
+        itemsDone: 13,
+        itemsFailed: 1,
+        shards,
+      });
+    });
+
     it('takes a burst of writes from one turn of the event loop, all of them stored', async () => {
       const repo = await fresh();
       const n = 1_200;

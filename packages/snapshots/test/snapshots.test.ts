@@ -20,6 +20,7 @@ import {
   EmbeddedSnapshotRepository,
   PostgresSnapshotRepository,
   RedisSnapshotRepository,
+  SCHEMA_VERSION,
   SqlSnapshotRepository,
 } from '../src/index.js';
 import { snap, snapshotContract, T0 } from './contract.js';
@@ -90,7 +91,8 @@ describe.skipIf(!canRunPostgres())('on PostgreSQL', () => {
     const table = `mig_${process.pid}`;
     await Promise.all(Array.from({ length: 4 }, () => new PostgresSnapshotRepository(pool, { table }).init()));
     const { rows } = await pool.query(`SELECT version FROM ${table}_migrations`);
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(SCHEMA_VERSION).toBe(2);
     const idx = await pool.query(`SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY 1`, [table]);
     expect(idx.rows.map((r: { indexname: string }) => r.indexname)).toEqual([
       `${table}_job_started`,
@@ -99,6 +101,31 @@ describe.skipIf(!canRunPostgres())('on PostgreSQL', () => {
       `${table}_started`,
       `${table}_status_started`,
     ]);
+  });
+
+  it('upgrades a version-1 table in place: its rows are kept, the sharding columns added', async () => {
+    const table = `up_${process.pid}`;
+    const repo = new PostgresSnapshotRepository(pool, { table });
+    await repo.init();
+    // Back to what version 1 created, with a row in it.
+    await pool.query(
+      `ALTER TABLE ${table} DROP COLUMN items_total, DROP COLUMN items_done, DROP COLUMN items_failed, DROP COLUMN shards`,
+    );
+    await pool.query(`DELETE FROM ${table}_migrations WHERE version = 2`);
+    await pool.query(
+      `INSERT INTO ${table} (execution_id, job_name, fire_id, started_at, status, node_id, attempt, kind)
+       VALUES ('old', 'j', 'j@1', $1, 'completed', 'n', 1, 'cron')`,
+      [Date.now()],
+    );
+    const upgraded = new PostgresSnapshotRepository(pool, { table });
+    await upgraded.init();
+    expect((await pool.query(`SELECT version FROM ${table}_migrations ORDER BY 1`)).rows).toEqual([
+      { version: 1 },
+      { version: 2 },
+    ]);
+    expect(await upgraded.get('old')).toMatchObject({ executionId: 'old', status: 'completed' });
+    await upgraded.update('old', { itemsTotal: 3, shards: [{ shardIndex: 0, status: 'completed' }] });
+    expect(await upgraded.get('old')).toMatchObject({ itemsTotal: 3, shards: [{ shardIndex: 0, status: 'completed' }] });
   });
 
   it('rejects a table name that is not a plain identifier', () => {

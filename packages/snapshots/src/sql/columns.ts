@@ -4,7 +4,7 @@ import type { ExecutionSnapshot } from '@sched/core';
 interface Column {
   name: string;
   field: keyof ExecutionSnapshot;
-  type: 'text' | 'bigint' | 'integer';
+  type: 'text' | 'bigint' | 'integer' | 'jsonb';
 }
 
 /** Every column, in insert order. Times are epoch ms in `bigint`. */
@@ -27,6 +27,11 @@ export const COLUMNS: readonly Column[] = [
   { name: 'skip_reason', field: 'skipReason', type: 'text' },
   { name: 'misfire_policy', field: 'misfirePolicy', type: 'text' },
   { name: 'missed_count', field: 'missedCount', type: 'integer' },
+  // Migration 2: sharding.
+  { name: 'items_total', field: 'itemsTotal', type: 'integer' },
+  { name: 'items_done', field: 'itemsDone', type: 'integer' },
+  { name: 'items_failed', field: 'itemsFailed', type: 'integer' },
+  { name: 'shards', field: 'shards', type: 'jsonb' },
 ];
 
 const BY_FIELD = new Map(COLUMNS.map((c) => [c.field as string, c]));
@@ -35,10 +40,11 @@ export function columnOf(field: string): Column | undefined {
   return BY_FIELD.get(field);
 }
 
-/** A database value for a snapshot field (numbers stay numbers; `undefined` is NULL). */
-export function toDb(value: unknown): unknown {
+/** A database value for a snapshot field (numbers stay numbers, JSON columns get JSON text; `undefined` is NULL). */
+export function toDb(value: unknown, type?: Column['type']): unknown {
   if (value === undefined) return null;
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
+  if (type === 'jsonb') return JSON.stringify(value);
   return value;
 }
 
@@ -52,7 +58,7 @@ export function fromRow(row: Record<string, unknown>): ExecutionSnapshot {
       if (c.field === 'scheduledAt' || c.field === 'finishedAt' || c.field === 'durationMs') out[c.field] = undefined;
       continue;
     }
-    out[c.field] = c.type === 'text' ? v : Number(v);
+    out[c.field] = c.type === 'text' ? v : c.type === 'jsonb' ? (typeof v === 'string' ? JSON.parse(v) : v) : Number(v);
   }
   return out as unknown as ExecutionSnapshot;
 }

@@ -264,7 +264,7 @@ export class SqlSnapshotRepository implements SnapshotRepository {
     const params: unknown[] = [];
     const rows = snapshots.map((s) => {
       this.touched.add(s.jobName);
-      return `(${COLUMNS.map((c) => `$${params.push(toDb(s[c.field]))}::${c.type}`).join(',')})`;
+      return `(${COLUMNS.map((c) => `$${params.push(toDb(s[c.field], c.type))}::${c.type}`).join(',')})`;
     });
     const names = COLUMNS.map((c) => c.name);
     await this.db.query(
@@ -285,7 +285,7 @@ export class SqlSnapshotRepository implements SnapshotRepository {
     const values = ops.map(
       (o) =>
         `($${params.push(o.executionId)}::text, ${cols
-          .map((c) => `$${params.push(toDb((o.patch as Record<string, unknown>)[c.field]))}::${c.type}`)
+          .map((c) => `$${params.push(toDb((o.patch as Record<string, unknown>)[c.field], c.type))}::${c.type}`)
           .join(', ')})`,
     );
     await this.db.query(

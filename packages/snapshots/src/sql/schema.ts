@@ -31,6 +31,12 @@ export function migrationSql(table: string): string {
      CREATE INDEX ${table}_started ON ${table} (started_at DESC, execution_id DESC);
      CREATE INDEX ${table}_status_started ON ${table} (status, started_at DESC);
      CREATE INDEX ${table}_node_started ON ${table} (node_id, started_at DESC);`,
+    // 2: sharding — a shard run's item counts, a sharded fire's shard results.
+    `ALTER TABLE ${table}
+       ADD COLUMN items_total integer,
+       ADD COLUMN items_done integer,
+       ADD COLUMN items_failed integer,
+       ADD COLUMN shards jsonb;`,
   ];
   const body = steps
     .map(
@@ -49,7 +55,7 @@ END
 $sched$;`;
 }
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const NAME = /^[a-z_][a-z0-9_]{0,50}$/;
 
