@@ -1,4 +1,6 @@
 import { Scheduler, type Clock, type SchedulerOptions, type SnapshotRepository } from '@sched/core';
+import { DagCoordinator } from '@sched/dag';
+import { ClusterShardPlanner } from '@sched/sharding';
 import { RedisPubSub } from '@sched/pubsub';
 import { ClusterClock, type RedisClient } from '@sched/redis';
 import { RedisNodeRegistry } from '@sched/registry';
@@ -55,7 +57,9 @@ export class ClusterScheduler extends Scheduler {
 /**
  * The seed's setup in one call: a `RedisSchedulerCache`, a `NodeRegistry`, a
  * `RedisPubSub` and a `ClusterClock` on one Redis (or Redis Cluster), and a
- * `Scheduler` firing by the cluster clock.
+ * `Scheduler` firing by the cluster clock, with the feature packages attached
+ * (`DagCoordinator` for `dependencies`, `ClusterShardPlanner` for
+ * `shardingEnabled`; pass your own instance to tune them).
  *
  * ```ts
  * const scheduler = createClusterScheduler({ redis: new Redis(url), nodeId: 'node-a', maxConcurrency: 20 });
@@ -99,6 +103,8 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
   const history = snapshotRepository === 'redis' ? new RedisSnapshotRepository(cache, { clock }) : snapshotRepository;
   return new ClusterScheduler(
     {
+      dependencyCoordinator: new DagCoordinator(),
+      shardPlanner: new ClusterShardPlanner(),
       ...schedulerOptions,
       ...(history ? { snapshotRepository: history } : {}),
       nodeId,

@@ -14,4 +14,6 @@ export type { RedisNodeRegistryOptions } from '@sched/registry';
 export { RedisPubSub } from '@sched/pubsub';
 export type { RedisPubSubOptions } from '@sched/pubsub';
 export { Scheduler } from '@sched/core';
+export { DagCoordinator } from '@sched/dag';
+export { ClusterShardPlanner, withSharding, getShardIndex, getShardTotal } from '@sched/sharding';
 export { RedisSnapshotRepository, PostgresSnapshotRepository, EmbeddedSnapshotRepository } from '@sched/snapshots';

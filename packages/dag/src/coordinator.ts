@@ -384,7 +384,8 @@ export class DagCoordinator implements DependencyCoordinator {
 
   private async sweep(): Promise<void> {
     const host = this.host;
-    if (!host || this.sweeping) return;
+    // No job of this node has dependencies or dependents: there is no run to look after (no idle reads).
+    if (!host || this.sweeping || this.graph.components().size === 0) return;
     this.sweeping = true;
     try {
       const now = host.clock.now();

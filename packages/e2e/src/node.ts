@@ -11,6 +11,7 @@ import { createClusterScheduler } from '@sched/cluster';
 import { Scheduler, SystemClock, type JobContext, type Logger, type MisfirePolicy } from '@sched/core';
 import { EmbeddedSnapshotRepository } from '@sched/snapshots';
 import { DagCoordinator } from '@sched/dag';
+import { ClusterShardPlanner, type ShardingJob } from '@sched/sharding';
 
 export interface NodeConfig {
   nodeId: string;
@@ -28,6 +29,12 @@ export interface NodeConfig {
    * jobs without dependencies fire on \`cronSpec\`.
    */
   dag?: Record<string, { dependencies?: string[]; durationMs: number }>;
+  /**
+   * Instead of \`jobs\` numbered jobs: one ShardingJob \`sharded\` on \`cronSpec\` with
+   * \`items\` items per fire; each item takes \`itemMs\`, then counts itself in Redis
+   * (\`rows:<fire>\` written once per item, set-if-absent; \`processed:<fire>\` counts every success).
+   */
+  sharding?: { total: number; items: number; itemMs: number; itemConcurrency?: number; progressFlushMs?: number };
   keyPrefix?: string;
   ledger: string;
   jobs: number;
@@ -70,6 +77,16 @@ const tuning = {
   stopTimeoutMs: 5_000,
   ...(config.catchupIntervalMs === undefined ? {} : { catchupIntervalMs: config.catchupIntervalMs }),
   ...(config.dag ? { dependencyCoordinator: new DagCoordinator({ sweepIntervalMs: 250, releaseGraceMs: 500 }) } : {}),
+  ...(config.sharding
+    ? {
+        shardPlanner: new ClusterShardPlanner({
+          takeoverGraceMs: 500,
+          sweepIntervalMs: 250,
+          pollIntervalMs: 250,
+          progressFlushMs: config.sharding.progressFlushMs ?? 50,
+        }),
+      }
+    : {}),
 };
 
 let scheduler: Scheduler;
@@ -99,7 +116,9 @@ if (config.redis) {
 
 const jobs: Array<{ name: string; durationMs: number; dependencies: string[] }> = config.dag
   ? Object.entries(config.dag).map(([name, d]) => ({ name, durationMs: d.durationMs, dependencies: d.dependencies ?? [] }))
-  : Array.from({ length: config.jobs }, (_, i) => ({ name: `job-${i}`, durationMs: config.durationMs ?? 0, dependencies: [] }));
+  : config.sharding
+    ? []
+    : Array.from({ length: config.jobs }, (_, i) => ({ name: `job-${i}`, durationMs: config.durationMs ?? 0, dependencies: [] }));
 
 for (const [i, spec] of jobs.entries()) {
   scheduler.registerJob(
@@ -142,6 +161,59 @@ for (const [i, spec] of jobs.entries()) {
           misfirePolicy: config.misfirePolicies?.[i % config.misfirePolicies.length] ?? 'immediate',
         },
   );
+}
+
+if (config.sharding && config.redis && 'url' in config.redis) {
+  const sharding = config.sharding;
+  const rows = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+  close = ((previous) => async () => {
+    rows.disconnect();
+    await previous();
+  })(close);
+  const parentOf = (fireId: string): string => fireId.split('#')[0] as string;
+  const job: ShardingJob<number> = {
+    name: 'sharded',
+    fetchShardingItems: (_ctx, s) => [...Array(sharding.items).keys()].filter((i) => i % s.shardTotal === s.shardIndex),
+    async processShardingItem(ctx, item) {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, sharding.itemMs);
+        ctx.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          reject(ctx.signal.reason as Error);
+        });
+      });
+      // The idempotent write a user would make (set-if-absent by item), and a count of every success.
+      await rows
+        .multi()
+        .hsetnx(`rows:${parentOf(ctx.fireId)}`, String(item), config.nodeId)
+        .hincrby(`processed:${parentOf(ctx.fireId)}`, String(item), 1)
+        .exec();
+    },
+  };
+  scheduler.registerJob(job, {
+    cronSpec: config.cronSpec ?? '*/2 * * * * *',
+    shardingEnabled: true,
+    shardingTotal: sharding.total,
+    shardingItemConcurrency: sharding.itemConcurrency ?? 1,
+  });
+  const line = (
+    ev: 'start' | 'end',
+    e: { fireId: string; attempt: number; jobName: string; scheduledAt?: Date | undefined },
+    status?: string,
+  ) =>
+    write({
+      ev,
+      fireId: e.fireId,
+      attempt: e.attempt,
+      node: config.nodeId,
+      job: e.jobName,
+      scheduledAt: e.scheduledAt?.getTime(),
+      status,
+      at: scheduler.clock.now(),
+      wall: Date.now(),
+    });
+  scheduler.on('start', (e) => line('start', e));
+  for (const ev of ['complete', 'fail', 'timeout', 'cancel'] as const) scheduler.on(ev, (e) => line('end', e, e.status));
 }
 
 scheduler.on('misfire', (e) =>

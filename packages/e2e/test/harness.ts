@@ -21,6 +21,8 @@ export interface LedgerLine {
   count?: number;
   by?: string;
   missedCount?: number;
+  /** Sharded job: an execution's final status. */
+  status?: string;
 }
 
 export class Scenario {

@@ -83,6 +83,8 @@ export class ClusterShardPlanner implements ShardPlanner {
   private sweeping = false;
   private readonly timers = new Set<TimerHandle>();
   private readonly waiters = new Map<string, Waiter>();
+  /** When this node last heard of a sharded fire: without one for `runTtlMs` the sweep reads nothing (no idle cost). */
+  private lastActivity = Number.NEGATIVE_INFINITY;
   /** Shard fire ids this node is claiming or running now (the sweep leaves them alone). */
   private readonly active = new Set<string>();
   private readonly strategy: ShardAllocationStrategy;
@@ -197,6 +199,7 @@ export class ClusterShardPlanner implements ShardPlanner {
   private onOpen(fireId: string, meta: FireMeta): void {
     const host = this.host;
     if (!host?.hasJob(meta.jobName)) return;
+    this.lastActivity = host.clock.now();
     meta.plan.forEach((node, i) => {
       if (node === host.nodeId) this.runShard(fireId, i, meta, {});
     });
@@ -299,7 +302,7 @@ export class ClusterShardPlanner implements ShardPlanner {
 
   private async sweep(): Promise<void> {
     const host = this.host;
-    if (!host || this.sweeping) return;
+    if (!host || this.sweeping || host.clock.now() - this.lastActivity > this.runTtlMs) return;
     this.sweeping = true;
     try {
       const expired = await host.stateStore.listExpiredFires(host.clock.now(), 1_000);
