@@ -234,6 +234,43 @@ describe('ClusterShardPlanner on a simulated cluster', () => {
     });
   }
 
+  it("the parent's node stops gracefully mid-fire: the fire is handed over and completes on the others, each shard once", async () => {
+    const t = shardedCluster({ itemMs: 100, cfg: { cronSpec: '0 * * * * *' } });
+    const parentNode = new Map<string, string>();
+    for (const n of t.cluster.nodes) {
+      n.scheduler.on('start', (e) => {
+        if (!e.fireId.includes('#')) parentNode.set(e.fireId, e.nodeId);
+      });
+    }
+    await t.start();
+    const instant = Math.ceil((T0 + 1) / 60_000) * 60_000;
+    await t.clock.advance(instant - t.clock.now() + 300);
+    const fireId = `report@${instant}`;
+    const leaving = t.cluster.node(parentNode.get(fireId) as string);
+    const stopped = leaving.scheduler.stop({ timeoutMs: 30_000 });
+    await t.clock.advance(20_000);
+    await stopped;
+    const { shards, parents } = split(await t.snapshots());
+    const mine = parents.filter((p) => p.fireId === fireId);
+    // The leaving node's parent execution is closed as handed over; another node's ends the fire.
+    expect(mine.find((p) => p.nodeId === leaving.id)).toMatchObject({
+      status: 'cancelled',
+      errorMessage: expect.stringMatching(/handed over/),
+    });
+    const ended = mine.filter((p) => p.nodeId !== leaving.id);
+    expect(ended.map((p) => p.status)).toEqual(['completed']);
+    expect(ended[0]?.shards?.map((r) => r.status)).toEqual(Array(10).fill('completed'));
+    const fireShards = shards.filter((s) => s.scheduledAt === instant);
+    expect(
+      fireShards
+        .filter((s) => s.status === 'completed')
+        .map((s) => s.shardIndex)
+        .sort((a, b) => (a as number) - (b as number)),
+    ).toEqual([...Array(10).keys()]);
+    expect(fireShards.every((s) => s.status === 'completed')).toBe(true);
+    await stopAll(t.cluster);
+  });
+
   it('a node joining mid-run gets shards from the next instant on', async () => {
     const t = shardedCluster({ nodes: 4, startNodes: 3 });
     await t.start();
@@ -348,6 +385,30 @@ describe('static sharding and bad configuration', () => {
     expect(() => new ClusterShardPlanner({ takeoverGraceMs: 0 })).toThrow(
       expect.objectContaining({ code: ErrorCode.InvalidArgument }),
     );
+  });
+
+  it('CPU-bound items do not starve the event loop (timers such as lease renewals keep running)', async () => {
+    const sched = new Scheduler({ logger: silentLogger });
+    const busy = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        /* a synchronous item */
+      }
+    };
+    sched.registerJob({
+      name: 'cpu',
+      fetchShardingItems: () => [...Array(300).keys()],
+      processShardingItem: () => busy(1),
+    } satisfies ShardingJob<number>);
+    await sched.start();
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 5);
+    const outcome = await sched.trigger('cpu');
+    clearInterval(timer);
+    expect(outcome).toMatchObject({ status: 'completed', items: { itemsTotal: 300, itemsDone: 300, itemsFailed: 0 } });
+    // About 300 ms of items: a timer every 5 ms ran many times meanwhile (without yielding: once, at the end).
+    expect(ticks).toBeGreaterThanOrEqual(10);
+    await sched.stop();
   });
 
   it('a manual trigger of a sharded job runs every shard and resolves with the fire outcome', async () => {

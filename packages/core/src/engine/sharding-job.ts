@@ -87,7 +87,16 @@ export function asRunnableJob(job: AnyJob): Job {
   };
 }
 
-/** Calls `fn` for every item, `concurrency` at a time, in index order; stops taking items once `ctx.signal` aborts. */
+/** Longest stretch of items run without letting timers and I/O in (lease renewals, heartbeats). */
+const YIELD_EVERY_MS = 10;
+
+/**
+ * Calls `fn` for every item, `concurrency` at a time, in index order; stops
+ * taking items once `ctx.signal` aborts. Items that never wait (CPU-bound, or
+ * synchronous) would chain as microtasks and starve the event loop — the
+ * node's lease renewals would stop and its shard would be taken away — so the
+ * loop yields to the event loop every `YIELD_EVERY_MS`.
+ */
 async function forEachItem<T>(
   items: readonly T[],
   concurrency: number,
@@ -95,10 +104,15 @@ async function forEachItem<T>(
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let lastYield = performance.now();
   const worker = async (): Promise<void> => {
     while (next < items.length && !ctx.signal.aborted) {
       const index = next++;
       await fn(items[index] as T, index);
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
