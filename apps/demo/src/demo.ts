@@ -1,5 +1,6 @@
 import { Scheduler, silentLogger, type Clock, type Logger, type SchedulerMetrics } from '@sched/core';
 import { DagCoordinator } from '@sched/dag';
+import { ClusterShardPlanner } from '@sched/sharding';
 import { registerDemoJobs, type Sleep } from './jobs.js';
 import { attachPrinter, clockTime, summaryTable } from './report.js';
 
@@ -31,6 +32,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const sched = new Scheduler({
     maxConcurrency: 3,
     dependencyCoordinator: new DagCoordinator(),
+    shardPlanner: new ClusterShardPlanner(),
     logger: options.logger ?? silentLogger,
     ...(options.clock ? { clock: options.clock } : {}),
   });

@@ -1,10 +1,10 @@
-import type { Job, JobContext, Scheduler, TaskCfg } from '@sched/core';
+import type { AnyJob, JobContext, Scheduler, ShardingJob, TaskCfg } from '@sched/core';
 
 /** Waits `ms` or until the run is aborted (timeout, cancel, stop). */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
 export interface DemoJob {
-  job: Job;
+  job: AnyJob;
   cfg: TaskCfg;
   /** What the job shows off, printed at the start. */
   shows: string;
@@ -83,6 +83,16 @@ export function demoJobs(sleep: Sleep): DemoJob[] {
       job: { name: 'load', execute: (ctx) => sleep(100, ctx.signal) },
       cfg: { dependencies: ['transform', 'audit'], priority: 80 },
       shows: 'after transform and audit',
+    },
+    // A sharded job (SPEC.md §3, @sched/sharding): 3 shards of 10 invoices, 5 at a time per shard.
+    {
+      job: {
+        name: 'invoices',
+        fetchShardingItems: (_ctx, s) => [...Array(30).keys()].filter((i) => i % s.shardTotal === s.shardIndex),
+        processShardingItem: (ctx, _invoice) => sleep(40, ctx.signal),
+      } satisfies ShardingJob<number>,
+      cfg: { cronSpec: '*/10 * * * * *', priority: 20, shardingEnabled: true, shardingTotal: 3, shardingItemConcurrency: 5 },
+      shows: 'split into 3 shards of 10 items (in a cluster they spread over the nodes); done when all are',
     },
     burst('burst-a', 90),
     burst('burst-b', 70),

@@ -21,8 +21,10 @@ export function attachPrinter(sched: Scheduler, print: (line: string) => void): 
   const outcome = (o: ExecutionOutcome): void => {
     const late = o.scheduledAt ? `late ${lpad(String(o.startedAt.getTime() - o.scheduledAt.getTime()), 4)} ms` : 'manual      ';
     const why = o.error ? `  ${o.error.message}` : '';
+    const shard = o.fireId.includes('#') ? ` shard ${o.fireId.split('#')[1] ?? ''}` : '';
+    const items = o.items ? `  ${o.items.itemsDone}/${o.items.itemsTotal} items` : '';
     print(
-      `${clockTime(o.finishedAt)}  ${marks[o.status] ?? o.status}  ${pad(o.jobName, 10)} for ${o.scheduledAt ? clockTime(o.scheduledAt) : 'trigger     '}  ${late}  took ${lpad(String(o.durationMs), 4)} ms  attempt ${o.attempt}${why}`,
+      `${clockTime(o.finishedAt)}  ${marks[o.status] ?? o.status}  ${pad(o.jobName + shard, 10)} for ${o.scheduledAt ? clockTime(o.scheduledAt) : 'trigger     '}  ${late}  took ${lpad(String(o.durationMs), 4)} ms  attempt ${o.attempt}${items}${why}`,
     );
   };
   sched.on('complete', outcome);

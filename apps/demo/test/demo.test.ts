@@ -35,6 +35,11 @@ describe('demo', () => {
     expect(jobs.flaky?.failureCount).toBeGreaterThan(0);
     expect(jobs.flaky?.skippedCount).toBeGreaterThan(0); // circuit open
     expect(jobs.cleanup?.timeoutCount).toBeGreaterThan(0);
+    // The sharded job fires at 10 and 20 s: the first ran its 3 shards and ended with all 30 items; the
+    // second meets the stop, which hands it over (released for whichever node takes it next) instead of ending it.
+    expect(lines.filter((l) => / ok +invoices +for .* 30\/30 items/.test(l)).length).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((l) => / ok +invoices shard \d/.test(l)).length).toBeGreaterThanOrEqual(3);
+    expect(jobs.invoices?.fireCount).toBe(2);
     // Bursts queue for 3 slots: the highest priority always starts first.
     const burstStarts = lines.filter((l) => / ok +burst-/.test(l));
     expect(burstStarts[0]).toContain('burst-a');

@@ -69,6 +69,8 @@ export interface ExecutionOutcome {
   skipReason?: SkipReason;
   /** What started the fire (cron, manual, remote, catch-up); set by the scheduler. */
   kind?: FireKind;
+  /** A shard of a sharded fire (`shardingEnabled`): which one. Its end is not the fire's. */
+  shard?: { shardIndex: number; shardTotal: number };
   /** A run of a `ShardingJob` (one shard): how its items went. */
   items?: ShardItemCounts;
   /** A sharded fire (`shardingEnabled`): each shard's result, by index. */

@@ -46,6 +46,8 @@ export const SHARDING_CHANNEL = 'scheduler:sharding';
 interface Waiter {
   total: number;
   results: Map<number, ShardResult>;
+  /** Shards whose record was seen ended without a result written (read from the record at the next check). */
+  endedSeen: Set<number>;
   resolve: (results: ShardResult[]) => void;
   /** Called on every result, so the wait ends as soon as the last one lands. */
   check: () => void;
@@ -344,6 +346,7 @@ export class ClusterShardPlanner implements ShardPlanner {
       const waiter: Waiter = {
         total: meta.total,
         results: new Map(),
+        endedSeen: new Set(),
         resolve,
         check: () => {
           if (waiter.results.size < waiter.total) return;
@@ -393,9 +396,14 @@ export class ClusterShardPlanner implements ShardPlanner {
     let unclaimed = false;
     missing.forEach((i, k) => {
       const record = records[k];
+      // The shard's own result (with its item counts) may have landed while the records were read.
+      if (waiter.results.has(i)) return;
       if (record === null || record === undefined) unclaimed = true;
       else if (record.state === 'done' && record.status !== undefined && !this.active.has(record.fireId)) {
-        waiter.results.set(i, { shardIndex: i, status: record.status as ShardResult['status'], nodeId: record.nodeId });
+        // Seen ended at two checks in a row: its node is not about to write the full result.
+        if (waiter.endedSeen.has(i)) {
+          waiter.results.set(i, { shardIndex: i, status: record.status as ShardResult['status'], nodeId: record.nodeId });
+        } else waiter.endedSeen.add(i);
       }
     });
     // Still unclaimed long after the grace sweeps (every node missed it): the parent's node takes it.

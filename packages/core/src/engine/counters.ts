@@ -106,7 +106,8 @@ export class Counters implements MetricsSink {
         const o = event.outcome;
         const c = this.counter(o.jobName);
         c.addExecution(o.status, o.durationMs, o.finishedAt.getTime());
-        if (o.attempt === 1) c.fireCount += 1;
+        // A shard is part of its parent's fire, which counts once.
+        if (o.attempt === 1 && o.shard === undefined) c.fireCount += 1;
         return;
       }
       case 'skip':

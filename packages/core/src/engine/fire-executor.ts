@@ -276,6 +276,8 @@ export class FireExecutor {
       durationMs: Math.max(0, finishedAt - startedAt),
       kind: task.kind,
     };
+    if (task.shard && task.shardOf !== undefined)
+      outcome.shard = { shardIndex: task.shard.shardIndex, shardTotal: task.shard.shardTotal };
     if (items) outcome.items = items;
     if (shards) outcome.shards = shards;
     if (error) {
