@@ -5,7 +5,7 @@ import type { FireKind, ShardResult } from '@sched/core';
  * The state of one sharded fire in the StateStore: a run hash `shard:<fireId>`
  * holding the fire's description (`meta`, written once, so a parent that is
  * taken over keeps the first plan), each shard's result (`done:<i>`) and the
- * item progress of each shard (`p:<i>:<writer>:<seq>`, see progress.ts).
+ * item progress of each run of a shard (`p:<i>:<writer>`, see progress.ts).
  */
 export const runIdOf = (fireId: string): string => `shard:${fireId}`;
 

@@ -2,17 +2,21 @@ import type { Clock, Logger, ShardItemProgress, StateStore, TimerHandle } from '
 import { Fields } from './fire-state.js';
 
 /**
- * A shard's item progress in its fire's run hash: the indexes of finished
- * items, written as ranges (`0-99,120,130-140`) in a new field per flush, at
- * most every `flushMs` and at the end. A shard re-run after its node died
- * reads them all and skips those items; what finished after the last flush
- * runs again (so items should be idempotent; `ctx.fencingToken` grows with
- * each attempt).
+ * A shard's item progress in its fire's run hash: each run of a shard keeps
+ * one field (`p:<i>:<writer>`) holding every index it knows finished, as
+ * ranges (`0-99,120,130-140`), rewritten at most every `flushMs` and at the
+ * end. Items are taken in index order, so the finished ones are a contiguous
+ * prefix plus a few stragglers and the field stays short. A shard re-run after
+ * its node died reads every writer's field and skips those items; what
+ * finished after the last flush runs again (so items should be idempotent;
+ * `ctx.fencingToken` grows with each attempt).
  */
 export class StoredItemProgress implements ShardItemProgress {
-  private pending: number[] = [];
+  /** Every index below `low` is finished; `above` holds the finished ones from `low` up. */
+  private low = 0;
+  private readonly above = new Set<number>();
+  private dirty = false;
   private timer: TimerHandle | undefined;
-  private seq = 0;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -34,11 +38,14 @@ export class StoredItemProgress implements ShardItemProgress {
     for (const [field, value] of Object.entries(state ?? {})) {
       if (field.startsWith(prefix)) decodeRanges(value, done);
     }
+    // This run's field carries them on, so a later run reads one field, not a growing list.
+    for (const i of done) this.add(i);
     return done;
   }
 
   itemDone(index: number): void {
-    this.pending.push(index);
+    this.add(index);
+    this.dirty = true;
     this.timer ??= this.clock.setTimer(this.clock.now() + this.flushMs, () => {
       this.timer = undefined;
       this.flush();
@@ -52,11 +59,19 @@ export class StoredItemProgress implements ShardItemProgress {
     await this.writing;
   }
 
+  private add(index: number): void {
+    if (index < this.low) return;
+    this.above.add(index);
+    while (this.above.delete(this.low)) this.low += 1;
+  }
+
   private flush(): void {
-    if (this.pending.length === 0) return;
-    const field = `${Fields.progressPrefix(this.shardIndex)}${this.writer}:${this.seq++}`;
-    const value = encodeRanges(this.pending);
-    this.pending = [];
+    if (!this.dirty) return;
+    this.dirty = false;
+    const prefix = this.low === 0 ? '' : this.low === 1 ? '0' : `0-${this.low - 1}`;
+    const rest = encodeRanges([...this.above]);
+    const value = prefix && rest ? `${prefix},${rest}` : prefix || rest;
+    const field = `${Fields.progressPrefix(this.shardIndex)}${this.writer}`;
     // In order, one at a time; a failed write only means those items run again after a takeover.
     this.writing = this.writing
       .then(() => this.store.setRunFields(this.runId, { [field]: value }, this.ttlMs))

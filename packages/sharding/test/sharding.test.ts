@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   Chain,
   ErrorCode,
+  MemorySchedulerCache,
   MemorySnapshotRepository,
   Scheduler,
   silentLogger,
@@ -24,6 +25,7 @@ import {
   withSharding,
   type ShardAllocationStrategy,
 } from '../src/index.js';
+import { StoredItemProgress } from '../src/progress.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -150,6 +152,26 @@ describe('allocation strategies', () => {
     // A fourth node takes shards, and most shards stay where they were.
     const four = consistentHashAllocation.allocate({ jobName: 'j', fireId: 'j@2', shardTotal: 10, nodeIds: [...nodeIds, 'd'] });
     expect(four.filter((n, i) => n === one[i]).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('item progress: one short field per run; a re-run skips what the earlier run saved and carries it on', async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemorySchedulerCache({ clock }).stateStore;
+    const first = new StoredItemProgress(store, clock, silentLogger, 'shard:f', 3, 'w1', 100, 60_000);
+    expect((await first.completed()).size).toBe(0);
+    // Finished nearly in order, five at a time; 500 and 700 never finish.
+    for (let i = 0; i < 1_000; i++) if (i !== 500 && i !== 700) first.itemDone(i);
+    await clock.advance(100);
+    await first.close();
+    const state = (await store.getRunState('shard:f')) ?? {};
+    expect(state).toEqual({ 'p:3:w1': '0-499,501-699,701-999' });
+    const second = new StoredItemProgress(store, clock, silentLogger, 'shard:f', 3, 'w2', 100, 60_000);
+    const done = await second.completed();
+    expect(done.size).toBe(998);
+    expect(done.has(500) || done.has(700)).toBe(false);
+    second.itemDone(700);
+    await second.close();
+    expect((await store.getRunState('shard:f'))?.['p:3:w2']).toBe('0-499,501-999');
   });
 
   it('item progress ranges round-trip', () => {
