@@ -1189,8 +1189,12 @@ export class Scheduler {
    * shards, which take the slots), and records the fire's outcome.
    */
   private runShardedFire(task: FireTask, planner: ShardPlanner, shardingTotal: number): void {
-    task.coordinator = (ctx) =>
-      planner.runShardedFire(
+    task.coordinator = async (ctx) => {
+      // Started while the node stops (its start was in flight at the hand-over): handed over too.
+      if (this.stateValue !== 'running') {
+        throw new JobAbortedError(task.jobName, 'the node is stopping; its sharded fire is handed over');
+      }
+      return planner.runShardedFire(
         {
           jobName: task.jobName,
           fireId: task.fireId,
@@ -1201,6 +1205,7 @@ export class Scheduler {
         },
         ctx,
       );
+    };
     const run = this.executor.runAttempt(task).finally(() => this.shardedFires.delete(run));
     this.shardedFires.add(run);
   }

@@ -196,6 +196,8 @@ if (config.sharding && config.redis && 'url' in config.redis) {
     shardingTotal: sharding.total,
     shardingItemConcurrency: sharding.itemConcurrency ?? 1,
   });
+  // A DAG dependent of the sharded job: released by the fire's end, after every shard.
+  scheduler.registerJob({ name: 'after-sharded', execute: () => undefined }, { dependencies: ['sharded'] });
   const line = (
     ev: 'start' | 'end',
     e: { fireId: string; attempt: number; jobName: string; scheduledAt?: Date | undefined },

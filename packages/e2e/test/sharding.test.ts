@@ -37,7 +37,7 @@ describe.skipIf(!canRunRedis())('sharded fires across node processes on Redis', 
     rows: await redis.hgetall(`rows:${fireId}`),
     processed: Object.fromEntries(Object.entries(await redis.hgetall(`processed:${fireId}`)).map(([k, v]) => [k, Number(v)])),
   });
-  const parentEnds = (s: Scenario) => s.read().filter((l) => l.ev === 'end' && !isShard(l));
+  const parentEnds = (s: Scenario) => s.read().filter((l) => l.ev === 'end' && l.job === 'sharded' && !isShard(l));
 
   it('3 nodes, 10 shards every 2 s for ~12 s: each shard of each instant once, spread 4/3/3 or better, every item once', async () => {
     const s = make({ items: 60, itemMs: 20 });
@@ -57,14 +57,32 @@ describe.skipIf(!canRunRedis())('sharded fires across node processes on Redis', 
       expect(Object.keys(rows)).toHaveLength(60);
       expect(Object.values(processed).every((n) => n === 1)).toBe(true);
     }
+    // The DAG dependent ran once per fire, after the fire's end (so after every shard's).
+    await until(
+      () => s.read().filter((l) => l.ev === 'end' && l.job === 'after-sharded').length >= ends.length,
+      5_000,
+      'the dependents of those fires',
+    );
+    for (const end of ends) {
+      const after = s.read().filter((l) => l.ev === 'start' && l.job === 'after-sharded' && l.scheduledAt === end.scheduledAt);
+      expect(after).toHaveLength(1);
+      const lastShardEnd = Math.max(
+        ...s
+          .read()
+          .filter((l) => l.ev === 'end' && isShard(l) && parentOf(l) === end.fireId)
+          .map((l) => l.wall),
+      );
+      expect((after[0] as LedgerLine).wall).toBeGreaterThanOrEqual(lastShardEnd);
+    }
   });
 
   it('kill -9 of the node running a fire mid-fire: the others finish its shards and the fire; every item has one row', async () => {
     // 10 shards of 10 items × 100 ms (1 s a shard), every 10 s; progress flushed every 50 ms.
     const s = make({ items: 100, itemMs: 100 }, '*/10 * * * * *');
     await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
-    await until(() => s.read().some((l) => l.ev === 'start' && !isShard(l)), 15_000, 'a sharded fire to start');
-    const parent = s.read().find((l) => l.ev === 'start' && !isShard(l)) as LedgerLine;
+    const isParentStart = (l: LedgerLine): boolean => l.ev === 'start' && l.job === 'sharded' && !isShard(l);
+    await until(() => s.read().some(isParentStart), 15_000, 'a sharded fire to start');
+    const parent = s.read().find(isParentStart) as LedgerLine;
     // Its node has run some items of its shards: kill it mid-fire.
     await until(
       async () => Object.values((await itemsOf(parent.fireId)).rows).filter((n) => n === parent.node).length >= 3,

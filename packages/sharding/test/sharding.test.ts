@@ -293,6 +293,27 @@ describe('ClusterShardPlanner on a simulated cluster', () => {
     await stopAll(t.cluster);
   });
 
+  it('a node dead before the fire (still inside its TTL, so in the plan): its shards are claimed by the others after the grace', async () => {
+    const t = shardedCluster({ cfg: { cronSpec: '0 * * * * *' } });
+    await t.start();
+    const instant = Math.ceil((T0 + 1) / 60_000) * 60_000;
+    await t.clock.advance(instant - t.clock.now() - 200);
+    t.cluster.node('node-3').kill();
+    // The TTL is 3 s: at the instant the others still count node-3 live and allocate it shards.
+    await t.clock.advance(10_000);
+    const { shards, parents } = split(await t.snapshots());
+    const parent = parents.find((p) => p.scheduledAt === instant && p.status !== 'running');
+    expect(parent?.status).toBe('completed');
+    expect(parent?.shards?.map((r) => r.nodeId)).not.toContain('node-3');
+    const these = shards.filter((s) => s.scheduledAt === instant);
+    expect(these.map((s) => s.shardIndex).sort((a, b) => (a as number) - (b as number))).toEqual([...Array(10).keys()]);
+    expect(these.every((s) => s.attempt === 1 && s.status === 'completed')).toBe(true);
+    // node-3's share started only once the grace (500 ms) had passed.
+    const late = these.filter((s) => s.startedAt - instant >= 500);
+    expect(late.length).toBeGreaterThanOrEqual(3);
+    await stopAll(t.cluster);
+  });
+
   it('a node joining mid-run gets shards from the next instant on', async () => {
     const t = shardedCluster({ nodes: 4, startNodes: 3 });
     await t.start();
