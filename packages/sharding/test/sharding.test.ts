@@ -110,6 +110,20 @@ function split(snaps: ExecutionSnapshot[]) {
   return { shards, parents };
 }
 
+/** The first minute instant after T0 (jobs on '0 * * * * *'). */
+const FIRST_MINUTE = Math.ceil((T0 + 1) / 60_000) * 60_000;
+
+/** Which node ran each fire's parent execution (fire id → node id), as the nodes' `start` events tell. */
+function parentNodes(cluster: SimulatedCluster): Map<string, string> {
+  const parentNode = new Map<string, string>();
+  for (const n of cluster.nodes) {
+    n.scheduler.on('start', (e) => {
+      if (!e.fireId.includes('#')) parentNode.set(e.fireId, e.nodeId);
+    });
+  }
+  return parentNode;
+}
+
 async function stopAll(cluster: SimulatedCluster): Promise<void> {
   await cluster.stop();
 }
@@ -220,14 +234,9 @@ describe('ClusterShardPlanner on a simulated cluster', () => {
   for (const victim of ['a shard node', 'the parent node'] as const) {
     it(`kill -9 of ${victim} mid-fire: its shards finish on the others, finished items are not run again`, async () => {
       const t = shardedCluster({ itemMs: 100, itemsPerFire: 100, cfg: { cronSpec: '0 * * * * *' } });
-      const parentNode = new Map<string, string>();
-      for (const n of t.cluster.nodes) {
-        n.scheduler.on('start', (e) => {
-          if (!e.fireId.includes('#')) parentNode.set(e.fireId, e.nodeId);
-        });
-      }
+      const parentNode = parentNodes(t.cluster);
       await t.start();
-      const instant = Math.ceil((T0 + 1) / 60_000) * 60_000;
+      const instant = FIRST_MINUTE;
       // Items take 100 ms, 10 per shard (1 s a shard): kill 570 ms in, just after a flush of progress.
       await t.clock.advance(instant - t.clock.now() + 570);
       const fireId = `report@${instant}`;
@@ -258,14 +267,9 @@ describe('ClusterShardPlanner on a simulated cluster', () => {
 
   it("the parent's node stops gracefully mid-fire: the fire is handed over and completes on the others, each shard once", async () => {
     const t = shardedCluster({ itemMs: 100, cfg: { cronSpec: '0 * * * * *' } });
-    const parentNode = new Map<string, string>();
-    for (const n of t.cluster.nodes) {
-      n.scheduler.on('start', (e) => {
-        if (!e.fireId.includes('#')) parentNode.set(e.fireId, e.nodeId);
-      });
-    }
+    const parentNode = parentNodes(t.cluster);
     await t.start();
-    const instant = Math.ceil((T0 + 1) / 60_000) * 60_000;
+    const instant = FIRST_MINUTE;
     await t.clock.advance(instant - t.clock.now() + 300);
     const fireId = `report@${instant}`;
     const leaving = t.cluster.node(parentNode.get(fireId) as string);
@@ -296,7 +300,7 @@ describe('ClusterShardPlanner on a simulated cluster', () => {
   it('a node dead before the fire (still inside its TTL, so in the plan): its shards are claimed by the others after the grace', async () => {
     const t = shardedCluster({ cfg: { cronSpec: '0 * * * * *' } });
     await t.start();
-    const instant = Math.ceil((T0 + 1) / 60_000) * 60_000;
+    const instant = FIRST_MINUTE;
     await t.clock.advance(instant - t.clock.now() - 200);
     t.cluster.node('node-3').kill();
     // The TTL is 3 s: at the instant the others still count node-3 live and allocate it shards.

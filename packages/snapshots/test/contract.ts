@@ -166,25 +166,17 @@ export function snapshotContract(name: string, make: MakeRepo): void {
         { shardIndex: 1, status: 'failed' as const, nodeId: 'n2', attempt: 2, itemsTotal: 10, itemsDone: 9, itemsFailed: 1 },
         { shardIndex: 2, status: 'abandoned' as const },
       ];
-      await repo.update(parent.executionId, {
-        status: 'failed',
+      const end = {
+        status: 'failed' as const,
         finishedAt: T0 + 3_000,
         durationMs: 2_000,
         itemsTotal: 14,
         itemsDone: 13,
         itemsFailed: 1,
         shards,
-      });
-      expect(await repo.get(parent.executionId)).toEqual({
-        ...parent,
-        status: 'failed',
-        finishedAt: T0 + 3_000,
-        durationMs: 2_000,
-        itemsTotal: 14,
-        itemsDone: 13,
-        itemsFailed: 1,
-        shards,
-      });
+      };
+      await repo.update(parent.executionId, end);
+      expect(await repo.get(parent.executionId)).toEqual({ ...parent, ...end });
     });
 
     it('takes a burst of writes from one turn of the event loop, all of them stored', async () => {
