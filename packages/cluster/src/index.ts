@@ -9,6 +9,7 @@ export type { ClusterSchedulerOptions } from './create-cluster-scheduler.js';
 export { RedisConnection, ClusterClock, LuaScript } from '@sched/redis';
 export type { RedisClient, RedisConnectionOptions, ClusterClockOptions } from '@sched/redis';
 export { RedisLockManager, RedisStateStore } from '@sched/lock';
+export { RedisConfigStore } from '@sched/config';
 export { RedisNodeRegistry, NodeRegistry } from '@sched/registry';
 export type { RedisNodeRegistryOptions } from '@sched/registry';
 export { RedisPubSub } from '@sched/pubsub';

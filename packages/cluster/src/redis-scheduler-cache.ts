@@ -1,4 +1,5 @@
-import { MemoryConfigStore, MemoryStore, type ConfigStore, type SchedulerCache } from '@sched/core';
+import type { ConfigStore, SchedulerCache } from '@sched/core';
+import { RedisConfigStore } from '@sched/config';
 import { RedisLockManager, RedisStateStore } from '@sched/lock';
 import { RedisConnection, type RedisClient, type RedisConnectionOptions } from '@sched/redis';
 
@@ -7,9 +8,10 @@ import { RedisConnection, type RedisClient, type RedisConnectionOptions } from '
  * state in `@sched/lock`. Pass it to `NodeRegistry`, `RedisPubSub` and the
  * other seed-style constructors: they read its `.connection`.
  *
- * The shared configuration store on Redis arrives with `@sched/config`; until
- * then `configStore` is this process's own (memory), so runtime config
- * changes are local to the node.
+ * `configStore` is the cluster's shared, versioned document on Redis
+ * (`RedisConfigStore` of `@sched/config`). The scheduler does not read or
+ * write it yet (runtime config changes are still local to the node); the
+ * sync arrives with the rest of `@sched/config`.
  */
 export class RedisSchedulerCache implements SchedulerCache {
   readonly connection: RedisConnection;
@@ -21,6 +23,6 @@ export class RedisSchedulerCache implements SchedulerCache {
     this.connection = redis instanceof RedisConnection ? redis : new RedisConnection(redis, options);
     this.lockManager = new RedisLockManager(this.connection);
     this.stateStore = new RedisStateStore(this.connection);
-    this.configStore = options.configStore ?? new MemoryConfigStore(new MemoryStore());
+    this.configStore = options.configStore ?? new RedisConfigStore(this.connection);
   }
 }

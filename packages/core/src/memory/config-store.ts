@@ -1,4 +1,5 @@
-import type { ConfigDocument } from '../config/schema.js';
+import { configDocumentSchema, type ConfigDocument } from '../config/schema.js';
+import { parseOrThrow } from '../config/validate.js';
 import { ConfigConflictError } from '../errors.js';
 import type { ConfigChangeMeta, ConfigStore, VersionedConfig } from '../ports/config-store.js';
 import type { Clock } from '../ports/clock.js';
@@ -27,6 +28,8 @@ export class MemoryConfigStore implements ConfigStore {
 
   async compareAndSet(document: ConfigDocument, expectedVersion: number, meta: ConfigChangeMeta): Promise<VersionedConfig> {
     this.store.check('config.compareAndSet');
+    // Only a valid document is ever stored (as on Redis): every node can apply what it reads.
+    document = parseOrThrow(configDocumentSchema, document, 'config.compareAndSet');
     const actual = this.current?.version ?? 0;
     if (actual !== expectedVersion) throw new ConfigConflictError('compareAndSet', expectedVersion, actual);
     const next: VersionedConfig = {

@@ -1,0 +1,7 @@
+/**
+ * @sched/config — the cluster's shared configuration (SPEC.md §4): the
+ * versioned configuration document on Redis, changed by compare-and-set,
+ * kept with its history and announced to every node in version order.
+ */
+export { RedisConfigStore } from './redis-config-store.js';
+export type { RedisConfigStoreOptions } from './redis-config-store.js';
