@@ -39,8 +39,8 @@ interface StoredEntry {
  * bounded history, all written by one Lua compare-and-set, so two concurrent
  * changes never clobber each other (the loser gets `ConfigConflictError` with
  * both versions). The change's time is Redis `TIME`. Each accepted change is
- * announced on `<prefix>:config`; watchers deliver every version after the one
- * they last saw, in order, reading the history for any notice they missed
+ * announced on `<prefix>:config`; a watcher delivers the version stored when
+ * it starts, then every version after the one it last saw, in order, reading the history for any notice they missed
  * (and reading the version every `pollIntervalMs`, so a notice lost during a
  * reconnect is caught up too).
  */
@@ -181,18 +181,24 @@ class Watcher {
 
   private async step(): Promise<void> {
     if (this.last === undefined) {
-      // The first read sets the starting point: versions from before the watch are not delivered.
-      this.last = (await this.store.get())?.version ?? 0;
+      // The first read delivers the version stored now (so nothing between a reader's get() and its watch is lost).
+      const current = await this.store.get();
+      this.last = current?.version ?? 0;
+      if (current && !this.closed) this.deliver(current);
       return;
     }
     for (const entry of await this.store.versionsAfter(this.last)) {
       if (this.closed) return;
       this.last = entry.version;
-      try {
-        this.listener(entry);
-      } catch (error) {
-        this.logger.error('config watch listener threw', { version: entry.version, error });
-      }
+      this.deliver(entry);
+    }
+  }
+
+  private deliver(entry: VersionedConfig): void {
+    try {
+      this.listener(entry);
+    } catch (error) {
+      this.logger.error('config watch listener threw', { version: entry.version, error });
     }
   }
 }

@@ -60,25 +60,25 @@ export function configStoreContract(name: string, make: () => Promise<ConfigStor
       expect((await store.get())?.version).toBe(1);
     });
 
-    it('watch delivers every later version once, in version order, whoever wrote it', async () => {
+    it('watch delivers the version stored at its start, then every later one once, in version order, whoever wrote it', async () => {
       const { store, other } = await make();
       await store.compareAndSet(doc('0 * * * * *'), 0, { nodeId: 'n1' });
       const seen: VersionedConfig[] = [];
       const stop = store.watch((c) => seen.push(c));
-      // Let the watcher find its starting point (version 1 is not delivered: it was there before).
-      await new Promise((r) => setTimeout(r, 200));
+      // The watcher starts from the stored version 1, which it delivers first.
+      await until(() => seen.length >= 1, 'the stored version');
       let version = 1;
       for (const spec of ['1 * * * * *', '2 * * * * *', '3 * * * * *']) {
         version = (await (version % 2 ? other : store).compareAndSet(doc(spec), version, { nodeId: 'x' })).version;
       }
-      await until(() => seen.length >= 3, 'three changes');
+      await until(() => seen.length >= 4, 'three changes');
       await new Promise((r) => setTimeout(r, 100));
       stop();
-      expect(seen.map((c) => c.version)).toEqual([2, 3, 4]);
-      expect(seen[2]?.document).toEqual(doc('3 * * * * *'));
+      expect(seen.map((c) => c.version)).toEqual([1, 2, 3, 4]);
+      expect(seen[3]?.document).toEqual(doc('3 * * * * *'));
       await store.compareAndSet(doc('4 * * * * *'), 4, { nodeId: 'x' });
       await new Promise((r) => setTimeout(r, 100));
-      expect(seen).toHaveLength(3);
+      expect(seen).toHaveLength(4);
     });
 
     it('refuses an invalid document with a typed error naming the field, storing nothing', async () => {

@@ -3,7 +3,9 @@
  * Explicit exports only: what is not listed here is internal.
  */
 export { Scheduler } from './scheduler.js';
-export type { JobInfo, SchedulerState } from './scheduler.js';
+export type { JobInfo, SchedulerState, EffectiveConfig } from './scheduler.js';
+export type { ChangeOptions } from './engine/config-sync.js';
+export type { EffectiveCfg } from './engine/task-config.js';
 export type { SchedulerOptions } from './engine/options.js';
 export type { JobMetrics, SchedulerMetrics } from './engine/counters.js';
 export type { MisfirePreview } from './engine/misfire-preview.js';

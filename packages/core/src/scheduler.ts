@@ -26,7 +26,7 @@ import {
 } from './errors.js';
 import { TypedEmitter, type SchedulerEventName, type SchedulerEvents } from './events.js';
 import { isShardingJob, type AnyJob } from './job.js';
-import type { ExecutionOutcome, FireKind, MisfirePolicy } from './model.js';
+import type { ConfigLoadStrategy, ExecutionOutcome, FireKind, MisfirePolicy } from './model.js';
 import type { Clock } from './ports/clock.js';
 import { SystemClock } from './ports/clock.js';
 import type { DagRunReport, DependencyCoordinator } from './ports/dependency-coordinator.js';
@@ -68,6 +68,8 @@ import { ScheduleTimer } from './engine/schedule-timer.js';
 import { SnapshotWriter } from './engine/snapshot-writer.js';
 import { asRunnableJob } from './engine/sharding-job.js';
 import { compileFor, effectiveCfg, validateTaskCfg, type EffectiveCfg } from './engine/task-config.js';
+import { ConfigSync, type ChangeOptions } from './engine/config-sync.js';
+import type { VersionedConfig } from './ports/config-store.js';
 import { VERSION } from './version.js';
 
 /** What `getJobs()` reports per job. */
@@ -94,6 +96,17 @@ export interface JobInfo {
 }
 
 export type SchedulerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** What `getConfig()` reports: the configuration in effect on this node and where it came from. */
+export interface EffectiveConfig {
+  /** The shared configuration's version this node applied (0: none). */
+  version: number;
+  updatedAt: Date | undefined;
+  /** The node that wrote that version. */
+  updatedBy: string | undefined;
+  strategy: ConfigLoadStrategy;
+  jobs: Record<string, { cfg: EffectiveCfg; source: 'remote' | 'local' | 'code' }>;
+}
 
 /** At most this many instants of one job are taken per wake (a long stall continues on the next wake). */
 const MAX_FIRES_PER_WAKE = 1_000;
@@ -156,6 +169,8 @@ export class Scheduler {
   private stateValue: SchedulerState = 'idle';
   private stopPromise: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** The shared configuration this node follows (absent with `configLoadStrategy: 'local-only'`). */
+  private readonly configSync: ConfigSync | undefined;
   /** Parent executions of sharded fires running on this node (outside the dispatcher). */
   private readonly shardedFires = new Set<Promise<void>>();
   private registryUpdatePending = false;
@@ -260,6 +275,15 @@ export class Scheduler {
       onError: (error) => this.reporter.error('takeover sweep', error),
     });
     this.host = this.createHost();
+    this.configSync =
+      t.configLoadStrategy === 'local-only'
+        ? undefined
+        : new ConfigSync(this.schedulerCache.configStore, {
+            nodeId: this.nodeId,
+            logger: this.logger,
+            check: (doc, api) => void this.planDocument(this.localPart(doc), api),
+            apply: (doc, api, since) => this.applyDocument(this.localPart(doc), api, since),
+          });
   }
 
   /** `idle` → `starting` → `running` → `stopping` → `stopped`. */
@@ -361,6 +385,8 @@ export class Scheduler {
       await this.remoteExecutor.attach(this.host);
       await this.dependencyCoordinator?.attach(this.host);
       await this.shardPlanner?.attach(this.host);
+      // The shared configuration first, so the first schedule is the cluster's.
+      await this.configSync?.start();
     } catch (error) {
       this.stateValue = 'idle';
       for (const off of this.registryListeners.splice(0)) off();
@@ -424,14 +450,12 @@ export class Scheduler {
    * change (by this scheduler's clock); no instant runs twice across it.
    * Throws `InvalidCronError` (nothing changes) or `UnknownJobError`.
    */
-  async updateCronSpec(name: string, cronSpec: string): Promise<void> {
+  async updateCronSpec(name: string, cronSpec: string, options?: ChangeOptions): Promise<void> {
     this.guard('updateCronSpec', () => {
       const entry = this.entry('updateCronSpec', name);
       compileCron(cronSpec, entry.cfg.timezone, 'updateCronSpec');
-      const doc: ConfigDocument = this.document ? structuredClone(this.document) : { jobs: {} };
-      doc.jobs[name] = { ...(doc.jobs[name] ?? {}), cronSpec };
-      this.applyDocument(doc, 'updateCronSpec');
     });
+    await this.changeJob('updateCronSpec', name, { cronSpec }, options);
   }
 
   /**
@@ -441,28 +465,113 @@ export class Scheduler {
    * an invalid document, a bad cron, an unknown job or a dependency cycle
    * throws a typed error naming the place, and the running config stays.
    */
-  async loadFromConfig(document: ConfigDocumentInput): Promise<void> {
+  async loadFromConfig(document: ConfigDocumentInput, options?: ChangeOptions): Promise<void> {
+    let doc: ConfigDocument | undefined;
     this.guard('loadFromConfig', () => {
-      const doc = parseOrThrow(configDocumentSchema, document, 'loadFromConfig');
-      this.applyDocument(doc, 'loadFromConfig');
+      doc = parseOrThrow(configDocumentSchema, document, 'loadFromConfig');
+      // Checked here, whatever the cluster holds: every job it names must have code on this node.
+      this.planDocument(doc, 'loadFromConfig');
+      if (!this.configSync) this.applyDocument(doc, 'loadFromConfig');
     });
+    const sync = this.configSync;
+    if (sync && doc) {
+      const next = doc;
+      await this.loggedAsync(
+        'loadFromConfig',
+        sync.change('loadFromConfig', () => next, options),
+      );
+    }
   }
 
-  /** Pauses a job: its instants are neither run nor recorded, and never compensated. */
-  async pause(name: string): Promise<void> {
-    this.guard('pause', () => {
-      this.entry('pause', name).paused = true;
-    });
+  /**
+   * Pauses a job: its instants are neither run nor recorded, and never
+   * compensated. In a cluster (any `configLoadStrategy` but `'local-only'`)
+   * the pause is a change of the shared configuration and holds on every node.
+   */
+  async pause(name: string, options?: ChangeOptions): Promise<void> {
+    this.guard('pause', () => void this.entry('pause', name));
+    if (!this.configSync) {
+      this.entry('pause', name).localPaused = true;
+      return;
+    }
+    await this.changeJob('pause', name, { paused: true }, options);
   }
 
-  /** Resumes a paused job from its next instant (the paused ones are not made up). */
-  async resume(name: string): Promise<void> {
-    this.guard('resume', () => {
-      const entry = this.entry('resume', name);
-      if (!entry.paused) return;
-      entry.paused = false;
+  /** Resumes a paused job from its next instant (the paused ones are not made up); on every node in a cluster. */
+  async resume(name: string, options?: ChangeOptions): Promise<void> {
+    const entry = this.jobs.get(name);
+    this.guard('resume', () => void this.entry('resume', name));
+    if (!this.configSync) {
+      if (!entry?.localPaused) return;
+      entry.localPaused = false;
       if (this.stateValue === 'running') this.reschedule(entry, this.clock.now());
-    });
+      return;
+    }
+    await this.changeJob('resume', name, { paused: undefined }, options);
+  }
+
+  /**
+   * The configuration in effect on this node: the shared document's version
+   * (0 without one), the strategy, and each job's effective cfg with where its
+   * schedule comes from (`'remote'`: the shared document, `'local'`: this node's
+   * own document, `'code'`: `registerJob`).
+   */
+  getConfig(): EffectiveConfig {
+    const latest = this.configSync?.latest;
+    const jobs: EffectiveConfig['jobs'] = {};
+    for (const e of this.jobs.values()) {
+      const fromDoc = this.document?.jobs[e.name] !== undefined;
+      jobs[e.name] = { cfg: { ...e.cfg }, source: fromDoc ? (this.configSync ? 'remote' : 'local') : 'code' };
+    }
+    return {
+      version: latest?.version ?? 0,
+      updatedAt: latest ? new Date(latest.updatedAt) : undefined,
+      updatedBy: latest?.nodeId,
+      strategy: this.tuning.configLoadStrategy,
+      jobs,
+    };
+  }
+
+  /** The shared configuration's versions, newest first (version, time, node, actor, reason, document). */
+  async configHistory(limit = 100): Promise<VersionedConfig[]> {
+    return this.loggedAsync('configHistory', this.schedulerCache.configStore.history(limit));
+  }
+
+  /** Restores an earlier version's document as a new version (every node follows). */
+  async rollbackConfig(version: number, options?: ChangeOptions): Promise<void> {
+    const sync = this.configSync;
+    if (!sync) {
+      throw this.logged(
+        'rollbackConfig',
+        new SchedulerStateError('rollbackConfig', "there is no shared configuration with configLoadStrategy 'local-only'"),
+      );
+    }
+    await this.loggedAsync('rollbackConfig', sync.rollback(version, options));
+  }
+
+  /** One job's fields changed in the configuration: shared (a new version) or, with 'local-only', this node's own. */
+  private async changeJob(api: string, name: string, fields: Partial<TaskCfg>, options?: ChangeOptions): Promise<void> {
+    const editJob = (doc: ConfigDocument): ConfigDocument => {
+      const job: TaskCfg = { ...(doc.jobs[name] ?? {}), ...fields };
+      for (const [k, v] of Object.entries(fields)) if (v === undefined) delete (job as Record<string, unknown>)[k];
+      doc.jobs[name] = job;
+      return doc;
+    };
+    const sync = this.configSync;
+    if (!sync) {
+      this.guard(api, () => this.applyDocument(editJob(this.document ? structuredClone(this.document) : { jobs: {} }), api));
+      return;
+    }
+    await this.loggedAsync(api, sync.change(api, editJob, options));
+  }
+
+  /** Awaits `work`, logging a typed error it rejects with before rethrowing it. */
+  private async loggedAsync<T>(api: string, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      throw this.logged(api, toError(api, error));
+    }
   }
 
   /**
@@ -1347,6 +1456,7 @@ export class Scheduler {
     this.claims.stop();
     this.catchup.stop();
     this.sweeper.stop();
+    this.configSync?.stop();
     for (const off of this.registryListeners.splice(0)) off();
     // Sharded fires' parents are handed over before leaving (released, not ended), so the others'
     // sweep on our leave finds them.
@@ -1435,8 +1545,13 @@ export class Scheduler {
     return doc?.timezone ?? this.tuning.timezone;
   }
 
-  /** Validates a whole document against the registered jobs, then applies it at once. */
-  private applyDocument(doc: ConfigDocument, api: string): void {
+  /**
+   * Checks a whole document against the registered jobs (every job it names
+   * must be registered here; each resulting cfg must compile; the dependency
+   * graph must hold) and returns each job's new cfg. Throws the typed error
+   * naming the place; changes nothing.
+   */
+  private planDocument(doc: ConfigDocument, api: string): Map<JobEntry, EffectiveCfg> {
     const issues: ConfigIssue[] = [];
     const planned = new Map<JobEntry, EffectiveCfg>();
     for (const [name, cfg] of Object.entries(doc.jobs)) {
@@ -1467,6 +1582,22 @@ export class Scheduler {
     const graph = new Map<string, EffectiveCfg>();
     for (const [entry, eff] of planned) graph.set(entry.name, eff);
     if (this.stateValue === 'running' || this.stateValue === 'starting') this.validateGraph(graph, true);
+    return planned;
+  }
+
+  /** The part of a shared document about the jobs registered here (the others are other nodes' business). */
+  private localPart(doc: ConfigDocument): ConfigDocument {
+    const jobs = Object.fromEntries(Object.entries(doc.jobs).filter(([name]) => this.jobs.has(name)));
+    return doc.timezone === undefined ? { jobs } : { timezone: doc.timezone, jobs };
+  }
+
+  /**
+   * Validates a whole document against the registered jobs, then applies it
+   * at once. A changed schedule takes effect for instants after `since` (the
+   * change's time; now by default), so every node switches at one boundary.
+   */
+  private applyDocument(doc: ConfigDocument, api: string, since?: number): void {
+    const planned = this.planDocument(doc, api);
     this.document = doc;
     const now = this.clock.now();
     for (const [entry, eff] of planned) {
@@ -1479,7 +1610,7 @@ export class Scheduler {
           ? new CircuitBreaker(eff.circuitBreaker.maxFailures, eff.circuitBreaker.resetTimeoutMs)
           : undefined;
       }
-      if (rescheduleNeeded && this.stateValue === 'running') this.reschedule(entry, now);
+      if (rescheduleNeeded && this.stateValue === 'running') this.reschedule(entry, since ?? now);
     }
     if (this.stateValue === 'running') this.scheduleRegistryUpdate();
     this.logger.info('configuration applied', { api, jobs: Object.keys(doc.jobs).length });
@@ -1639,6 +1770,7 @@ function sameSchedule(a: EffectiveCfg, b: EffectiveCfg): boolean {
     a.cronSpec === b.cronSpec &&
     a.timezone === b.timezone &&
     a.enabled === b.enabled &&
+    a.paused === b.paused &&
     a.dependencies.length === b.dependencies.length &&
     a.dependencies.every((d, i) => d === b.dependencies[i])
   );

@@ -74,6 +74,8 @@ export const taskCfgSchema = z.strictObject({
   recoverAbandoned: z.boolean().optional(),
   /** A disabled job keeps its registration but does not fire on its schedule. @default true */
   enabled: z.boolean().optional(),
+  /** Its instants are skipped and never made up (what `pause()` sets; in a cluster it holds on every node). @default false */
+  paused: z.boolean().optional(),
 });
 export type TaskCfg = z.infer<typeof taskCfgSchema>;
 

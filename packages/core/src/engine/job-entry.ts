@@ -30,7 +30,8 @@ export class JobEntry {
    */
   activeSince = Number.NEGATIVE_INFINITY;
   spec: CronSpec | undefined;
-  paused = false;
+  /** Paused on this node only (`pause()` with `configLoadStrategy: 'local-only'`). */
+  localPaused = false;
   /** Fires accepted and not yet finished (queued, running or waiting to retry). */
   inFlight = 0;
   breaker: CircuitBreaker | undefined;
@@ -47,6 +48,11 @@ export class JobEntry {
     public codeCfg: TaskCfg | undefined,
     public cfg: EffectiveCfg,
   ) {}
+
+  /** Paused by this node, or by the configuration (`paused: true`, shared in a cluster). */
+  get paused(): boolean {
+    return this.localPaused || this.cfg.paused;
+  }
 
   get scheduled(): boolean {
     return !Number.isNaN(this.next);

@@ -22,6 +22,7 @@ export interface EffectiveCfg {
   circuitBreaker: { maxFailures: number; resetTimeoutMs: number } | undefined;
   recoverAbandoned: boolean;
   enabled: boolean;
+  paused: boolean;
 }
 
 export interface RetryPolicy {
@@ -104,6 +105,7 @@ export function effectiveCfg(code: TaskCfg | undefined, doc: TaskCfg | undefined
     circuitBreaker: c.circuitBreaker,
     recoverAbandoned: c.recoverAbandoned ?? false,
     enabled: c.enabled ?? true,
+    paused: c.paused ?? false,
   };
 }
 

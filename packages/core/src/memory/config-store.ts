@@ -55,6 +55,8 @@ export class MemoryConfigStore implements ConfigStore {
 
   watch(listener: (config: VersionedConfig) => void): () => void {
     this.watchers.add(listener);
+    const current = this.current ? structuredClone(this.current) : undefined;
+    if (current) queueMicrotask(() => this.watchers.has(listener) && listener(current));
     return () => this.watchers.delete(listener);
   }
 }

@@ -9,8 +9,9 @@ import type { ConfigDocument } from '../config/schema.js';
  *   silently clobber each other.
  * - Every accepted change is kept in `history()` (newest first) with its
  *   version, time and author, so it can be audited and rolled back.
- * - `watch` delivers each new version at least once, in version order; a
- *   watcher that missed some catches up with `get()`.
+ * - `watch` delivers the version stored when it starts (if any), then each
+ *   new version, in version order, at least once (a listener ignores a
+ *   version it has seen); a watcher that missed some catches up with `get()`.
  * Failure: methods reject with `StoreUnavailableError` when the store cannot be
  * reached; the running configuration stays as it was.
  */
