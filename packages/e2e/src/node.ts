@@ -222,6 +222,46 @@ scheduler.on('misfire', (e) =>
   write({ ev: 'misfire', job: e.jobName, count: e.missedCount, by: e.detectedBy, node: config.nodeId }),
 );
 
+/**
+ * Commands from the test on stdin, one JSON line each (`{ id, cmd, args }`):
+ * runtime controls and reads of this node's scheduler. Answers on stdout as
+ * `answer <json>` with the same id.
+ */
+if (process.stdin.readable) {
+  let pending = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => {
+    pending += chunk;
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (line.trim()) void command(JSON.parse(line) as { id: number; cmd: string; args: unknown[] });
+    }
+  });
+}
+
+async function command({ id, cmd, args }: { id: number; cmd: string; args: unknown[] }): Promise<void> {
+  const answer = (body: Record<string, unknown>) => console.log(`answer ${JSON.stringify({ id, ...body })}`);
+  try {
+    const s = scheduler as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const allowed = [
+      'updateCronSpec',
+      'loadFromConfig',
+      'pause',
+      'resume',
+      'rollbackConfig',
+      'getConfig',
+      'getJob',
+      'configHistory',
+    ];
+    if (!allowed.includes(cmd)) throw new Error(`unknown command ${cmd}`);
+    const result = await (s[cmd] as (...a: unknown[]) => unknown).apply(scheduler, args);
+    answer({ ok: true, result: result ?? null });
+  } catch (error) {
+    answer({ ok: false, code: (error as { code?: string }).code, message: (error as Error).message });
+  }
+}
+
 process.on('SIGTERM', () => {
   scheduler
     .stop()

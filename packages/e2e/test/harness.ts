@@ -40,7 +40,7 @@ export class Scenario {
     const config: NodeConfig = { ...this.base, ...extra, nodeId, ledger: this.ledger };
     const child = startTracked(process.execPath, ['--import', 'tsx', '--conditions=@sched/source', nodeScript], {
       env: { ...process.env, SCHED_E2E: JSON.stringify(config) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     const log: string[] = [];
     this.logs.set(nodeId, log);
@@ -48,6 +48,40 @@ export class Scenario {
     this.nodes.set(nodeId, child);
     await waitForOutput(child, /^ready$/m, 30_000, `node ${nodeId}`);
     return child;
+  }
+
+  private commands = 0;
+
+  /** Runs a scheduler method on a node (see node.ts) and resolves with its answer. */
+  async command(
+    nodeId: string,
+    cmd: string,
+    ...args: unknown[]
+  ): Promise<{ ok: boolean; result?: unknown; code?: string; message?: string }> {
+    const child = this.nodes.get(nodeId);
+    if (!child?.stdin || !child.stdout) throw new Error(`no node ${nodeId}`);
+    const id = ++this.commands;
+    const stdout = child.stdout;
+    return new Promise((resolve, reject) => {
+      let seen = '';
+      const timer = setTimeout(() => {
+        stdout.off('data', onData);
+        reject(new Error(`node ${nodeId} did not answer ${cmd} within 15 s`));
+      }, 15_000);
+      const onData = (d: Buffer): void => {
+        seen += d.toString();
+        for (const m of seen.matchAll(/^answer (.*)$/gm)) {
+          const body = JSON.parse(m[1] as string) as { id: number; ok: boolean };
+          if (body.id !== id) continue;
+          clearTimeout(timer);
+          stdout.off('data', onData);
+          resolve(body);
+          return;
+        }
+      };
+      stdout.on('data', onData);
+      child.stdin?.write(`${JSON.stringify({ id, cmd, args })}\n`);
+    });
   }
 
   signal(nodeId: string, signal: NodeJS.Signals): void {
