@@ -16,11 +16,17 @@ import {
 
 /** What a configuration file is applied to: a `Scheduler` (or anything with its `loadFromConfig`). */
 export interface ConfigTarget {
-  loadFromConfig(document: ConfigDocumentInput): Promise<void>;
+  loadFromConfig(document: ConfigDocumentInput, options?: { scope?: 'cluster' | 'node' }): Promise<void>;
   readonly logger?: Logger;
 }
 
 export interface LoadConfigFileOptions {
+  /**
+   * `'node'`: the file is this node's local document, weighed against the
+   * cluster's shared one by `configLoadStrategy`. `'cluster'`: the file is
+   * published as the shared document (every node follows). @default 'node'
+   */
+  scope?: 'node' | 'cluster';
   /** Reload when the file changes (debounced); an invalid edit is logged and the running config stays. @default false */
   watch?: boolean;
   /** Changes closer together than this are one reload. @default 200 */
@@ -101,14 +107,18 @@ export async function loadConfigFile(
   if (!Number.isInteger(debounceMs) || debounceMs < 0) {
     throw new InvalidArgumentError('loadConfigFile', `debounceMs must be a non-negative integer, got ${debounceMs}`);
   }
-  let current = await applyFile(target, file);
+  const scope = options.scope ?? 'node';
+  if (scope !== 'node' && scope !== 'cluster') {
+    throw new InvalidArgumentError('loadConfigFile', `scope is 'node' or 'cluster', not ${JSON.stringify(scope)}`);
+  }
+  let current = await applyFile(target, file, scope);
   let text = JSON.stringify(current);
   let watcher: FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   let reloading: Promise<void> = Promise.resolve();
   const reload = async (): Promise<void> => {
     try {
-      const next = await applyFile(target, file);
+      const next = await applyFile(target, file, scope);
       const nextText = JSON.stringify(next);
       if (nextText === text) return;
       current = next;
@@ -146,10 +156,10 @@ export async function loadConfigFile(
 }
 
 /** Reads, checks and applies one version of the file; errors name the file. */
-async function applyFile(target: ConfigTarget, file: string): Promise<ConfigDocument> {
+async function applyFile(target: ConfigTarget, file: string, scope: 'node' | 'cluster'): Promise<ConfigDocument> {
   const document = await readConfigFile(file);
   try {
-    await target.loadFromConfig(document);
+    await target.loadFromConfig(document, { scope });
   } catch (error) {
     // The scheduler's error names the job and field; the file is added so the reader knows where.
     if (isSchedError(error)) error.message = `${error.message} (in ${file})`;

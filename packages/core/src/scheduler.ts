@@ -69,6 +69,7 @@ import { SnapshotWriter } from './engine/snapshot-writer.js';
 import { asRunnableJob } from './engine/sharding-job.js';
 import { compileFor, effectiveCfg, validateTaskCfg, type EffectiveCfg } from './engine/task-config.js';
 import { ConfigSync, type ChangeOptions } from './engine/config-sync.js';
+import { mergeLayers, type ConfigSource } from './engine/config-layers.js';
 import type { VersionedConfig } from './ports/config-store.js';
 import { VERSION } from './version.js';
 
@@ -169,6 +170,12 @@ export class Scheduler {
   private stateValue: SchedulerState = 'idle';
   private stopPromise: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** This node's own configuration document (`loadFromConfig(doc, { scope: 'node' })`, a local file). */
+  private localDoc: ConfigDocument | undefined;
+  /** The cluster's shared document as last applied (every job, served here or not). */
+  private sharedDoc: ConfigDocument | undefined;
+  /** Which layer each job's document entry comes from (jobs absent: code). */
+  private sources = new Map<string, ConfigSource>();
   /** The shared configuration this node follows (absent with `configLoadStrategy: 'local-only'`). */
   private readonly configSync: ConfigSync | undefined;
   /** Parent executions of sharded fires running on this node (outside the dispatcher). */
@@ -281,8 +288,8 @@ export class Scheduler {
         : new ConfigSync(this.schedulerCache.configStore, {
             nodeId: this.nodeId,
             logger: this.logger,
-            check: (doc, api) => void this.planDocument(this.localPart(doc), api),
-            apply: (doc, api, since) => this.applyDocument(this.localPart(doc), api, since),
+            check: (doc, api) => void this.planDocument(this.localPart(this.layers(undefined, doc).document), api),
+            apply: (doc, api, since) => this.applyLayers(this.localDoc, doc, api, since),
           });
   }
 
@@ -332,8 +339,8 @@ export class Scheduler {
       const name = validateJob(job);
       if (this.jobs.has(name)) throw new DuplicateJobError('registerJob', name);
       const codeCfg = cfg === undefined ? undefined : validateTaskCfg('registerJob', name, cfg, this.capabilities());
-      const docCfg = this.document?.jobs[name];
-      const eff = effectiveCfg(codeCfg, docCfg, this.defaultTimezone());
+      const layered = this.layers().document;
+      const eff = effectiveCfg(codeCfg, layered.jobs[name], this.defaultTimezone(layered));
       checkShardingJob('registerJob', job, eff);
       const spec = compileFor('registerJob', eff);
       const entry = new JobEntry(name, job, this.chain.then(asRunnableJob(job), this.wrapperEnv), codeCfg, eff);
@@ -465,16 +472,29 @@ export class Scheduler {
    * an invalid document, a bad cron, an unknown job or a dependency cycle
    * throws a typed error naming the place, and the running config stays.
    */
-  async loadFromConfig(document: ConfigDocumentInput, options?: ChangeOptions): Promise<void> {
+  async loadFromConfig(document: ConfigDocumentInput, options?: ChangeOptions & { scope?: 'cluster' | 'node' }): Promise<void> {
     let doc: ConfigDocument | undefined;
+    const toCluster = this.configSync !== undefined && options?.scope !== 'node';
     this.guard('loadFromConfig', () => {
       doc = parseOrThrow(configDocumentSchema, document, 'loadFromConfig');
       // Checked here, whatever the cluster holds: every job it names must have code on this node.
-      this.planDocument(doc, 'loadFromConfig');
-      if (!this.configSync) this.applyDocument(doc, 'loadFromConfig');
+      for (const name of Object.keys(doc.jobs)) {
+        if (!this.jobs.has(name))
+          throw new UnknownJobError('loadFromConfig', name, 'is in the configuration document but has no registered code on this node');
+      }
+      if (toCluster) {
+        this.planDocument(this.layers(undefined, doc).document, 'loadFromConfig');
+        return;
+      }
+      if (this.tuning.configLoadStrategy === 'remote-only') {
+        this.logger.warn("a local configuration document is ignored with configLoadStrategy 'remote-only'", {
+          jobs: Object.keys(doc.jobs).length,
+        });
+      }
+      this.applyLayers(doc, this.sharedDoc, 'loadFromConfig');
     });
     const sync = this.configSync;
-    if (sync && doc) {
+    if (toCluster && sync && doc) {
       const next = doc;
       await this.loggedAsync(
         'loadFromConfig',
@@ -520,8 +540,7 @@ export class Scheduler {
     const latest = this.configSync?.latest;
     const jobs: EffectiveConfig['jobs'] = {};
     for (const e of this.jobs.values()) {
-      const fromDoc = this.document?.jobs[e.name] !== undefined;
-      jobs[e.name] = { cfg: { ...e.cfg }, source: fromDoc ? (this.configSync ? 'remote' : 'local') : 'code' };
+      jobs[e.name] = { cfg: { ...e.cfg }, source: this.sources.get(e.name) ?? 'code' };
     }
     return {
       version: latest?.version ?? 0,
@@ -559,7 +578,7 @@ export class Scheduler {
     };
     const sync = this.configSync;
     if (!sync) {
-      this.guard(api, () => this.applyDocument(editJob(this.document ? structuredClone(this.document) : { jobs: {} }), api));
+      this.guard(api, () => this.applyLayers(editJob(structuredClone(this.localDoc ?? { jobs: {} })), this.sharedDoc, api));
       return;
     }
     await this.loggedAsync(api, sync.change(api, editJob, options));
@@ -1583,6 +1602,20 @@ export class Scheduler {
     for (const [entry, eff] of planned) graph.set(entry.name, eff);
     if (this.stateValue === 'running' || this.stateValue === 'starting') this.validateGraph(graph, true);
     return planned;
+  }
+
+  /** The merged document of the two layers by the strategy (either layer replaced for a trial). */
+  private layers(local = this.localDoc, shared = this.sharedDoc): ReturnType<typeof mergeLayers> {
+    return mergeLayers(this.tuning.configLoadStrategy, local, shared);
+  }
+
+  /** Applies the merged layers (all or nothing), then keeps them as this node's layers. */
+  private applyLayers(local: ConfigDocument | undefined, shared: ConfigDocument | undefined, api: string, since?: number): void {
+    const merged = this.layers(local, shared);
+    this.applyDocument(this.localPart(merged.document), api, since);
+    this.localDoc = local;
+    this.sharedDoc = shared;
+    this.sources = merged.sources;
   }
 
   /** The part of a shared document about the jobs registered here (the others are other nodes' business). */

@@ -21,13 +21,14 @@ interface Run {
 }
 
 /** Three schedulers on one shared memory store (and so one shared configuration), each serving `job` and `other`. */
-function cluster(options: { strategy?: ConfigLoadStrategy; start?: number } = {}) {
+function cluster(options: { strategy?: ConfigLoadStrategy; strategies?: ConfigLoadStrategy[]; start?: number } = {}) {
   const clock = new FakeClock(T0);
   const cache = new MemorySchedulerCache({ clock });
   const registryHub = new MemoryRegistryHub();
   const pubsubHub = new MemoryPubSubHub();
   const runs: Run[] = [];
-  const nodes = ['n1', 'n2', 'n3'].map((nodeId) => {
+  const nodes = ['n1', 'n2', 'n3'].map((nodeId, i) => {
+    const strategy = options.strategies?.[i] ?? options.strategy;
     const sched = new Scheduler({
       clock,
       nodeId,
@@ -36,7 +37,7 @@ function cluster(options: { strategy?: ConfigLoadStrategy; start?: number } = {}
       distributed: new MemoryNodeRegistry({ nodeId, clock, hub: registryHub }),
       pubsub: new MemoryPubSub({ hub: pubsubHub }),
       takeoverGraceMs: 100,
-      ...(options.strategy ? { configLoadStrategy: options.strategy } : {}),
+      ...(strategy ? { configLoadStrategy: strategy } : {}),
     });
     for (const job of ['job', 'other']) {
       sched.registerJob(
@@ -194,4 +195,67 @@ describe('the shared configuration across a cluster', () => {
     await expect(c.nodes[0]!.rollbackConfig(1)).rejects.toMatchObject({ code: ErrorCode.InvalidState });
     await c.stop();
   });
+});
+
+describe('configLoadStrategy: a node with a local document that conflicts with the shared one', () => {
+  const local = {
+    timezone: 'Asia/Tokyo',
+    jobs: { job: { cronSpec: '*/5 * * * * *', priority: 5 }, other: { priority: 7 } },
+  };
+  const shared = { timezone: 'Europe/Paris', jobs: { job: { cronSpec: '*/3 * * * * *', priority: 3 } } };
+  const cases: Array<[ConfigLoadStrategy, { job: object; other: object; sources: [string, string] }]> = [
+    [
+      'local-first',
+      {
+        job: { cronSpec: '*/5 * * * * *', priority: 5, timezone: 'Asia/Tokyo' },
+        other: { priority: 7 },
+        sources: ['local', 'local'],
+      },
+    ],
+    [
+      'remote-first',
+      {
+        job: { cronSpec: '*/3 * * * * *', priority: 3, timezone: 'Europe/Paris' },
+        other: { priority: 7 },
+        sources: ['remote', 'local'],
+      },
+    ],
+    [
+      'remote-only',
+      {
+        job: { cronSpec: '*/3 * * * * *', priority: 3, timezone: 'Europe/Paris' },
+        other: { priority: 50 },
+        sources: ['remote', 'code'],
+      },
+    ],
+    [
+      'local-only',
+      {
+        job: { cronSpec: '*/5 * * * * *', priority: 5, timezone: 'Asia/Tokyo' },
+        other: { priority: 7 },
+        sources: ['local', 'local'],
+      },
+    ],
+  ];
+  for (const [strategy, expected] of cases) {
+    it(`${strategy}: ends with the documented effective config`, async () => {
+      const c = cluster({ strategies: [strategy, 'remote-first', 'remote-first'] });
+      await c.start();
+      await c.nodes[0]!.loadFromConfig(local, { scope: 'node' });
+      await c.nodes[1]!.loadFromConfig(shared);
+      await c.clock.tick();
+      const n1 = c.nodes[0]!;
+      expect(n1.getJob('job')).toMatchObject(expected.job);
+      expect(n1.getJob('other')).toMatchObject(expected.other);
+      const config = n1.getConfig();
+      expect([config.jobs.job?.source, config.jobs.other?.source]).toEqual(expected.sources);
+      // The other nodes run the shared document, untouched by n1's local one.
+      expect(c.nodes[1]!.getJob('job')).toMatchObject({ cronSpec: '*/3 * * * * *', timezone: 'Europe/Paris' });
+      expect(c.nodes[1]!.getJob('other')).toMatchObject({ priority: 50 });
+      // A pause is a runtime control: it holds on n1 whatever its local document says (but with 'local-only').
+      await c.nodes[2]!.pause('job');
+      expect(n1.getJob('job').paused).toBe(strategy !== 'local-only');
+      await c.stop();
+    });
+  }
 });

@@ -12,6 +12,7 @@ import { Scheduler, SystemClock, type JobContext, type Logger, type MisfirePolic
 import { EmbeddedSnapshotRepository } from '@sched/snapshots';
 import { DagCoordinator } from '@sched/dag';
 import { ClusterShardPlanner, type ShardingJob } from '@sched/sharding';
+import { loadConfigFile } from '@sched/config';
 
 export interface NodeConfig {
   nodeId: string;
@@ -36,6 +37,9 @@ export interface NodeConfig {
    */
   sharding?: { total: number; items: number; itemMs: number; itemConcurrency?: number; progressFlushMs?: number };
   keyPrefix?: string;
+  configLoadStrategy?: 'local-first' | 'remote-first' | 'local-only' | 'remote-only';
+  /** This node's local configuration file (YAML or JSON), loaded before start. */
+  localConfigFile?: string;
   ledger: string;
   jobs: number;
   cronSpec?: string;
@@ -75,6 +79,7 @@ const tuning = {
   misfireThresholdMs: config.misfireThresholdMs ?? 5_000,
   maxConcurrency: config.maxConcurrency ?? 200,
   stopTimeoutMs: 5_000,
+  ...(config.configLoadStrategy ? { configLoadStrategy: config.configLoadStrategy } : {}),
   ...(config.catchupIntervalMs === undefined ? {} : { catchupIntervalMs: config.catchupIntervalMs }),
   ...(config.dag ? { dependencyCoordinator: new DagCoordinator({ sweepIntervalMs: 250, releaseGraceMs: 500 }) } : {}),
   ...(config.sharding
@@ -270,5 +275,6 @@ process.on('SIGTERM', () => {
     .catch(() => process.exit(1));
 });
 
+if (config.localConfigFile) await loadConfigFile(scheduler, config.localConfigFile);
 await scheduler.start();
 console.log('ready');

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, canRunRedis } from '@sched/testkit';
 import { Scenario, until } from './harness.js';
@@ -107,5 +109,43 @@ describe.skipIf(!canRunRedis())('the shared configuration across node processes 
       expect((await s.command(id, 'getConfig')).result).toMatchObject({ version: 0 });
       expect(((await s.command(id, 'getJob', 'job-0')).result as { cronSpec: string }).cronSpec).toBe('*/2 * * * * *');
     }
+  });
+
+  it('the four load strategies: a node with a conflicting local file ends with the documented effective config', async () => {
+    const s = make();
+    await s.start('a');
+    // The shared document: job-0 every 3 s in Paris.
+    const shared = await s.command('a', 'loadFromConfig', {
+      timezone: 'Europe/Paris',
+      jobs: { 'job-0': { cronSpec: '*/3 * * * * *', priority: 3 } },
+    });
+    expect(shared.ok).toBe(true);
+    // Each node's local file: job-0 every 5 s in Tokyo, and job-1 with priority 7.
+    const file = join(s.dir, 'local.yaml');
+    writeFileSync(
+      file,
+      'timezone: Asia/Tokyo\njobs:\n  job-0:\n    cronSpec: "*/5 * * * * *"\n    priority: 5\n  job-1:\n    priority: 7\n',
+    );
+    const strategies = ['local-first', 'remote-first', 'remote-only', 'local-only'] as const;
+    await Promise.all(strategies.map((strategy) => s.start(strategy, { configLoadStrategy: strategy, localConfigFile: file })));
+    const expected = {
+      'local-first': { job0: ['*/5 * * * * *', 'Asia/Tokyo', 5, 'local'], job1: [7, 'local'] },
+      'remote-first': { job0: ['*/3 * * * * *', 'Europe/Paris', 3, 'remote'], job1: [7, 'local'] },
+      'remote-only': { job0: ['*/3 * * * * *', 'Europe/Paris', 3, 'remote'], job1: [50, 'code'] },
+      'local-only': { job0: ['*/5 * * * * *', 'Asia/Tokyo', 5, 'local'], job1: [7, 'local'] },
+    };
+    for (const strategy of strategies) {
+      const job0 = (await s.command(strategy, 'getJob', 'job-0')).result as {
+        cronSpec: string;
+        timezone: string;
+        priority: number;
+      };
+      const job1 = (await s.command(strategy, 'getJob', 'job-1')).result as { priority: number };
+      const sources = ((await s.command(strategy, 'getConfig')).result as { jobs: Record<string, { source: string }> }).jobs;
+      expect([job0.cronSpec, job0.timezone, job0.priority, sources['job-0']?.source], strategy).toEqual(expected[strategy].job0);
+      expect([job1.priority, sources['job-1']?.source], strategy).toEqual(expected[strategy].job1);
+    }
+    // The node without a local file runs the shared document.
+    expect(((await s.command('a', 'getJob', 'job-0')).result as { cronSpec: string }).cronSpec).toBe('*/3 * * * * *');
   });
 });
