@@ -3,7 +3,8 @@
  * Explicit exports only: what is not listed here is internal.
  */
 export { Scheduler } from './scheduler.js';
-export type { JobInfo, SchedulerState, EffectiveConfig } from './scheduler.js';
+export type { JobInfo, SchedulerState, EffectiveConfig, ConfigVersion } from './scheduler.js';
+export type { ConfigChange } from './engine/config-diff.js';
 export type { ChangeOptions } from './engine/config-sync.js';
 export type { EffectiveCfg } from './engine/task-config.js';
 export type { SchedulerOptions } from './engine/options.js';

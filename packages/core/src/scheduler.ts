@@ -69,7 +69,8 @@ import { SnapshotWriter } from './engine/snapshot-writer.js';
 import { asRunnableJob } from './engine/sharding-job.js';
 import { compileFor, effectiveCfg, validateTaskCfg, type EffectiveCfg } from './engine/task-config.js';
 import { ConfigSync, type ChangeOptions } from './engine/config-sync.js';
-import { mergeLayers, type ConfigSource } from './engine/config-layers.js';
+import { mergeLayers, type MergedLayers } from './engine/config-layers.js';
+import { diffDocuments, type ConfigChange } from './engine/config-diff.js';
 import type { VersionedConfig } from './ports/config-store.js';
 import { VERSION } from './version.js';
 
@@ -106,7 +107,21 @@ export interface EffectiveConfig {
   /** The node that wrote that version. */
   updatedBy: string | undefined;
   strategy: ConfigLoadStrategy;
-  jobs: Record<string, { cfg: EffectiveCfg; source: 'remote' | 'local' | 'code' }>;
+  jobs: Record<
+    string,
+    {
+      cfg: EffectiveCfg;
+      /** Where the job's document entry came from (`'code'`: no document names it). */
+      source: 'remote' | 'local' | 'code';
+      /** Where each value came from: a document layer, `registerJob`'s cfg, or the default. */
+      fields: Record<string, 'remote' | 'local' | 'code' | 'default'>;
+    }
+  >;
+}
+
+/** A version of the shared configuration with what changed from the version before it. */
+export interface ConfigVersion extends VersionedConfig {
+  diff: ConfigChange[];
 }
 
 /** At most this many instants of one job are taken per wake (a long stall continues on the next wake). */
@@ -174,8 +189,6 @@ export class Scheduler {
   private localDoc: ConfigDocument | undefined;
   /** The cluster's shared document as last applied (every job, served here or not). */
   private sharedDoc: ConfigDocument | undefined;
-  /** Which layer each job's document entry comes from (jobs absent: code). */
-  private sources = new Map<string, ConfigSource>();
   /** The shared configuration this node follows (absent with `configLoadStrategy: 'local-only'`). */
   private readonly configSync: ConfigSync | undefined;
   /** Parent executions of sharded fires running on this node (outside the dispatcher). */
@@ -480,7 +493,11 @@ export class Scheduler {
       // Checked here, whatever the cluster holds: every job it names must have code on this node.
       for (const name of Object.keys(doc.jobs)) {
         if (!this.jobs.has(name))
-          throw new UnknownJobError('loadFromConfig', name, 'is in the configuration document but has no registered code on this node');
+          throw new UnknownJobError(
+            'loadFromConfig',
+            name,
+            'is in the configuration document but has no registered code on this node',
+          );
       }
       if (toCluster) {
         this.planDocument(this.layers(undefined, doc).document, 'loadFromConfig');
@@ -539,8 +556,25 @@ export class Scheduler {
   getConfig(): EffectiveConfig {
     const latest = this.configSync?.latest;
     const jobs: EffectiveConfig['jobs'] = {};
+    const merged = this.layers();
     for (const e of this.jobs.values()) {
-      jobs[e.name] = { cfg: { ...e.cfg }, source: this.sources.get(e.name) ?? 'code' };
+      const source = merged.sources.get(e.name);
+      const entry = merged.document.jobs[e.name] as Record<string, unknown> | undefined;
+      const code = e.codeCfg as Record<string, unknown> | undefined;
+      const fields: EffectiveConfig['jobs'][string]['fields'] = {};
+      for (const field of Object.keys(e.cfg)) {
+        fields[field] =
+          field === 'paused' && merged.pausedByShared.has(e.name)
+            ? 'remote'
+            : entry?.[field] !== undefined && source
+              ? source
+              : field === 'timezone' && merged.timezoneSource
+                ? merged.timezoneSource
+                : code?.[field] !== undefined
+                  ? 'code'
+                  : 'default';
+      }
+      jobs[e.name] = { cfg: { ...e.cfg }, source: source ?? 'code', fields };
     }
     return {
       version: latest?.version ?? 0,
@@ -551,9 +585,10 @@ export class Scheduler {
     };
   }
 
-  /** The shared configuration's versions, newest first (version, time, node, actor, reason, document). */
-  async configHistory(limit = 100): Promise<VersionedConfig[]> {
-    return this.loggedAsync('configHistory', this.schedulerCache.configStore.history(limit));
+  /** The shared configuration's versions, newest first: version, time, node, actor, reason, document, and the diff from the version before. */
+  async configHistory(limit = 100): Promise<ConfigVersion[]> {
+    const versions = await this.loggedAsync('configHistory', this.schedulerCache.configStore.history(limit + 1));
+    return versions.slice(0, limit).map((v, i) => ({ ...v, diff: diffDocuments(versions[i + 1]?.document, v.document) }));
   }
 
   /** Restores an earlier version's document as a new version (every node follows). */
@@ -1605,7 +1640,7 @@ export class Scheduler {
   }
 
   /** The merged document of the two layers by the strategy (either layer replaced for a trial). */
-  private layers(local = this.localDoc, shared = this.sharedDoc): ReturnType<typeof mergeLayers> {
+  private layers(local = this.localDoc, shared = this.sharedDoc): MergedLayers {
     return mergeLayers(this.tuning.configLoadStrategy, local, shared);
   }
 
@@ -1615,7 +1650,6 @@ export class Scheduler {
     this.applyDocument(this.localPart(merged.document), api, since);
     this.localDoc = local;
     this.sharedDoc = shared;
-    this.sources = merged.sources;
   }
 
   /** The part of a shared document about the jobs registered here (the others are other nodes' business). */

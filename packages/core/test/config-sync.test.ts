@@ -164,6 +164,9 @@ describe('the shared configuration across a cluster', () => {
       [1, undefined],
     ]);
     expect(history[0]).toMatchObject({ actor: 'alice', nodeId: 'n3' });
+    // Each version carries what changed from the one before.
+    expect(history[0]?.diff).toEqual([{ path: 'jobs.job.cronSpec', from: '30 * * * * *', to: '0 * * * * *' }]);
+    expect(history[2]?.diff).toEqual([{ path: 'jobs.job', from: undefined, to: { cronSpec: '0 * * * * *' } }]);
     await expect(c.nodes[0]!.rollbackConfig(42)).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
     await c.stop();
   });
@@ -252,9 +255,18 @@ describe('configLoadStrategy: a node with a local document that conflicts with t
       // The other nodes run the shared document, untouched by n1's local one.
       expect(c.nodes[1]!.getJob('job')).toMatchObject({ cronSpec: '*/3 * * * * *', timezone: 'Europe/Paris' });
       expect(c.nodes[1]!.getJob('other')).toMatchObject({ priority: 50 });
+      // Where each value came from.
+      const fields = config.jobs.job?.fields;
+      expect([fields?.cronSpec, fields?.timezone, fields?.misfirePolicy]).toEqual([
+        expected.sources[0],
+        expected.sources[0],
+        'default',
+      ]);
+      expect(config.jobs.other?.fields.cronSpec).toBe('code');
       // A pause is a runtime control: it holds on n1 whatever its local document says (but with 'local-only').
       await c.nodes[2]!.pause('job');
       expect(n1.getJob('job').paused).toBe(strategy !== 'local-only');
+      if (strategy === 'local-first') expect(n1.getConfig().jobs.job?.fields.paused).toBe('remote');
       await c.stop();
     });
   }

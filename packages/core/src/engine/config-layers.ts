@@ -4,6 +4,16 @@ import type { ConfigLoadStrategy } from '../model.js';
 /** Where a job's document entry came from. */
 export type ConfigSource = 'local' | 'remote';
 
+export interface MergedLayers {
+  document: ConfigDocument;
+  /** Which layer each job's entry came from. */
+  sources: Map<string, ConfigSource>;
+  /** Which layer the document's `timezone` came from. */
+  timezoneSource: ConfigSource | undefined;
+  /** Jobs paused by the shared document over a local entry that did not pause them. */
+  pausedByShared: Set<string>;
+}
+
 /**
  * The document a node runs by, from its own local document (a file loaded
  * with `scope: 'node'`) and the cluster's shared one, by `configLoadStrategy`
@@ -24,7 +34,7 @@ export function mergeLayers(
   strategy: ConfigLoadStrategy,
   local: ConfigDocument | undefined,
   shared: ConfigDocument | undefined,
-): { document: ConfigDocument; sources: Map<string, ConfigSource> } {
+): MergedLayers {
   const l = strategy === 'remote-only' ? undefined : local;
   const r = strategy === 'local-only' ? undefined : shared;
   const [low, high, lowSource, highSource]: [ConfigDocument | undefined, ConfigDocument | undefined, ConfigSource, ConfigSource] =
@@ -39,10 +49,15 @@ export function mergeLayers(
     jobs[name] = cfg;
     sources.set(name, highSource);
   }
+  const pausedByShared = new Set<string>();
   for (const [name, cfg] of Object.entries(r?.jobs ?? {})) {
     const entry = jobs[name];
-    if (cfg.paused === true && entry && entry.paused !== true) jobs[name] = { ...entry, paused: true };
+    if (cfg.paused === true && entry && entry.paused !== true) {
+      jobs[name] = { ...entry, paused: true };
+      pausedByShared.add(name);
+    }
   }
   const timezone = high?.timezone ?? low?.timezone;
-  return { document: timezone === undefined ? { jobs } : { timezone, jobs }, sources };
+  const timezoneSource = high?.timezone !== undefined ? highSource : low?.timezone !== undefined ? lowSource : undefined;
+  return { document: timezone === undefined ? { jobs } : { timezone, jobs }, sources, timezoneSource, pausedByShared };
 }
