@@ -78,8 +78,11 @@ describe.skipIf(!canRunRedis())('the shared configuration across node processes 
     expect(config.version).toBe(2);
     expect(config.jobs['job-1']?.source).toBe('remote');
     expect(((await s.command('d', 'getJob', 'job-1')).result as { paused: boolean }).paused).toBe(false);
+    // Node c is stopped while the configuration changes, and catches up when it starts again.
+    await s.stop('c');
     // Roll back to version 1 (paused): every node follows, the history shows it.
     expect((await s.command('d', 'rollbackConfig', 1)).ok).toBe(true);
+    await s.start('c');
     for (const id of ['a', 'b', 'c', 'd']) {
       await until(
         async () => ((await s.command(id, 'getJob', 'job-1')).result as { paused: boolean }).paused,
@@ -90,6 +93,36 @@ describe.skipIf(!canRunRedis())('the shared configuration across node processes 
     const history = (await s.command('a', 'configHistory')).result as Array<{ version: number; reason?: string; nodeId: string }>;
     expect(history.map((h) => h.version)).toEqual([3, 2, 1]);
     expect(history[0]).toMatchObject({ reason: 'rollback to version 1', nodeId: 'd' });
+  });
+
+  it('loadFromConfig on one node adds, changes and removes schedules on every node', async () => {
+    const s = make();
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    const doc = { jobs: { 'job-0': { cronSpec: '*/5 * * * * *', priority: 90 }, 'job-2': { enabled: false } } };
+    expect((await s.command('a', 'loadFromConfig', doc)).ok).toBe(true);
+    for (const id of ['a', 'b', 'c']) {
+      await until(
+        async () => ((await s.command(id, 'getConfig')).result as { version: number }).version === 1,
+        5_000,
+        `node ${id} to apply version 1`,
+      );
+      expect((await s.command(id, 'getJob', 'job-0')).result).toMatchObject({ cronSpec: '*/5 * * * * *', priority: 90 });
+      expect((await s.command(id, 'getJob', 'job-2')).result).toMatchObject({ enabled: false });
+    }
+    // A new document without job-2 and with job-1 changed: job-2 is back on its code schedule everywhere.
+    expect((await s.command('b', 'loadFromConfig', { jobs: { 'job-1': { cronSpec: '*/4 * * * * *' } } })).ok).toBe(true);
+    for (const id of ['a', 'b', 'c']) {
+      await until(
+        async () => ((await s.command(id, 'getConfig')).result as { version: number }).version === 2,
+        5_000,
+        `node ${id} to apply version 2`,
+      );
+      expect((await s.command(id, 'getJob', 'job-0')).result).toMatchObject({ cronSpec: '*/2 * * * * *', priority: 50 });
+      expect((await s.command(id, 'getJob', 'job-1')).result).toMatchObject({ cronSpec: '*/4 * * * * *' });
+      expect((await s.command(id, 'getJob', 'job-2')).result).toMatchObject({ enabled: true });
+    }
+    const history = (await s.command('c', 'configHistory')).result as Array<{ version: number; diff: Array<{ path: string }> }>;
+    expect(history[0]?.diff.map((d) => d.path)).toEqual(['jobs.job-0', 'jobs.job-1', 'jobs.job-2']);
   });
 
   it('bad changes are typed errors naming the place, and the running config is unchanged everywhere', async () => {
