@@ -466,9 +466,11 @@ export class Scheduler {
   // ─── runtime controls ────────────────────────────────────────────────────
 
   /**
-   * Replaces a job's cron spec. The new spec applies to instants after the
-   * change (by this scheduler's clock); no instant runs twice across it.
-   * Throws `InvalidCronError` (nothing changes) or `UnknownJobError`.
+   * Replaces a job's cron spec, on every node unless `configLoadStrategy` is
+   * `'local-only'` (a change of the shared configuration). The new spec
+   * applies to instants after the change's time (the shared store's clock);
+   * no instant runs twice across it. Throws `InvalidCronError` (nothing
+   * changes), `UnknownJobError` or `ConfigConflictError`.
    */
   async updateCronSpec(name: string, cronSpec: string, options?: ChangeOptions): Promise<void> {
     this.guard('updateCronSpec', () => {
@@ -484,6 +486,10 @@ export class Scheduler {
    * job dropped from the document goes back to its code cfg. All or nothing:
    * an invalid document, a bad cron, an unknown job or a dependency cycle
    * throws a typed error naming the place, and the running config stays.
+   * `scope: 'cluster'` (the default, unless `configLoadStrategy` is
+   * `'local-only'`) makes it the shared document every node follows;
+   * `scope: 'node'` makes it this node's local document, weighed against the
+   * shared one by `configLoadStrategy`.
    */
   async loadFromConfig(document: ConfigDocumentInput, options?: ChangeOptions & { scope?: 'cluster' | 'node' }): Promise<void> {
     let doc: ConfigDocument | undefined;
@@ -549,9 +555,10 @@ export class Scheduler {
 
   /**
    * The configuration in effect on this node: the shared document's version
-   * (0 without one), the strategy, and each job's effective cfg with where its
-   * schedule comes from (`'remote'`: the shared document, `'local'`: this node's
-   * own document, `'code'`: `registerJob`).
+   * (0 without one), the strategy, and each job's effective cfg with the
+   * layer its document entry came from (`'remote'`: the shared document,
+   * `'local'`: this node's own, `'code'`: none) and where each value came
+   * from (those, or `'default'`).
    */
   getConfig(): EffectiveConfig {
     const latest = this.configSync?.latest;
