@@ -125,6 +125,46 @@ describe.skipIf(!canRunRedis())('the shared configuration across node processes 
     expect(history[0]?.diff.map((d) => d.path)).toEqual(['jobs.job-0', 'jobs.job-1', 'jobs.job-2']);
   });
 
+  it('two nodes changing at once: one wins by version, the other gets a conflict error; all nodes converge', async () => {
+    const s = make();
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    let conflicts = 0;
+    // Sent to both nodes in the same tick; a round where one node had already applied the other's change
+    // before checking its own has no conflict (both land, one after the other), so up to five rounds.
+    for (let round = 0; round < 5 && conflicts === 0; round++) {
+      const [x, y] = await Promise.all([
+        s.command('a', 'updateCronSpec', 'job-0', `${round} * * * * *`),
+        s.command('b', 'updateCronSpec', 'job-0', `${round + 30} * * * * *`),
+      ]);
+      const failed = [x, y].filter((r) => !r.ok);
+      for (const f of failed)
+        expect(f).toMatchObject({
+          code: 'SCHED_CONFIG_CONFLICT',
+          message: expect.stringMatching(/expected version \d+, found \d+/),
+        });
+      conflicts += failed.length;
+      expect(failed.length).toBeLessThanOrEqual(1);
+      // Every node ends on the same version and spec (the stored one).
+      const stored = (
+        (await s.command('c', 'configHistory', 1)).result as Array<{
+          version: number;
+          document: { jobs: Record<string, { cronSpec?: string }> };
+        }>
+      )[0];
+      for (const id of ['a', 'b', 'c']) {
+        await until(
+          async () => ((await s.command(id, 'getConfig')).result as { version: number }).version === stored?.version,
+          5_000,
+          `node ${id} to converge`,
+        );
+        expect(((await s.command(id, 'getJob', 'job-0')).result as { cronSpec: string }).cronSpec).toBe(
+          stored?.document.jobs['job-0']?.cronSpec,
+        );
+      }
+    }
+    expect(conflicts).toBe(1);
+  });
+
   it('bad changes are typed errors naming the place, and the running config is unchanged everywhere', async () => {
     const s = make();
     await Promise.all(['a', 'b'].map((id) => s.start(id)));
