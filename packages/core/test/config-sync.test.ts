@@ -206,39 +206,13 @@ describe('configLoadStrategy: a node with a local document that conflicts with t
     jobs: { job: { cronSpec: '*/5 * * * * *', priority: 5 }, other: { priority: 7 } },
   };
   const shared = { timezone: 'Europe/Paris', jobs: { job: { cronSpec: '*/3 * * * * *', priority: 3 } } };
+  const localJob = { cronSpec: '*/5 * * * * *', priority: 5, timezone: 'Asia/Tokyo' };
+  const sharedJob = { cronSpec: '*/3 * * * * *', priority: 3, timezone: 'Europe/Paris' };
   const cases: Array<[ConfigLoadStrategy, { job: object; other: object; sources: [string, string] }]> = [
-    [
-      'local-first',
-      {
-        job: { cronSpec: '*/5 * * * * *', priority: 5, timezone: 'Asia/Tokyo' },
-        other: { priority: 7 },
-        sources: ['local', 'local'],
-      },
-    ],
-    [
-      'remote-first',
-      {
-        job: { cronSpec: '*/3 * * * * *', priority: 3, timezone: 'Europe/Paris' },
-        other: { priority: 7 },
-        sources: ['remote', 'local'],
-      },
-    ],
-    [
-      'remote-only',
-      {
-        job: { cronSpec: '*/3 * * * * *', priority: 3, timezone: 'Europe/Paris' },
-        other: { priority: 50 },
-        sources: ['remote', 'code'],
-      },
-    ],
-    [
-      'local-only',
-      {
-        job: { cronSpec: '*/5 * * * * *', priority: 5, timezone: 'Asia/Tokyo' },
-        other: { priority: 7 },
-        sources: ['local', 'local'],
-      },
-    ],
+    ['local-first', { job: localJob, other: { priority: 7 }, sources: ['local', 'local'] }],
+    ['remote-first', { job: sharedJob, other: { priority: 7 }, sources: ['remote', 'local'] }],
+    ['remote-only', { job: sharedJob, other: { priority: 50 }, sources: ['remote', 'code'] }],
+    ['local-only', { job: localJob, other: { priority: 7 }, sources: ['local', 'local'] }],
   ];
   for (const [strategy, expected] of cases) {
     it(`${strategy}: ends with the documented effective config`, async () => {

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer, canRunRedis } from '@sched/testkit';
-import { Scenario, until } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { canRunRedis } from '@sched/testkit';
+import { redisScenarios, until, type Scenario } from './harness.js';
 
 /** Instants of `job` that started, each checked to have run once; ascending. */
 function instantsOnce(s: Scenario, job: string, from: number, to = Number.POSITIVE_INFINITY): number[] {
@@ -16,21 +16,8 @@ function instantsOnce(s: Scenario, job: string, from: number, to = Number.POSITI
 }
 
 describe.skipIf(!canRunRedis())('the shared configuration across node processes on Redis', () => {
-  let server: RedisServer;
-  let scenario: Scenario | undefined;
-  let prefixes = 0;
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterEach(async () => {
-    await scenario?.stopAll();
-    scenario = undefined;
-  });
-  afterAll(async () => {
-    await server?.dispose();
-  });
-  const make = () =>
-    (scenario = new Scenario({ redis: { url: server.url }, keyPrefix: `cfg${++prefixes}`, jobs: 3, cronSpec: '*/2 * * * * *' }));
+  const suite = redisScenarios('cfg');
+  const make = () => suite.scenario({ jobs: 3, cronSpec: '*/2 * * * * *' });
 
   it('updateCronSpec on node a (every 2 s → every second): all three nodes switch at one boundary; no instant twice, none lost', async () => {
     const s = make();

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer, canRunRedis } from '@sched/testkit';
-import { Scenario, sleep, until, type LedgerLine } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { canRunRedis } from '@sched/testkit';
+import { redisScenarios, sleep, until, type LedgerLine, type Scenario } from './harness.js';
 
 // The seed's graph: A → B, A → D, B → C, and C also depends on A. A fires every 5 s.
 const SEED = {
@@ -28,27 +28,13 @@ function expectSeedOrder(s: Scenario, instant: number) {
 }
 
 describe.skipIf(!canRunRedis())('DAG runs across node processes on Redis', () => {
-  let server: RedisServer;
-  let scenario: Scenario | undefined;
-  let prefixes = 0;
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-  afterEach(async () => {
-    await scenario?.stopAll();
-    scenario = undefined;
-  });
-  afterAll(async () => {
-    await server?.dispose();
-  });
+  const suite = redisScenarios('dag');
   const make = () =>
-    (scenario = new Scenario({
-      redis: { url: server.url },
-      keyPrefix: `dag${++prefixes}`,
+    suite.scenario({
       jobs: 0,
       cronSpec: '*/5 * * * * *',
       dag: SEED,
-    }));
+    });
 
   it('the seed graph on 1 node and on 3: A, then B and D together, then C, once each per instant', async () => {
     const s = make();
@@ -87,14 +73,7 @@ describe.skipIf(!canRunRedis())('DAG runs across node processes on Redis', () =>
         const deps = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => `j${Math.floor(rand() * i)}`))];
         dag[`j${i}`] = { dependencies: deps, durationMs: Math.floor(rand() * 30) };
       }
-      const s = (scenario = new Scenario({
-        redis: { url: server.url },
-        keyPrefix: `dag${++prefixes}`,
-        jobs: 0,
-        cronSpec: '*/5 * * * * *',
-        dag,
-        maxConcurrency: 50,
-      }));
+      const s = suite.scenario({ jobs: 0, cronSpec: '*/5 * * * * *', dag, maxConcurrency: 50 });
       await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
       const ended = () => [
         ...new Set(

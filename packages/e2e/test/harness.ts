@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { startTracked, stopProcess, waitForOutput } from '@sched/testkit';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { RedisServer, startTracked, stopProcess, waitForOutput } from '@sched/testkit';
 import type { NodeConfig } from '../src/node.js';
 
 const nodeScript = fileURLToPath(new URL('../src/node.ts', import.meta.url));
@@ -159,4 +160,37 @@ export function checkExactlyOnce(starts: LedgerLine[], jobs: number, from: numbe
   const shares = new Map<string, number>();
   for (const l of window) shares.set(l.node, (shares.get(l.node) ?? 0) + 1 / window.length);
   return { duplicates, missed, shares };
+}
+
+/**
+ * The hooks of a suite of scenarios on one redis-server of its own: the
+ * server starts before the suite and stops after it; each test's scenario
+ * (made with `scenario(base)`, on a fresh key prefix) has its nodes stopped
+ * after the test.
+ */
+export function redisScenarios(prefix: string): {
+  url: () => string;
+  scenario: (base: Omit<NodeConfig, 'nodeId' | 'ledger' | 'redis' | 'keyPrefix'>) => Scenario;
+} {
+  let server: RedisServer | undefined;
+  let current: Scenario | undefined;
+  let count = 0;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterEach(async () => {
+    await current?.stopAll();
+    current = undefined;
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  const url = (): string => {
+    if (!server) throw new Error('the redis-server of this suite has not started');
+    return server.url;
+  };
+  return {
+    url,
+    scenario: (base) => (current = new Scenario({ ...base, redis: { url: url() }, keyPrefix: `${prefix}${++count}` })),
+  };
 }

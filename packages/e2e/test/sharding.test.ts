@@ -1,37 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { RedisServer, canRunRedis } from '@sched/testkit';
-import { Scenario, until, type LedgerLine } from './harness.js';
+import { canRunRedis } from '@sched/testkit';
+import { redisScenarios, until, type LedgerLine, type Scenario } from './harness.js';
 
 const isShard = (l: LedgerLine): boolean => l.fireId.includes('#');
 const shardIndexOf = (l: LedgerLine): number => Number(l.fireId.split('#')[1]);
 const parentOf = (l: LedgerLine): string => l.fireId.split('#')[0] as string;
 
 describe.skipIf(!canRunRedis())('sharded fires across node processes on Redis', () => {
-  let server: RedisServer;
+  const suite = redisScenarios('shard');
   let redis: Redis;
-  let scenario: Scenario | undefined;
-  let prefixes = 0;
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    redis = new Redis(server.url);
+  beforeAll(() => {
+    redis = new Redis(suite.url());
   });
-  afterEach(async () => {
-    await scenario?.stopAll();
-    scenario = undefined;
-  });
-  afterAll(async () => {
+  afterAll(() => {
     redis?.disconnect();
-    await server?.dispose();
   });
   const make = (sharding: { items: number; itemMs: number }, cronSpec = '*/2 * * * * *') =>
-    (scenario = new Scenario({
-      redis: { url: server.url },
-      keyPrefix: `shard${++prefixes}`,
-      jobs: 0,
-      cronSpec,
-      sharding: { total: 10, ...sharding },
-    }));
+    suite.scenario({ jobs: 0, cronSpec, sharding: { total: 10, ...sharding } });
   /** Each item's rows (written set-if-absent) and success count (every success) of one fire. */
   const itemsOf = async (fireId: string) => ({
     rows: await redis.hgetall(`rows:${fireId}`),
