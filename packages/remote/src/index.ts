@@ -1,0 +1,19 @@
+/**
+ * @sched/remote — remote execution for sched (SPEC.md §10). So far: the wire
+ * envelope (validated, optionally HMAC-signed) and the once-only routing of a
+ * message over the live nodes in Redis. The `RemoteExecutor` that uses them
+ * is not built yet.
+ */
+export {
+  EXECUTE_CHANNEL,
+  MAX_ENVELOPE_BYTES,
+  canonicalJson,
+  envelopeSchema,
+  parseEnvelope,
+  routeStrategySchema,
+  signEnvelope,
+  signatureOf,
+} from './envelope.js';
+export type { Envelope, EnvelopeRejection, ParsedEnvelope } from './envelope.js';
+export { RemoteRouter } from './router.js';
+export type { RouteDecision } from './router.js';
