@@ -125,7 +125,7 @@ export { MemoryNodeRegistry, MemoryRegistryHub } from './memory/node-registry.js
 export type { MemoryNodeRegistryOptions } from './memory/node-registry.js';
 export { MemorySnapshotRepository } from './memory/snapshot-repository.js';
 export type { MemorySnapshotRepositoryOptions } from './memory/snapshot-repository.js';
-export { LocalRemoteExecutor, toRemoteOutcome } from './remote/local-executor.js';
+export { LocalRemoteExecutor, toRemoteOutcome, validateExecuteRequest } from './remote/local-executor.js';
 
 // Helpers for adapter packages
 export {

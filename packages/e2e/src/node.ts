@@ -13,6 +13,8 @@ import { EmbeddedSnapshotRepository } from '@sched/snapshots';
 import { DagCoordinator } from '@sched/dag';
 import { ClusterShardPlanner, type ShardingJob } from '@sched/sharding';
 import { loadConfigFile } from '@sched/config';
+import { ClusterRemoteExecutor } from '@sched/remote';
+import { RedisConnection } from '@sched/redis';
 
 export interface NodeConfig {
   nodeId: string;
@@ -38,6 +40,8 @@ export interface NodeConfig {
   sharding?: { total: number; items: number; itemMs: number; itemConcurrency?: number; progressFlushMs?: number };
   keyPrefix?: string;
   configLoadStrategy?: 'local-first' | 'remote-first' | 'local-only' | 'remote-only';
+  /** Remote execution over the cluster (ClusterRemoteExecutor) instead of core's local one. */
+  remote?: { executeSecret?: string; hopTimeoutMs?: number };
   /** This node's local configuration file (YAML or JSON), loaded before start. */
   localConfigFile?: string;
   ledger: string;
@@ -110,6 +114,14 @@ if (config.redis) {
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? 200,
     nodeTtlMs: config.nodeTtlMs ?? 1_000,
     ...(config.snapshots ? { snapshotRepository: config.snapshots } : {}),
+    ...(config.remote
+      ? {
+          remoteExecutor: new ClusterRemoteExecutor(new RedisConnection(redis, { keyPrefix: config.keyPrefix ?? 'e2e', logger }), {
+            hopTimeoutMs: config.remote.hopTimeoutMs ?? 500,
+            ...(config.remote.executeSecret === undefined ? {} : { executeSecret: config.remote.executeSecret }),
+          }),
+        }
+      : {}),
   });
   close = async () => redis.disconnect();
 } else {
@@ -258,6 +270,8 @@ async function command({ id, cmd, args }: { id: number; cmd: string; args: unkno
       'getConfig',
       'getJob',
       'configHistory',
+      'execute',
+      'cancel',
     ];
     if (!allowed.includes(cmd)) throw new Error(`unknown command ${cmd}`);
     const result = await (s[cmd] as (...a: unknown[]) => unknown).apply(scheduler, args);

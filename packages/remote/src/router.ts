@@ -60,6 +60,17 @@ export class RemoteRouter {
     return { targets, fresh: fresh === 1 };
   }
 
+  /** `'failover'`: true for the first node to accept the message (a later place finds it taken). */
+  async accept(messageId: string): Promise<boolean> {
+    const reply = await this.connection.run(
+      'execute.accept',
+      dedupScript,
+      [this.connection.globalKey('remote', 'accepted', messageId)],
+      [this.retentionMs],
+    );
+    return reply === 1;
+  }
+
   /** True the first time `nodeId` sees `messageId` (within the retention); false for a duplicate. */
   async firstDelivery(messageId: string, nodeId: string): Promise<boolean> {
     const reply = await this.connection.run(

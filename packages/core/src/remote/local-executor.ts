@@ -25,7 +25,7 @@ export class LocalRemoteExecutor implements RemoteExecutor {
   async execute(request: ExecuteRequest): Promise<ExecuteResult> {
     const host = this.host;
     if (!host) throw new SchedulerStateError('execute', 'the scheduler is not started');
-    validateRequest(request);
+    validateExecuteRequest(request);
     const strategy = request.routeStrategy ?? 'first';
     if (strategy === 'specific' && request.nodeId !== host.nodeId) {
       throw new RouteError('execute', `node "${String(request.nodeId)}" is not a live node (this process is "${host.nodeId}")`);
@@ -62,7 +62,8 @@ export function toRemoteOutcome(o: ExecutionOutcome): RemoteOutcome {
   return out;
 }
 
-function validateRequest(request: ExecuteRequest): void {
+/** Checks an `execute` request (jobName, strategy, nodeId for `specific`, timeoutMs, params): `InvalidArgumentError`. */
+export function validateExecuteRequest(request: ExecuteRequest): void {
   if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('execute', 'the request must be an object');
   if (typeof request.jobName !== 'string' || request.jobName === '') {
     throw new InvalidArgumentError('execute', 'jobName must be a non-empty string');

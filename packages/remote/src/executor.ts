@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  ExecuteTimeoutError,
+  InvalidArgumentError,
+  SchedulerStateError,
+  UnknownJobError,
+  toRemoteOutcome,
+  validateExecuteRequest,
+  type ExecuteRequest,
+  type ExecuteResult,
+  type RemoteExecutor,
+  type RemoteOutcome,
+  type SchedulerHost,
+} from '@sched/core';
+import { connectionOf, type RedisConnection } from '@sched/redis';
+import { EXECUTE_CHANNEL, parseEnvelope, signEnvelope, type Envelope, type EnvelopeRejection } from './envelope.js';
+import { RemoteRouter } from './router.js';
+
+export interface ClusterRemoteExecutorOptions {
+  /** HMAC secret shared by every node and sender; without it remote execution is unauthenticated (a warning at start). */
+  executeSecret?: string;
+  /** A signed message further than this from the receiver's clock is refused as stale. @default 30000 */
+  maxSkewMs?: number;
+  /** `'failover'`: how long each node in turn has to accept before the next one may. @default 2000 */
+  hopTimeoutMs?: number;
+  /** `execute()` without `timeoutMs` waits this long for the outcomes. @default 60000 */
+  defaultTimeoutMs?: number;
+}
+
+/** The reply channel of a node: outcomes of the messages it sent. */
+export const replyChannelOf = (nodeId: string): string => `scheduler:execute:reply:${nodeId}`;
+
+const replySchema = z.object({
+  messageId: z.string(),
+  nodeId: z.string(),
+  outcome: z.object({
+    nodeId: z.string(),
+    executionId: z.string(),
+    status: z.enum(['completed', 'failed', 'timeout', 'skipped', 'misfired', 'abandoned', 'cancelled']),
+    startedAt: z.number(),
+    finishedAt: z.number(),
+    error: z.object({ message: z.string(), name: z.string(), code: z.string().optional() }).optional(),
+  }),
+});
+
+interface Pending {
+  jobName: string;
+  waiting: Set<string>;
+  outcomes: RemoteOutcome[];
+  done: () => void;
+}
+
+/**
+ * The `RemoteExecutor` of a cluster (SPEC.md §10), on the wire protocol of
+ * this package: `execute()` routes the message once (`RemoteRouter`), then
+ * publishes it on `scheduler:execute:global`, where every node — and so a
+ * raw `PUBLISH` from any Redis client too — reads it; the routed targets run
+ * it through their scheduler (chain, snapshots, `maxConcurrency`, timeout;
+ * at most once per node) and publish their outcome on the message's
+ * `replyTo`. `'failover'`: the targets in turn, each after `hopTimeoutMs`
+ * per place, take the message only if no earlier one accepted it, so a node
+ * that accepted is never bypassed.
+ */
+export class ClusterRemoteExecutor implements RemoteExecutor {
+  readonly connection: RedisConnection;
+  readonly router: RemoteRouter;
+  private host: SchedulerHost | undefined;
+  private readonly unsubscribes: Array<() => Promise<void>> = [];
+  private readonly pending = new Map<string, Pending>();
+  /** Messages refused, by reason (for metrics and tests). */
+  readonly rejected: Record<EnvelopeRejection, number> = {
+    'too-large': 0,
+    'not-json': 0,
+    malformed: 0,
+    unsigned: 0,
+    'bad-signature': 0,
+    stale: 0,
+  };
+
+  constructor(
+    source: RedisConnection | { connection: RedisConnection },
+    private readonly options: ClusterRemoteExecutorOptions = {},
+  ) {
+    this.connection = connectionOf(source);
+    this.router = new RemoteRouter(this.connection);
+    for (const name of ['maxSkewMs', 'hopTimeoutMs', 'defaultTimeoutMs'] as const) {
+      const v = options[name];
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+        throw new InvalidArgumentError('ClusterRemoteExecutor', `${name} must be a positive integer, got ${String(v)}`);
+      }
+    }
+  }
+
+  async attach(host: SchedulerHost): Promise<void> {
+    this.host = host;
+    if (this.options.executeSecret === undefined) {
+      host.logger.warn('remote execution is unauthenticated: anyone who can publish to this Redis can run jobs (set executeSecret)');
+    }
+    this.unsubscribes.push(
+      await this.connection.subscribe(EXECUTE_CHANNEL, (raw) => void this.onMessage(raw)),
+      await this.connection.subscribe(replyChannelOf(host.nodeId), (raw) => this.onReply(raw)),
+    );
+  }
+
+  async detach(): Promise<void> {
+    for (const off of this.unsubscribes.splice(0)) await off();
+    this.host = undefined;
+  }
+
+  async execute(request: ExecuteRequest): Promise<ExecuteResult> {
+    const host = this.host;
+    if (!host) throw new SchedulerStateError('execute', 'the scheduler is not started');
+    validateExecuteRequest(request);
+    const strategy = request.routeStrategy ?? 'first';
+    const live = this.servingNodes(request.jobName);
+    if (live.length === 0) throw new UnknownJobError('execute', request.jobName, 'is not served by any live node');
+    const messageId = request.messageId ?? randomUUID();
+    const timeoutMs = request.timeoutMs ?? this.options.defaultTimeoutMs ?? 60_000;
+    const { targets } = await this.router.route(messageId, { jobName: request.jobName, strategy, nodeId: request.nodeId }, live);
+    // 'failover' ends with one outcome (the node that accepted); the others, one each.
+    const expected = strategy === 'failover' ? 1 : targets.length;
+    const result = new Promise<RemoteOutcome[]>((resolve, reject) => {
+      // The job's own timeout, plus a second for the reply to travel.
+      const timer = host.clock.setTimer(host.clock.now() + timeoutMs + 1_000, () => {
+        this.pending.delete(messageId);
+        const missing = strategy === 'failover' ? targets : [...entry.waiting];
+        reject(new ExecuteTimeoutError('execute', request.jobName, timeoutMs, missing));
+      });
+      const entry: Pending = {
+        jobName: request.jobName,
+        waiting: new Set(targets),
+        outcomes: [],
+        done: () => {
+          if (entry.outcomes.length < expected) return;
+          host.clock.clearTimer(timer);
+          this.pending.delete(messageId);
+          resolve(entry.outcomes);
+        },
+      };
+      this.pending.set(messageId, entry);
+    });
+    const envelope: Omit<Envelope, 'signature' | 'timestamp'> = {
+      messageId,
+      messageType: 'execute',
+      jobName: request.jobName,
+      routeStrategy: strategy,
+      timeoutMs,
+      replyTo: replyChannelOf(host.nodeId),
+      ...(request.nodeId === undefined ? {} : { nodeId: request.nodeId }),
+      ...(request.params === undefined ? {} : { params: request.params }),
+    };
+    await this.connection.publish(EXECUTE_CHANNEL, JSON.stringify(this.sign(envelope)));
+    const outcomes = await result;
+    const timedOut = outcomes.filter((o) => o.status === 'timeout').map((o) => o.nodeId);
+    if (timedOut.length > 0) throw new ExecuteTimeoutError('execute', request.jobName, timeoutMs, timedOut);
+    return { messageId, outcomes: outcomes.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)) };
+  }
+
+  async cancel(executionId: string): Promise<boolean> {
+    const host = this.host;
+    if (!host) return false;
+    if (host.cancelLocal(executionId)) return true;
+    await this.connection.publish(
+      EXECUTE_CHANNEL,
+      JSON.stringify(this.sign({ messageId: randomUUID(), messageType: 'cancel', executionId })),
+    );
+    // Whether another node had it is not answered: the caller sees the run end `cancelled`.
+    return true;
+  }
+
+  private sign(envelope: Omit<Envelope, 'signature' | 'timestamp'>): Envelope {
+    return this.options.executeSecret === undefined ? envelope : signEnvelope(envelope, this.options.executeSecret);
+  }
+
+  /** The live nodes serving the job (this node only if it registered it). */
+  private servingNodes(jobName: string): string[] {
+    const host = this.host as SchedulerHost;
+    return host.liveNodes(jobName).filter((n) => n !== host.nodeId || host.hasJob(jobName));
+  }
+
+  private async onMessage(raw: string): Promise<void> {
+    const host = this.host;
+    if (!host) return;
+    const parsed = parseEnvelope(raw, {
+      ...(this.options.executeSecret === undefined ? {} : { secret: this.options.executeSecret }),
+      now: host.clock.now(),
+      maxSkewMs: this.options.maxSkewMs ?? 30_000,
+    });
+    if (!parsed.ok) {
+      this.rejected[parsed.reason] += 1;
+      host.logger.warn('remote execution message refused', { reason: parsed.reason, detail: parsed.detail });
+      return;
+    }
+    const m = parsed.envelope;
+    try {
+      if (m.messageType === 'cancel') {
+        if (m.executionId !== undefined) host.cancelLocal(m.executionId);
+        return;
+      }
+      if (m.jobName === undefined) throw new InvalidArgumentError('execute', 'an execute message needs a jobName');
+      if (!host.hasJob(m.jobName)) return; // not ours to run; the router never names a node that does not serve it
+      const strategy = m.routeStrategy ?? 'first';
+      const { targets } = await this.router.route(m.messageId, { jobName: m.jobName, strategy, nodeId: m.nodeId }, this.servingNodes(m.jobName));
+      const place = targets.indexOf(host.nodeId);
+      if (place < 0) return;
+      if (strategy === 'failover' && !(await this.acceptInTurn(m.messageId, place))) return;
+      if (!(await this.router.firstDelivery(m.messageId, host.nodeId))) return;
+      const outcome = await host.runFire({
+        jobName: m.jobName,
+        kind: 'remote',
+        ...(m.params === undefined ? {} : { params: m.params }),
+        ...(m.timeoutMs === undefined ? {} : { timeoutMs: m.timeoutMs }),
+        ...(strategy === 'sharding' ? { shard: { shardIndex: place, shardTotal: targets.length } } : {}),
+      });
+      if (m.replyTo !== undefined) {
+        const o = toRemoteOutcome(outcome);
+        await this.connection.publish(
+          m.replyTo,
+          JSON.stringify({
+            messageId: m.messageId,
+            nodeId: host.nodeId,
+            outcome: { ...o, startedAt: o.startedAt.getTime(), finishedAt: o.finishedAt.getTime() },
+          }),
+        );
+      }
+    } catch (error) {
+      host.logger.warn('remote execution message not run', { messageId: m.messageId, error: (error as Error).message });
+    }
+  }
+
+  /** `'failover'`: place `k` waits `k × hopTimeoutMs`, then takes the message only if no earlier place accepted it. */
+  private async acceptInTurn(messageId: string, place: number): Promise<boolean> {
+    const host = this.host as SchedulerHost;
+    if (place > 0) {
+      await new Promise<void>((r) => host.clock.setTimer(host.clock.now() + place * (this.options.hopTimeoutMs ?? 2_000), r));
+    }
+    return this.router.accept(messageId);
+  }
+
+  private onReply(raw: string): void {
+    let body: z.infer<typeof replySchema>;
+    try {
+      body = replySchema.parse(JSON.parse(raw));
+    } catch {
+      this.host?.logger.warn('malformed remote execution reply ignored');
+      return;
+    }
+    const entry = this.pending.get(body.messageId);
+    if (!entry || !entry.waiting.delete(body.nodeId)) return;
+    const o = body.outcome;
+    entry.outcomes.push({
+      nodeId: o.nodeId,
+      executionId: o.executionId,
+      status: o.status,
+      startedAt: new Date(o.startedAt),
+      finishedAt: new Date(o.finishedAt),
+      ...(o.error ? { error: o.error } : {}),
+    });
+    entry.done();
+  }
+}
