@@ -1,6 +1,7 @@
 import { Scheduler, type Clock, type SchedulerOptions, type SnapshotRepository } from '@sched/core';
 import { DagCoordinator } from '@sched/dag';
 import { ClusterShardPlanner } from '@sched/sharding';
+import { ClusterRemoteExecutor } from '@sched/remote';
 import { RedisPubSub } from '@sched/pubsub';
 import { ClusterClock, type RedisClient } from '@sched/redis';
 import { RedisNodeRegistry } from '@sched/registry';
@@ -35,6 +36,12 @@ export interface ClusterSchedulerOptions extends Omit<
   clockWarnThresholdMs?: number;
   /** A Redis call slower than this counts as Redis unreachable. @default 2_000 */
   commandTimeoutMs?: number;
+  /**
+   * The HMAC secret of remote execution (`@sched/remote`): every node and
+   * sender shares it; without it anyone who can publish to this Redis can run
+   * jobs (each node warns at start).
+   */
+  executeSecret?: string;
 }
 
 /** A `Scheduler` wired to Redis; `stop()` also ends what sched opened on the client (the subscriber). */
@@ -59,7 +66,8 @@ export class ClusterScheduler extends Scheduler {
  * `RedisPubSub` and a `ClusterClock` on one Redis (or Redis Cluster), and a
  * `Scheduler` firing by the cluster clock, with the feature packages attached
  * (`DagCoordinator` for `dependencies`, `ClusterShardPlanner` for
- * `shardingEnabled`; pass your own instance to tune them).
+ * `shardingEnabled`, `ClusterRemoteExecutor` for `execute()`; pass your own
+ * instance to tune them).
  *
  * ```ts
  * const scheduler = createClusterScheduler({ redis: new Redis(url), nodeId: 'node-a', maxConcurrency: 20 });
@@ -79,6 +87,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
     clockWarnThresholdMs,
     commandTimeoutMs,
     snapshotRepository,
+    executeSecret,
     ...schedulerOptions
   } = options;
   const cache = new RedisSchedulerCache(redis, {
@@ -105,6 +114,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
     {
       dependencyCoordinator: new DagCoordinator(),
       shardPlanner: new ClusterShardPlanner(),
+      remoteExecutor: new ClusterRemoteExecutor(cache, executeSecret === undefined ? {} : { executeSecret }),
       ...schedulerOptions,
       ...(history ? { snapshotRepository: history } : {}),
       nodeId,

@@ -10,6 +10,7 @@ export { RedisConnection, ClusterClock, LuaScript } from '@sched/redis';
 export type { RedisClient, RedisConnectionOptions, ClusterClockOptions } from '@sched/redis';
 export { RedisLockManager, RedisStateStore } from '@sched/lock';
 export { RedisConfigStore } from '@sched/config';
+export { ClusterRemoteExecutor } from '@sched/remote';
 export { RedisNodeRegistry, NodeRegistry } from '@sched/registry';
 export type { RedisNodeRegistryOptions } from '@sched/registry';
 export { RedisPubSub } from '@sched/pubsub';

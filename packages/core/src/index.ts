@@ -15,7 +15,7 @@ export { Defaults } from './engine/defaults.js';
 export { Chain, withRecover, withTimeout } from './chain.js';
 export type { ChainHost, JobWrapper, WrapperEnv } from './chain.js';
 
-export type { Job, JobContext, ShardingJob, ShardContext, AnyJob } from './job.js';
+export type { Job, JobContext, ShardingJob, ShardContext, AnyJob, ParamsSchema } from './job.js';
 export { isShardingJob, getShardIndex, getShardTotal } from './job.js';
 export { ShardItemsFailedError } from './engine/sharding-job.js';
 

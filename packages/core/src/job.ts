@@ -38,10 +38,21 @@ export interface ShardContext {
   readonly shardTotal: number;
 }
 
+/**
+ * Checks the `params` of a manual or remote fire (a zod schema fits:
+ * anything with `safeParse`). A fire whose params fail it is refused before
+ * it runs.
+ */
+export interface ParamsSchema {
+  safeParse(value: unknown): { success: boolean; error?: { message: string } };
+}
+
 /** A unit of work registered by name on every node that may run it. */
 export interface Job {
   readonly name: string;
   execute(ctx: JobContext): Promise<void> | void;
+  /** Checks the params of `trigger` and `execute` (remote messages too). */
+  readonly paramsSchema?: ParamsSchema;
 }
 
 /**
@@ -55,6 +66,8 @@ export interface ShardingJob<T = unknown> {
   processShardingItem(ctx: JobContext, item: T, sharding: ShardContext): Promise<void> | void;
   /** Optional plain body, used when the job runs without sharding (e.g. a manual trigger). */
   execute?(ctx: JobContext): Promise<void> | void;
+  /** Checks the params of `trigger` and `execute` (remote messages too). */
+  readonly paramsSchema?: ParamsSchema;
 }
 
 export type AnyJob = Job | ShardingJob;

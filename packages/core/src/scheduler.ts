@@ -1433,6 +1433,16 @@ export class Scheduler {
     }
     const entry = this.jobs.get(request.jobName);
     if (!entry) throw this.logged(api, new UnknownJobError(api, String(request.jobName)));
+    const schema = entry.job.paramsSchema;
+    if (schema && (request.kind === 'manual' || request.kind === 'remote')) {
+      const checked = schema.safeParse(request.params ?? {});
+      if (!checked.success) {
+        throw this.logged(
+          api,
+          new InvalidArgumentError(api, `params of job "${entry.name}" do not match its paramsSchema: ${checked.error?.message ?? 'invalid'}`),
+        );
+      }
+    }
     const fireId = request.fireId ?? `${entry.name}@${request.kind}-${randomUUID()}`;
     const lease = await this.schedulerCache.lockManager.claimFire(
       request.recoverAbandoned ? { fireId, jobName: entry.name, recoverAbandoned: true } : { fireId, jobName: entry.name },
@@ -1490,6 +1500,10 @@ export class Scheduler {
       pubsub: this.pubsub,
       preferredNode: (jobName, options) => this.membership.ownerOf(jobName, options),
       liveNodes: (jobName) => this.membership.nodesServing(jobName),
+      isBusy: (jobName) => {
+        const entry = this.jobs.get(jobName);
+        return this.dispatcher.freeSlots() === 0 || (entry !== undefined && entry.cfg.overlapPrevent && entry.inFlight > 0);
+      },
       recordSkip: (skip) =>
         void this.reporter.skip(
           {

@@ -116,10 +116,14 @@ if (config.redis) {
     ...(config.snapshots ? { snapshotRepository: config.snapshots } : {}),
     ...(config.remote
       ? {
-          remoteExecutor: new ClusterRemoteExecutor(new RedisConnection(redis, { keyPrefix: config.keyPrefix ?? 'e2e', logger }), {
-            hopTimeoutMs: config.remote.hopTimeoutMs ?? 500,
-            ...(config.remote.executeSecret === undefined ? {} : { executeSecret: config.remote.executeSecret }),
-          }),
+          // Created here only to shorten the failover hop; createClusterScheduler attaches one by default.
+          remoteExecutor: new ClusterRemoteExecutor(
+            new RedisConnection(redis, { keyPrefix: config.keyPrefix ?? 'e2e', logger }),
+            {
+              hopTimeoutMs: config.remote.hopTimeoutMs ?? 500,
+              ...(config.remote.executeSecret === undefined ? {} : { executeSecret: config.remote.executeSecret }),
+            },
+          ),
         }
       : {}),
   });
@@ -142,7 +146,13 @@ for (const [i, spec] of jobs.entries()) {
     {
       name: spec.name,
       execute: async (ctx: JobContext) => {
-        const base = { fireId: ctx.fireId, attempt: ctx.attempt, node: config.nodeId, job: ctx.jobName };
+        const base = {
+          fireId: ctx.fireId,
+          attempt: ctx.attempt,
+          node: config.nodeId,
+          job: ctx.jobName,
+          executionId: ctx.executionId,
+        };
         write({
           ev: 'start',
           ...base,
@@ -233,6 +243,29 @@ if (config.sharding && config.redis && 'url' in config.redis) {
     });
   scheduler.on('start', (e) => line('start', e));
   for (const ev of ['complete', 'fail', 'timeout', 'cancel'] as const) scheduler.on(ev, (e) => line('end', e, e.status));
+}
+
+if (config.remote) {
+  // A job whose params must carry a day (a structural schema, as zod's safeParse).
+  scheduler.registerJob({
+    name: 'strict',
+    paramsSchema: {
+      safeParse: (v: unknown) =>
+        typeof (v as { day?: unknown }).day === 'string'
+          ? { success: true }
+          : { success: false, error: { message: 'day: expected a string' } },
+    },
+    execute: (ctx) =>
+      write({
+        ev: 'start',
+        fireId: ctx.fireId,
+        attempt: ctx.attempt,
+        node: config.nodeId,
+        job: 'strict',
+        at: 0,
+        wall: Date.now(),
+      }),
+  });
 }
 
 scheduler.on('misfire', (e) =>

@@ -22,6 +22,7 @@ export interface LedgerLine {
   count?: number;
   by?: string;
   missedCount?: number;
+  executionId?: string;
   /** Sharded job: an execution's final status. */
   status?: string;
 }

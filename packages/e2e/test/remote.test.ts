@@ -176,4 +176,68 @@ describe.skipIf(!canRunRedis())('remote execution across node processes on Redis
     expect(first).toMatchObject({ ok: false });
     expect(['SCHED_EXECUTE_TIMEOUT', 'SCHED_ROUTE_FAILED']).toContain(first.code);
   });
+
+  it('busy nodes: overlapPrevent (cluster-wide) makes the reply say skipped (overlap); failover moves on from a node with no free slot', async () => {
+    const s = suite.scenario({
+      jobs: 2,
+      cronSpec: '0 0 0 1 1 *',
+      durationMs: 3_000,
+      overlapPrevent: true,
+      maxConcurrency: 1,
+      remote: {},
+    });
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    const running = s.command('c', 'execute', { jobName: 'job-0', routeStrategy: 'specific', nodeId: 'a', timeoutMs: 10_000 });
+    await until(() => remoteStarts(s).some((l) => l.node === 'a'), 5_000, 'the run on a');
+    // Another run of job-0, on another node: overlapPrevent holds in the whole cluster.
+    const again = (await s.command('b', 'execute', {
+      jobName: 'job-0',
+      routeStrategy: 'specific',
+      nodeId: 'b',
+      timeoutMs: 5_000,
+    })) as Result;
+    expect(again.result?.outcomes).toEqual([expect.objectContaining({ nodeId: 'b', status: 'skipped', skipReason: 'overlap' })]);
+    // failover tries a first: its only slot is taken, so it declines and b runs job-1.
+    const failover = (await s.command('c', 'execute', {
+      jobName: 'job-1',
+      routeStrategy: 'failover',
+      timeoutMs: 10_000,
+    })) as Result;
+    expect(failover.result?.outcomes.map((o) => [o.nodeId, o.status])).toEqual([['b', 'completed']]);
+    expect(((await running) as Result).result?.outcomes.map((o) => o.status)).toEqual(['completed']);
+  });
+
+  it("params failing the job's schema are refused with a clear error, on the API and on the wire; cancel aborts a run on another node", async () => {
+    const s = make({}, 5_000);
+    await Promise.all(['a', 'b'].map((id) => s.start(id)));
+    const bad = (await s.command('a', 'execute', {
+      jobName: 'strict',
+      routeStrategy: 'specific',
+      nodeId: 'b',
+      params: { day: 3 },
+      timeoutMs: 5_000,
+    })) as Result;
+    expect(bad.result?.outcomes).toEqual([
+      expect.objectContaining({
+        nodeId: 'b',
+        status: 'failed',
+        error: expect.objectContaining({ message: expect.stringMatching(/paramsSchema: day: expected a string/) }),
+      }),
+    ]);
+    const good = (await s.command('a', 'execute', {
+      jobName: 'strict',
+      routeStrategy: 'specific',
+      nodeId: 'b',
+      params: { day: 'mon' },
+      timeoutMs: 5_000,
+    })) as Result;
+    expect(good.result?.outcomes.map((o) => o.status)).toEqual(['completed']);
+    // Cancel: a 5 s run on b, cancelled from a through the wire.
+    const running = s.command('a', 'execute', { jobName: 'job-0', routeStrategy: 'specific', nodeId: 'b', timeoutMs: 20_000 });
+    await until(() => remoteStarts(s).some((l) => l.node === 'b'), 5_000, 'the run on b');
+    const executionId = remoteStarts(s).find((l) => l.node === 'b')?.executionId as string;
+    expect((await s.command('a', 'cancel', executionId)).result).toBe(true);
+    expect(((await running) as Result).result?.outcomes.map((o) => o.status)).toEqual(['cancelled']);
+    expect((await s.command('a', 'cancel', 'no-such-execution')).result).toBe(false);
+  });
 });

@@ -41,8 +41,15 @@ const replySchema = z.object({
     startedAt: z.number(),
     finishedAt: z.number(),
     error: z.object({ message: z.string(), name: z.string(), code: z.string().optional() }).optional(),
+    skipReason: z.enum(['overlap', 'paused', 'circuit-open', 'dependency-failed', 'not-owner', 'stopping', 'saturated']).optional(),
   }),
 });
+
+const cancelReplySchema = z.object({ messageId: z.string(), nodeId: z.string(), cancelled: z.literal(true) });
+
+interface PendingCancel {
+  resolve: (found: boolean) => void;
+}
 
 interface Pending {
   jobName: string;
@@ -68,6 +75,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
   private host: SchedulerHost | undefined;
   private readonly unsubscribes: Array<() => Promise<void>> = [];
   private readonly pending = new Map<string, Pending>();
+  private readonly pendingCancels = new Map<string, PendingCancel>();
   /** Messages refused, by reason (for metrics and tests). */
   readonly rejected: Record<EnvelopeRejection, number> = {
     'too-large': 0,
@@ -157,16 +165,30 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     return { messageId, outcomes: outcomes.sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)) };
   }
 
+  /** Aborts a running execution wherever it runs; false when no node answered that it had it (within 2 s). */
   async cancel(executionId: string): Promise<boolean> {
     const host = this.host;
     if (!host) return false;
     if (host.cancelLocal(executionId)) return true;
+    const messageId = randomUUID();
+    const answered = new Promise<boolean>((resolve) => {
+      const timer = host.clock.setTimer(host.clock.now() + 2_000, () => {
+        this.pendingCancels.delete(messageId);
+        resolve(false);
+      });
+      this.pendingCancels.set(messageId, {
+        resolve: (found) => {
+          host.clock.clearTimer(timer);
+          this.pendingCancels.delete(messageId);
+          resolve(found);
+        },
+      });
+    });
     await this.connection.publish(
       EXECUTE_CHANNEL,
-      JSON.stringify(this.sign({ messageId: randomUUID(), messageType: 'cancel', executionId })),
+      JSON.stringify(this.sign({ messageId, messageType: 'cancel', executionId, replyTo: replyChannelOf(host.nodeId) })),
     );
-    // Whether another node had it is not answered: the caller sees the run end `cancelled`.
-    return true;
+    return answered;
   }
 
   private sign(envelope: Omit<Envelope, 'signature' | 'timestamp'>): Envelope {
@@ -195,7 +217,9 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     const m = parsed.envelope;
     try {
       if (m.messageType === 'cancel') {
-        if (m.executionId !== undefined) host.cancelLocal(m.executionId);
+        if (m.executionId !== undefined && host.cancelLocal(m.executionId) && m.replyTo !== undefined) {
+          await this.connection.publish(m.replyTo, JSON.stringify({ messageId: m.messageId, nodeId: host.nodeId, cancelled: true }));
+        }
         return;
       }
       if (m.jobName === undefined) throw new InvalidArgumentError('execute', 'an execute message needs a jobName');
@@ -204,7 +228,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
       const { targets } = await this.router.route(m.messageId, { jobName: m.jobName, strategy, nodeId: m.nodeId }, this.servingNodes(m.jobName));
       const place = targets.indexOf(host.nodeId);
       if (place < 0) return;
-      if (strategy === 'failover' && !(await this.acceptInTurn(m.messageId, place))) return;
+      if (strategy === 'failover' && !(await this.acceptInTurn(m.messageId, m.jobName, place, targets.length))) return;
       if (!(await this.router.firstDelivery(m.messageId, host.nodeId))) return;
       const outcome = await host.runFire({
         jobName: m.jobName,
@@ -225,13 +249,35 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
         );
       }
     } catch (error) {
-      host.logger.warn('remote execution message not run', { messageId: m.messageId, error: (error as Error).message });
+      const e = error as Error & { code?: string };
+      host.logger.warn('remote execution message not run', { messageId: m.messageId, error: e.message });
+      // The sender learns why at once instead of waiting for its timeout.
+      if (m.messageType === 'execute' && m.replyTo !== undefined) {
+        const now = host.clock.now();
+        const outcome = {
+          nodeId: host.nodeId,
+          executionId: '',
+          status: 'failed',
+          startedAt: now,
+          finishedAt: now,
+          error: { message: e.message, name: e.name, ...(typeof e.code === 'string' ? { code: e.code } : {}) },
+        };
+        await this.connection
+          .publish(m.replyTo, JSON.stringify({ messageId: m.messageId, nodeId: host.nodeId, outcome }))
+          .catch(() => undefined);
+      }
     }
   }
 
-  /** `'failover'`: place `k` waits `k × hopTimeoutMs`, then takes the message only if no earlier place accepted it. */
-  private async acceptInTurn(messageId: string, place: number): Promise<boolean> {
+  /**
+   * `'failover'`: place `k` waits `k × hopTimeoutMs`, then takes the message
+   * only if no earlier place accepted it. A busy node (no free slot, or a run
+   * of an `overlapPrevent` job going) declines, so the next one gets it; the
+   * last place takes it anyway (it queues).
+   */
+  private async acceptInTurn(messageId: string, jobName: string, place: number, places: number): Promise<boolean> {
     const host = this.host as SchedulerHost;
+    if (place < places - 1 && host.isBusy(jobName)) return false;
     if (place > 0) {
       await new Promise<void>((r) => host.clock.setTimer(host.clock.now() + place * (this.options.hopTimeoutMs ?? 2_000), r));
     }
@@ -241,7 +287,13 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
   private onReply(raw: string): void {
     let body: z.infer<typeof replySchema>;
     try {
-      body = replySchema.parse(JSON.parse(raw));
+      const data: unknown = JSON.parse(raw);
+      const cancelled = cancelReplySchema.safeParse(data);
+      if (cancelled.success) {
+        this.pendingCancels.get(cancelled.data.messageId)?.resolve(true);
+        return;
+      }
+      body = replySchema.parse(data);
     } catch {
       this.host?.logger.warn('malformed remote execution reply ignored');
       return;
@@ -256,6 +308,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
       startedAt: new Date(o.startedAt),
       finishedAt: new Date(o.finishedAt),
       ...(o.error ? { error: o.error } : {}),
+      ...(o.skipReason ? { skipReason: o.skipReason } : {}),
     });
     entry.done();
   }

@@ -1,4 +1,4 @@
-import type { RouteStrategy, FinalStatus } from '../model.js';
+import type { RouteStrategy, FinalStatus, SkipReason } from '../model.js';
 import type { SchedulerHost } from './scheduler-host.js';
 
 /**
@@ -43,4 +43,6 @@ export interface RemoteOutcome {
   startedAt: Date;
   finishedAt: Date;
   error?: { message: string; name: string; code?: string };
+  /** Why a `skipped` run did not run (`overlap`: `overlapPrevent` and a run of the job is going). */
+  skipReason?: SkipReason;
 }

@@ -25,6 +25,12 @@ export interface SchedulerHost {
    * timeouts and recording; resolves with the last attempt's outcome.
    */
   runFire(request: RunFireRequest): Promise<ExecutionOutcome>;
+  /**
+   * Whether a run of this job started now would wait or be skipped: no free
+   * slot under `maxConcurrency`, or `overlapPrevent` with a run of it going
+   * on this node.
+   */
+  isBusy(jobName: string): boolean;
   /** Aborts a running execution on this node; false when none has that id. */
   cancelLocal(executionId: string): boolean;
   /** The cluster's state (DAG runs, fire records) and messages. */

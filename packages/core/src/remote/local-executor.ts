@@ -59,6 +59,7 @@ export function toRemoteOutcome(o: ExecutionOutcome): RemoteOutcome {
     finishedAt: o.finishedAt,
   };
   if (o.error) out.error = o.error;
+  if (o.skipReason) out.skipReason = o.skipReason;
   return out;
 }
 
