@@ -34,6 +34,12 @@ export const envelopeSchema = z.strictObject({
   nodeId: z.string().min(1).max(200).optional(),
   params: z.record(z.string(), z.unknown()).optional(),
   replyTo: z.string().min(1).max(200).optional(),
+  /**
+   * The targets, when the sender routed the message already (`execute()` does):
+   * receivers use them instead of routing again. A raw message leaves it out
+   * and the first receiver routes it.
+   */
+  targets: z.array(z.string().min(1).max(200)).min(1).max(10_000).optional(),
   /** For `cancel`: the execution to abort. */
   executionId: z.string().min(1).max(200).optional(),
   timestamp: z.number().int().optional(),

@@ -41,7 +41,9 @@ const replySchema = z.object({
     startedAt: z.number(),
     finishedAt: z.number(),
     error: z.object({ message: z.string(), name: z.string(), code: z.string().optional() }).optional(),
-    skipReason: z.enum(['overlap', 'paused', 'circuit-open', 'dependency-failed', 'not-owner', 'stopping', 'saturated']).optional(),
+    skipReason: z
+      .enum(['overlap', 'paused', 'circuit-open', 'dependency-failed', 'not-owner', 'stopping', 'saturated'])
+      .optional(),
   }),
 });
 
@@ -103,7 +105,9 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
   async attach(host: SchedulerHost): Promise<void> {
     this.host = host;
     if (this.options.executeSecret === undefined) {
-      host.logger.warn('remote execution is unauthenticated: anyone who can publish to this Redis can run jobs (set executeSecret)');
+      host.logger.warn(
+        'remote execution is unauthenticated: anyone who can publish to this Redis can run jobs (set executeSecret)',
+      );
     }
     this.unsubscribes.push(
       await this.connection.subscribe(EXECUTE_CHANNEL, (raw) => void this.onMessage(raw)),
@@ -155,6 +159,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
       routeStrategy: strategy,
       timeoutMs,
       replyTo: replyChannelOf(host.nodeId),
+      targets,
       ...(request.nodeId === undefined ? {} : { nodeId: request.nodeId }),
       ...(request.params === undefined ? {} : { params: request.params }),
     };
@@ -218,20 +223,28 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     try {
       if (m.messageType === 'cancel') {
         if (m.executionId !== undefined && host.cancelLocal(m.executionId) && m.replyTo !== undefined) {
-          await this.connection.publish(m.replyTo, JSON.stringify({ messageId: m.messageId, nodeId: host.nodeId, cancelled: true }));
+          await this.connection.publish(
+            m.replyTo,
+            JSON.stringify({ messageId: m.messageId, nodeId: host.nodeId, cancelled: true }),
+          );
         }
         return;
       }
       if (m.jobName === undefined) throw new InvalidArgumentError('execute', 'an execute message needs a jobName');
       if (!host.hasJob(m.jobName)) return; // not ours to run; the router never names a node that does not serve it
       const strategy = m.routeStrategy ?? 'first';
-      const { targets } = await this.router.route(m.messageId, { jobName: m.jobName, strategy, nodeId: m.nodeId }, this.servingNodes(m.jobName));
+      // Routed by the sender (execute()), or now, once for everyone (a raw message).
+      const targets =
+        m.targets ??
+        (await this.router.route(m.messageId, { jobName: m.jobName, strategy, nodeId: m.nodeId }, this.servingNodes(m.jobName)))
+          .targets;
       const place = targets.indexOf(host.nodeId);
       if (place < 0) return;
       if (strategy === 'failover' && !(await this.acceptInTurn(m.messageId, m.jobName, place, targets.length))) return;
-      if (!(await this.router.firstDelivery(m.messageId, host.nodeId))) return;
       const outcome = await host.runFire({
         jobName: m.jobName,
+        // One fire record per message and node: a duplicate delivery loses its claim (at most once per node).
+        fireId: `${m.jobName}@remote-${m.messageId}-${host.nodeId}`,
         kind: 'remote',
         ...(m.params === undefined ? {} : { params: m.params }),
         ...(m.timeoutMs === undefined ? {} : { timeoutMs: m.timeoutMs }),
@@ -239,6 +252,8 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
       });
       if (m.replyTo !== undefined) {
         const o = toRemoteOutcome(outcome);
+        // A duplicate delivery (claim lost: 'not-owner') is no outcome of its own.
+        if (outcome.attempt === 0 && outcome.skipReason === 'not-owner') return;
         await this.connection.publish(
           m.replyTo,
           JSON.stringify({

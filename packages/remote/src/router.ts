@@ -18,8 +18,7 @@ export interface RouteDecision {
  * Lua call per message (SPEC.md §10, DESIGN.md): whichever node or client
  * routes a `messageId` first records its targets; any later call gets the
  * same ones. `'round-robin'` keeps one counter per job for the cluster.
- * Also the per-node dedup: a message runs at most once on each node even if
- * delivered twice. Keys share the `{<prefix>}` hash tag (one slot on a Cluster).
+ * `'failover'` turns are taken with `accept`. Keys share the `{<prefix>}` hash tag (one slot on a Cluster).
  */
 export class RemoteRouter {
   readonly connection: RedisConnection;
@@ -66,17 +65,6 @@ export class RemoteRouter {
       'execute.accept',
       dedupScript,
       [this.connection.globalKey('remote', 'accepted', messageId)],
-      [this.retentionMs],
-    );
-    return reply === 1;
-  }
-
-  /** True the first time `nodeId` sees `messageId` (within the retention); false for a duplicate. */
-  async firstDelivery(messageId: string, nodeId: string): Promise<boolean> {
-    const reply = await this.connection.run(
-      'execute.dedup',
-      dedupScript,
-      [this.connection.globalKey('remote', 'seen', nodeId, messageId)],
       [this.retentionMs],
     );
     return reply === 1;

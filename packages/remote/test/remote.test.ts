@@ -112,12 +112,12 @@ function routerContract(name: string, connect: () => RedisConnection) {
       for (const d of again) expect(d).toEqual({ targets: first.targets, fresh: false });
     });
 
-    it('a message runs at most once per node, however often it is delivered', async () => {
+    it("'failover': the first to accept a message wins, every later one is refused", async () => {
       const r = new RemoteRouter(connect());
       const messageId = id();
-      const firsts = await Promise.all([1, 2, 3, 4].map(() => r.firstDelivery(messageId, 'n1')));
-      expect(firsts.filter(Boolean)).toHaveLength(1);
-      expect(await r.firstDelivery(messageId, 'n2')).toBe(true);
+      const accepted = await Promise.all([1, 2, 3, 4].map(() => r.accept(messageId)));
+      expect(accepted.filter(Boolean)).toHaveLength(1);
+      expect(await r.accept(id())).toBe(true);
     });
   });
 }

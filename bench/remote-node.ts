@@ -1,0 +1,43 @@
+/**
+ * One process of the remote-execution benchmark (config in BENCH_NODE):
+ * `mode: 'node'` is a scheduler node serving the no-op job `noop`;
+ * `mode: 'bullmq'` is a BullMQ Worker (concurrency 50) of a no-op queue.
+ * Prints `ready`; stops on SIGTERM.
+ */
+import { Redis } from 'ioredis';
+import { Worker } from 'bullmq';
+import { createClusterScheduler } from '@sched/cluster';
+import { silentLogger } from '@sched/core';
+
+const cfg = JSON.parse(process.env.BENCH_NODE ?? '{}') as {
+  mode: 'node' | 'bullmq';
+  nodeId: string;
+  url: string;
+  prefix: string;
+};
+
+if (cfg.mode === 'bullmq') {
+  const url = new URL(cfg.url);
+  const worker = new Worker(cfg.prefix, async () => undefined, {
+    connection: { host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null },
+    concurrency: 50,
+  });
+  await worker.waitUntilReady();
+  process.on('SIGTERM', () => void worker.close().then(() => process.exit(0)));
+} else {
+  const redis = new Redis(cfg.url, { maxRetriesPerRequest: 1 });
+  const sched = createClusterScheduler({
+    redis,
+    nodeId: cfg.nodeId,
+    keyPrefix: cfg.prefix,
+    logger: silentLogger,
+    heartbeatIntervalMs: 1_000,
+    nodeTtlMs: 5_000,
+    maxConcurrency: 200,
+    maxQueued: 20_000,
+  });
+  sched.registerJob({ name: 'noop', execute: () => undefined }, { cronSpec: '0 0 0 1 1 *' });
+  await sched.start();
+  process.on('SIGTERM', () => void sched.stop({ timeoutMs: 5_000 }).then(() => process.exit(0)));
+}
+console.log('ready');
