@@ -97,6 +97,7 @@ async function ours(server: RedisServer, rate: number, run: number): Promise<Cel
     return await openLoop(rate, async (done) => {
       const messageId = randomUUID();
       waiting.set(messageId, done);
+      const { targets } = await router.route(messageId, { jobName: 'noop', strategy: 'round-robin' }, ['n1', 'n2', 'n3']);
       await pub.publish(
         'scheduler:execute:global',
         JSON.stringify({
@@ -106,6 +107,7 @@ async function ours(server: RedisServer, rate: number, run: number): Promise<Cel
           routeStrategy: 'round-robin',
           timeoutMs: 10_000,
           replyTo,
+          targets,
         }),
       );
     });
