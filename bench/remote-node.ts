@@ -4,10 +4,8 @@
  * `mode: 'bullmq'` is a BullMQ Worker (concurrency 50) of a no-op queue.
  * Prints `ready`; stops on SIGTERM.
  */
-import { Redis } from 'ioredis';
 import { Worker } from 'bullmq';
-import { createClusterScheduler } from '@sched/cluster';
-import { silentLogger } from '@sched/core';
+import { benchNode } from './lib/node.js';
 
 const cfg = JSON.parse(process.env.BENCH_NODE ?? '{}') as {
   mode: 'node' | 'bullmq';
@@ -25,19 +23,8 @@ if (cfg.mode === 'bullmq') {
   await worker.waitUntilReady();
   process.on('SIGTERM', () => void worker.close().then(() => process.exit(0)));
 } else {
-  const redis = new Redis(cfg.url, { maxRetriesPerRequest: 1 });
-  const sched = createClusterScheduler({
-    redis,
-    nodeId: cfg.nodeId,
-    keyPrefix: cfg.prefix,
-    logger: silentLogger,
-    heartbeatIntervalMs: 1_000,
-    nodeTtlMs: 5_000,
-    maxConcurrency: 200,
-    maxQueued: 20_000,
-  });
+  const sched = benchNode({ url: cfg.url, nodeId: cfg.nodeId, prefix: cfg.prefix, maxConcurrency: 200, maxQueued: 20_000 });
   sched.registerJob({ name: 'noop', execute: () => undefined }, { cronSpec: '0 0 0 1 1 *' });
   await sched.start();
-  process.on('SIGTERM', () => void sched.stop({ timeoutMs: 5_000 }).then(() => process.exit(0)));
 }
 console.log('ready');

@@ -7,9 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { createClusterScheduler } from '@sched/cluster';
-import { silentLogger, type ShardingJob } from '@sched/core';
+import type { ShardingJob } from '@sched/core';
+import { benchNode } from './lib/node.js';
 
 interface Config {
   nodeId: string;
@@ -23,16 +22,7 @@ interface Config {
 }
 
 const cfg = JSON.parse(process.env.BENCH_NODE ?? '{}') as Config;
-const redis = new Redis(cfg.url, { maxRetriesPerRequest: 1 });
-const sched = createClusterScheduler({
-  redis,
-  nodeId: cfg.nodeId,
-  keyPrefix: cfg.prefix,
-  logger: silentLogger,
-  heartbeatIntervalMs: 1_000,
-  nodeTtlMs: 5_000,
-  maxConcurrency: 20,
-});
+const sched = benchNode({ url: cfg.url, nodeId: cfg.nodeId, prefix: cfg.prefix, maxConcurrency: 20 });
 const payload = Buffer.alloc(64, 7);
 /** CPU-bound: 20 SHA-256 rounds of 64 bytes (about 20 µs here). I/O-bound: a 1 ms wait (a remote call). */
 const work =
@@ -56,12 +46,6 @@ sched.registerJob(job, {
   shardingTotal: cfg.shards,
   // I/O-bound items overlap their waits; CPU-bound ones gain nothing from it.
   shardingItemConcurrency: cfg.mode === 'io' ? 50 : 1,
-});
-process.on('SIGTERM', () => {
-  void sched
-    .stop({ timeoutMs: 5_000 })
-    .then(() => redis.disconnect())
-    .then(() => process.exit(0));
 });
 await sched.start();
 console.log('ready');
