@@ -1439,7 +1439,10 @@ export class Scheduler {
       if (!checked.success) {
         throw this.logged(
           api,
-          new InvalidArgumentError(api, `params of job "${entry.name}" do not match its paramsSchema: ${checked.error?.message ?? 'invalid'}`),
+          new InvalidArgumentError(
+            api,
+            `params of job "${entry.name}" do not match its paramsSchema: ${checked.error?.message ?? 'invalid'}`,
+          ),
         );
       }
     }
