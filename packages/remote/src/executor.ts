@@ -132,6 +132,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     const { targets } = await this.router.route(messageId, { jobName: request.jobName, strategy, nodeId: request.nodeId }, live);
     // 'failover' ends with one outcome (the node that accepted); the others, one each.
     const expected = strategy === 'failover' ? 1 : targets.length;
+    let abandon = (): void => {};
     const result = new Promise<RemoteOutcome[]>((resolve, reject) => {
       // The job's own timeout, plus a second for the reply to travel.
       const timer = host.clock.setTimer(host.clock.now() + timeoutMs + 1_000, () => {
@@ -151,6 +152,10 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
         },
       };
       this.pending.set(messageId, entry);
+      abandon = () => {
+        host.clock.clearTimer(timer);
+        this.pending.delete(messageId);
+      };
     });
     const envelope: Omit<Envelope, 'signature' | 'timestamp'> = {
       messageId,
@@ -163,7 +168,13 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
       ...(request.nodeId === undefined ? {} : { nodeId: request.nodeId }),
       ...(request.params === undefined ? {} : { params: request.params }),
     };
-    await this.connection.publish(EXECUTE_CHANNEL, JSON.stringify(this.sign(envelope)));
+    try {
+      await this.connection.publish(EXECUTE_CHANNEL, JSON.stringify(this.sign(envelope)));
+    } catch (error) {
+      // Not sent: nothing to wait for (the routed message expires unused).
+      abandon();
+      throw error;
+    }
     const outcomes = await result;
     const timedOut = outcomes.filter((o) => o.status === 'timeout').map((o) => o.nodeId);
     if (timedOut.length > 0) throw new ExecuteTimeoutError('execute', request.jobName, timeoutMs, timedOut);
