@@ -1,8 +1,8 @@
 /**
- * @sched/remote — remote execution for sched (SPEC.md §10). So far: the wire
- * envelope (validated, optionally HMAC-signed) and the once-only routing of a
- * message over the live nodes in Redis. The `RemoteExecutor` that uses them
- * is not built yet.
+ * @sched/remote — remote execution for sched (SPEC.md §10): the wire
+ * envelope (validated, optionally HMAC-signed), the once-only routing of a
+ * message over the live nodes in Redis, and `ClusterRemoteExecutor`, the
+ * `RemoteExecutor` of a cluster built on them.
  */
 export {
   EXECUTE_CHANNEL,

@@ -4,7 +4,7 @@ import { LuaScript, connectionOf, type RedisConnection } from '@sched/redis';
 
 const load = LuaScript.loader(new URL('./scripts/', import.meta.url), new URL('../package.json', import.meta.url));
 const routeScript = load('route-2.lua');
-const dedupScript = load('dedup-1.lua');
+const acceptScript = load('accept-1.lua');
 
 export interface RouteDecision {
   /** The nodes that run the message, in order (`'sharding'`: shard `i` is `targets[i]`; `'failover'`: the order to try). */
@@ -63,7 +63,7 @@ export class RemoteRouter {
   async accept(messageId: string): Promise<boolean> {
     const reply = await this.connection.run(
       'execute.accept',
-      dedupScript,
+      acceptScript,
       [this.connection.globalKey('remote', 'accepted', messageId)],
       [this.retentionMs],
     );
