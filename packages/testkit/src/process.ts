@@ -18,6 +18,15 @@ function hookExit(): void {
     }
   };
   process.once('exit', killAll);
+  // Killed by a signal, Node exits without 'exit': a benchmark or test run stopped with Ctrl-C or
+  // kill would leave its servers behind. Where nobody else handles the signal, the helpers go first.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    process.once(signal, () => {
+      killAll();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
+  }
 }
 
 /** Starts a long-lived helper process, tracked so it dies with the test process. */
