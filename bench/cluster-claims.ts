@@ -9,13 +9,15 @@
  *
  *   BENCH_SECONDS (20) BENCH_REPEATS (3) BENCH_JOBS (100,1000,10000) BENCH_NODES (1,3)
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { RedisServer, startTracked, stopProcess, waitForOutput } from '@sched/testkit';
+import { RedisServer, stopProcess } from '@sched/testkit';
+import { spawnBenchProcess } from './lib/spawn.js';
 import { fmt, keepRaw, machine, summary, table } from './lib/stats.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
@@ -34,14 +36,7 @@ interface NodeResult {
   commands: number;
 }
 
-async function spawnNode(config: Record<string, unknown>) {
-  const child = startTracked(process.execPath, ['--conditions=@sched/source', '--import', 'tsx', script], {
-    env: { ...process.env, BENCH_NODE: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await waitForOutput(child, /^ready$/m, 60_000, `bench node ${String(config.nodeId)}`);
-  return child;
-}
+const spawnNode = (config: Record<string, unknown>): Promise<ChildProcess> => spawnBenchProcess(script, config);
 
 /** Redis CPU (user + system) in µs from INFO cpu: everything the server spent, networking included. */
 async function redisCpuUsec(redis: Redis): Promise<number> {

@@ -15,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { Queue, QueueEvents } from 'bullmq';
-import { RedisServer, startTracked, stopProcess, waitForOutput } from '@sched/testkit';
+import { RedisServer, stopProcess } from '@sched/testkit';
 import { RedisConnection } from '@sched/redis';
 import { RemoteRouter } from '@sched/remote';
+import { spawnBenchProcess } from './lib/spawn.js';
 import { fmt, keepRaw, machine, summary, table } from './lib/stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -26,14 +27,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const WARMUP_MS = 1_000;
 const script = fileURLToPath(new URL('./remote-node.ts', import.meta.url));
 
-async function spawn(config: Record<string, unknown>): Promise<ChildProcess> {
-  const child = startTracked(process.execPath, ['--conditions=@sched/source', '--import', 'tsx', script], {
-    env: { ...process.env, BENCH_NODE: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await waitForOutput(child, /^ready$/m, 60_000, `bench ${String(config.nodeId)}`);
-  return child;
-}
+const spawn = (config: Record<string, unknown>): Promise<ChildProcess> => spawnBenchProcess(script, config);
 
 interface Cell {
   sent: number;

@@ -12,7 +12,8 @@
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { ExecutionOutcome } from '@sched/core';
-import { RedisServer, startTracked, stopProcess, waitForOutput } from '@sched/testkit';
+import { RedisServer, stopProcess, waitForOutput } from '@sched/testkit';
+import { spawnBenchProcess } from './lib/spawn.js';
 import { fmt, keepRaw, machine, table } from './lib/stats.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000_000);
@@ -21,14 +22,7 @@ const MODES = (process.env.BENCH_MODES ?? 'io,cpu').split(',') as Array<'io' | '
 const SHARDS = 10;
 const script = fileURLToPath(new URL('./sharding-node.ts', import.meta.url));
 
-async function spawn(config: Record<string, unknown>): Promise<ChildProcess> {
-  const child = startTracked(process.execPath, ['--conditions=@sched/source', '--import', 'tsx', script], {
-    env: { ...process.env, BENCH_NODE: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await waitForOutput(child, /^ready$/m, 60_000, `bench node ${String(config.nodeId)}`);
-  return child;
-}
+const spawn = (config: Record<string, unknown>): Promise<ChildProcess> => spawnBenchProcess(script, config);
 
 async function cell(server: RedisServer, mode: 'io' | 'cpu', nodes: number, run: number) {
   const prefix = `shard-${mode}-${nodes}-${run}`;

@@ -1,0 +1,16 @@
+import type { ChildProcess } from 'node:child_process';
+import { startTracked, waitForOutput } from '@sched/testkit';
+
+/**
+ * Starts a benchmark process (`script`, a TypeScript file run from source)
+ * with `config` in BENCH_NODE, and resolves once it printed `ready`. Tracked:
+ * it dies with this process.
+ */
+export async function spawnBenchProcess(script: string, config: Record<string, unknown>): Promise<ChildProcess> {
+  const child = startTracked(process.execPath, ['--conditions=@sched/source', '--import', 'tsx', script], {
+    env: { ...process.env, BENCH_NODE: JSON.stringify(config) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await waitForOutput(child, /^ready$/m, 60_000, `bench process ${String(config.nodeId)}`);
+  return child;
+}
