@@ -54,7 +54,6 @@ interface PendingCancel {
 }
 
 interface Pending {
-  jobName: string;
   waiting: Set<string>;
   outcomes: RemoteOutcome[];
   done: () => void;
@@ -141,7 +140,6 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
         reject(new ExecuteTimeoutError('execute', request.jobName, timeoutMs, missing));
       });
       const entry: Pending = {
-        jobName: request.jobName,
         waiting: new Set(targets),
         outcomes: [],
         done: () => {

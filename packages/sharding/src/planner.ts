@@ -48,7 +48,6 @@ interface Waiter {
   results: Map<number, ShardResult>;
   /** Shards whose record was seen ended without a result written (read from the record at the next check). */
   endedSeen: Set<number>;
-  resolve: (results: ShardResult[]) => void;
   /** Called on every result, so the wait ends as soon as the last one lands. */
   check: () => void;
 }
@@ -347,7 +346,6 @@ export class ClusterShardPlanner implements ShardPlanner {
         total: meta.total,
         results: new Map(),
         endedSeen: new Set(),
-        resolve,
         check: () => {
           if (waiter.results.size < waiter.total) return;
           finish();
