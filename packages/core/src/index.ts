@@ -8,7 +8,6 @@ export type { ConfigChange } from './engine/config-diff.js';
 export type { ChangeOptions } from './engine/config-sync.js';
 export type { EffectiveCfg } from './engine/task-config.js';
 export type { SchedulerOptions } from './engine/options.js';
-export type { JobMetrics, SchedulerMetrics } from './engine/counters.js';
 export type { MisfirePreview } from './engine/misfire-preview.js';
 export { Defaults } from './engine/defaults.js';
 
@@ -104,7 +103,15 @@ export type {
   SnapshotPatch,
   SnapshotStatistics,
 } from './ports/snapshot-repository.js';
-export type { MetricsSink, MetricsEvent } from './ports/metrics-sink.js';
+export type {
+  ClusterMetrics,
+  ClusterMetricsOptions,
+  JobMetrics,
+  MetricsEvent,
+  MetricsHost,
+  MetricsSink,
+  SchedulerMetrics,
+} from './ports/metrics-sink.js';
 export type { DagNodeState, DagRunReport, DependencyCoordinator, DependencyGraph } from './ports/dependency-coordinator.js';
 export type { ShardPlanner, ShardAssignment, ShardedFire } from './ports/shard-planner.js';
 export type { ShardItemProgress } from './ports/shard-item-progress.js';

@@ -34,7 +34,7 @@ import type { FireLease, WonFire } from './ports/lock-manager.js';
 import { cronFireId } from './ports/lock-manager.js';
 import type { Logger } from './ports/logger.js';
 import { createConsoleLogger } from './ports/logger.js';
-import type { MetricsSink } from './ports/metrics-sink.js';
+import type { ClusterMetrics, ClusterMetricsOptions, MetricsHost, MetricsSink } from './ports/metrics-sink.js';
 import type { NodeInfo, NodeRegistry } from './ports/node-registry.js';
 import type { FireRecord } from './ports/state-store.js';
 import type { PubSub } from './ports/pubsub.js';
@@ -164,7 +164,7 @@ export class Scheduler {
   private readonly wrapperEnv: WrapperEnv;
   private readonly events: TypedEmitter<SchedulerEvents>;
   private readonly reporter: Reporter;
-  private readonly counters = new Counters();
+  private readonly counters: Counters;
   private readonly jobs = new Map<string, JobEntry>();
   private readonly timer: ScheduleTimer<JobEntry>;
   private readonly claims: ClaimQueue;
@@ -181,6 +181,7 @@ export class Scheduler {
   private readonly unclaimedWhileDown = new Map<string, number[]>();
   private readonly snapshotWriter: SnapshotWriter;
   private readonly host: SchedulerHost;
+  private readonly metricsHost: MetricsHost;
   private document: ConfigDocument | undefined;
   private stateValue: SchedulerState = 'idle';
   private stopPromise: Promise<void> | undefined;
@@ -206,6 +207,7 @@ export class Scheduler {
       );
     }
     this.clock = options.clock ?? new SystemClock();
+    this.counters = new Counters(() => this.clock.now());
     this.nodeId = options.distributed?.nodeId ?? t.nodeId ?? `${hostname()}-${process.pid}`;
     this.logger = options.logger ?? createConsoleLogger({ bindings: { nodeId: this.nodeId } });
     this.schedulerCache =
@@ -242,7 +244,9 @@ export class Scheduler {
     this.chain.attach(chainHost);
 
     const { lockManager } = this.schedulerCache;
-    this.leaseKeeper = new LeaseKeeper(this.clock, t.leaseRenewMs, this.logger);
+    this.leaseKeeper = new LeaseKeeper(this.clock, t.leaseRenewMs, this.logger, (reason) =>
+      this.reporter.metric({ type: 'lease-error', reason }),
+    );
     this.executor = new FireExecutor({
       clock: this.clock,
       logger: this.logger,
@@ -295,6 +299,14 @@ export class Scheduler {
       onError: (error) => this.reporter.error('takeover sweep', error),
     });
     this.host = this.createHost();
+    this.metricsHost = {
+      nodeId: this.nodeId,
+      logger: this.logger,
+      pubsub: this.pubsub,
+      getMetrics: (options) => this.getMetrics(options),
+      load: () => ({ running: this.executor.runningCount, queued: this.dispatcher.queued }),
+      getNodes: () => this.registry.getAllNodes(),
+    };
     this.configSync =
       t.configLoadStrategy === 'local-only'
         ? undefined
@@ -405,6 +417,7 @@ export class Scheduler {
       await this.remoteExecutor.attach(this.host);
       await this.dependencyCoordinator?.attach(this.host);
       await this.shardPlanner?.attach(this.host);
+      for (const sink of this.reporter.metricsSinks) await sink.attach?.(this.metricsHost);
       // The shared configuration first, so the first schedule is the cluster's.
       await this.configSync?.start();
     } catch (error) {
@@ -733,15 +746,39 @@ export class Scheduler {
     return coordinator.getRun(rootJob, instantOrFireId instanceof Date ? instantOrFireId.getTime() : instantOrFireId);
   }
 
-  /** Counts of this node's runs for every job (core's counters; SPEC.md's counting rules). */
-  getMetrics(): SchedulerMetrics {
-    const { totals, jobs } = this.counters.all([...this.jobs.keys()]);
+  /**
+   * Counts of this node's runs for every job, or for the jobs named (core's
+   * counters; SPEC.md's counting rules). `totals` sum the same jobs.
+   */
+  getMetrics(options: { jobNames?: readonly string[] } = {}): SchedulerMetrics {
+    const names = options.jobNames ? options.jobNames.filter((n) => this.jobs.has(n)) : [...this.jobs.keys()];
+    const { totals, jobs } = this.counters.all(names);
     return { nodeId: this.nodeId, running: this.executor.runningCount, queued: this.dispatcher.queued, totals, jobs };
   }
 
   getJobMetrics(name: string): JobMetrics {
     this.entry('getJobMetrics', name);
     return this.counters.forJob(name);
+  }
+
+  /**
+   * Every live node's counters and their sums, gathered by an attached
+   * metrics sink that can ask the other nodes (`MetricsCollector` of
+   * `@sched/metrics`, over the PubSub port). Nodes that do not answer within
+   * the timeout are listed in `missing`.
+   */
+  async getClusterMetrics(options?: ClusterMetricsOptions): Promise<ClusterMetrics> {
+    const sink = this.reporter.metricsSinks.find((s) => s.getClusterMetrics !== undefined);
+    if (!sink?.getClusterMetrics) {
+      throw this.logged(
+        'getClusterMetrics',
+        new MissingPackageError('getClusterMetrics', 'the cluster aggregate', '@sched/metrics', 'metricsSink'),
+      );
+    }
+    if (this.stateValue !== 'running') {
+      throw this.logged('getClusterMetrics', new SchedulerStateError('getClusterMetrics', `the scheduler is ${this.stateValue}`));
+    }
+    return sink.getClusterMetrics(this.metricsHost, options);
   }
 
   /** The live nodes of the cluster (this node alone without a shared registry). */
@@ -1603,6 +1640,10 @@ export class Scheduler {
       ['remoteExecutor.detach', () => this.remoteExecutor.detach?.()],
       ['dependencyCoordinator.detach', () => this.dependencyCoordinator?.detach?.()],
       ['shardPlanner.detach', () => this.shardPlanner?.detach?.()],
+      ...this.reporter.metricsSinks.map((sink): [string, () => unknown] => [
+        'metricsSink.detach',
+        () => sink.detach?.(this.metricsHost),
+      ]),
     ];
     for (const [operation, step] of steps) {
       try {

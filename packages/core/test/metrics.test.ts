@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { MetricsEvent, MetricsSink } from '../src/index.js';
-import { Chain, type JobWrapper } from '../src/index.js';
+import type { ClusterMetrics, MetricsEvent, MetricsHost, MetricsSink } from '../src/index.js';
+import { Chain, MemorySnapshotRepository, MissingPackageError, type JobWrapper } from '../src/index.js';
+import { Counters } from '../src/engine/counters.js';
 import { setup, stopWith } from './helpers.js';
 
 describe("getMetrics from core's own counters", () => {
@@ -27,6 +28,7 @@ describe("getMetrics from core's own counters", () => {
     const m = sched.getJobMetrics('mixed');
     expect(m).toMatchObject({
       executionCount: 5,
+      attemptCount: 5,
       fireCount: 5,
       successCount: 3,
       failureCount: 2,
@@ -56,8 +58,8 @@ describe("getMetrics from core's own counters", () => {
     await sched.start();
     await clock.advance(1_000);
     await sched.stop();
-    expect(events).toEqual(['fire', 'execution', 'gauge']);
-    expect(attached.map((e) => e.type)).toEqual(['fire', 'execution', 'gauge']);
+    expect(events).toEqual(['fire', 'start', 'execution', 'gauge']);
+    expect(attached.map((e) => e.type)).toEqual(['fire', 'start', 'execution', 'gauge']);
   });
 
   it('a sink that throws is detached and logged; firing goes on', async () => {
@@ -74,5 +76,132 @@ describe("getMetrics from core's own counters", () => {
     expect(sched.getJobMetrics('a').executionCount).toBe(3);
     expect(logger.lines.filter((l) => l.msg.includes('metrics sink threw'))).toHaveLength(1);
     await sched.stop();
+  });
+
+  it("a start carries the first cron attempt's lateness; a retry's start carries none", async () => {
+    const starts: Array<Extract<MetricsEvent, { type: 'start' }>> = [];
+    const { sched, clock } = setup({ metricsSink: { record: (e) => void (e.type === 'start' && starts.push(e)) } });
+    let calls = 0;
+    sched.registerJob(
+      {
+        name: 'flaky',
+        execute() {
+          if (++calls === 1) throw new Error('first attempt fails');
+        },
+      },
+      { cronSpec: '* * * * * *', retry: { attempts: 2, backoffMs: 100 } },
+    );
+    await sched.start();
+    await clock.advance(1_000);
+    await clock.advance(200);
+    await sched.stop();
+    expect(starts.map((e) => [e.jobName, e.kind, e.attempt, e.lateMs])).toEqual([
+      ['flaky', 'cron', 1, 0],
+      ['flaky', 'cron', 2, undefined],
+    ]);
+    expect(sched.getJobMetrics('flaky')).toMatchObject({ attemptCount: 2, executionCount: 2, fireCount: 1, failureCount: 1 });
+  });
+
+  it('sinks are attached at start with a host that reads this node, and detached at stop', async () => {
+    const calls: string[] = [];
+    let seen: { metrics: number; load: { running: number; queued: number }; nodes: string[] } | undefined;
+    const sink: MetricsSink = {
+      record() {},
+      async attach(host: MetricsHost) {
+        calls.push(`attach ${host.nodeId}`);
+        const nodes = await host.getNodes();
+        seen = { metrics: Object.keys(host.getMetrics().jobs).length, load: host.load(), nodes: nodes.map((n) => n.nodeId) };
+      },
+      detach: (host) => void calls.push(`detach ${host.nodeId}`),
+    };
+    const { sched } = setup({ nodeId: 'n1', metricsSink: sink });
+    sched.registerJob({ name: 'a', execute() {} }, { cronSpec: '* * * * * *' });
+    sched.registerJob({ name: 'b', execute() {} });
+    expect(calls).toEqual([]);
+    await sched.start();
+    expect(calls).toEqual(['attach n1']);
+    expect(seen).toEqual({ metrics: 2, load: { running: 0, queued: 0 }, nodes: ['n1'] });
+    expect(Object.keys(sched.getMetrics({ jobNames: ['b', 'unknown'] }).jobs)).toEqual(['b']);
+    await sched.stop();
+    expect(calls).toEqual(['attach n1', 'detach n1']);
+  });
+
+  it('getClusterMetrics needs a sink that can gather it, and a running scheduler', async () => {
+    const plain = setup();
+    await plain.sched.start();
+    await expect(plain.sched.getClusterMetrics()).rejects.toBeInstanceOf(MissingPackageError);
+    await expect(plain.sched.getClusterMetrics()).rejects.toThrow(/@sched\/metrics/);
+    await plain.sched.stop();
+
+    const answer = { nodes: [], missing: ['n2'] } as unknown as ClusterMetrics;
+    const asked: unknown[] = [];
+    const { sched } = setup({
+      metricsSink: {
+        record() {},
+        getClusterMetrics: (host, options) => {
+          asked.push([host.nodeId, options]);
+          return Promise.resolve(answer);
+        },
+      },
+    });
+    await expect(sched.getClusterMetrics()).rejects.toThrow(/idle/);
+    await sched.start();
+    expect(await sched.getClusterMetrics({ timeoutMs: 50 })).toBe(answer);
+    expect(asked).toEqual([[sched.nodeId, { timeoutMs: 50 }]]);
+    await sched.stop();
+  });
+
+  it("failed operations reach the sinks as 'error' events", async () => {
+    const errors: Array<Extract<MetricsEvent, { type: 'error' }>> = [];
+    const { sched, clock } = setup({
+      metricsSink: { record: (e) => void (e.type === 'error' && errors.push(e)) },
+      snapshotRepository: new (class extends MemorySnapshotRepository {
+        override record(): Promise<void> {
+          return Promise.reject(new Error('history down'));
+        }
+      })(),
+    });
+    sched.registerJob({ name: 'a', execute() {} }, { cronSpec: '* * * * * *' });
+    await sched.start();
+    await clock.advance(1_000);
+    await sched.stop();
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toMatchObject({ operation: 'snapshot write', error: { message: 'history down' } });
+  });
+});
+
+describe('Counters', () => {
+  it('an abandoned run found by this node is an execution and a failure, left out of the durations', () => {
+    const counters = new Counters(() => 5_000);
+    const outcome = (status: 'completed' | 'abandoned', durationMs: number) => ({
+      type: 'execution' as const,
+      kind: 'cron' as const,
+      outcome: {
+        jobName: 'j',
+        fireId: 'j@1',
+        executionId: 'e',
+        nodeId: 'n',
+        status,
+        attempt: 1,
+        scheduledAt: undefined,
+        startedAt: new Date(0),
+        finishedAt: new Date(1_000),
+        durationMs,
+        kind: 'cron' as const,
+      },
+    });
+    counters.record(outcome('completed', 200));
+    counters.record(outcome('abandoned', 9_000)); // its own node lost the lease
+    counters.record({ type: 'abandoned', jobName: 'j' }); // found by this node's sweep
+    expect(counters.forJob('j')).toMatchObject({
+      executionCount: 3,
+      successCount: 1,
+      failureCount: 2,
+      abandonedCount: 2,
+      successRate: 1 / 3,
+      avgExecutionTimeMs: 200,
+      lastStatus: 'abandoned',
+      lastExecutionAt: new Date(5_000),
+    });
   });
 });

@@ -31,7 +31,12 @@ describe('leases', () => {
   });
 
   it('a run whose lease is lost (the store forgot it) is aborted as abandoned, with a LeaseLostError reason', async () => {
-    const { sched, clock } = setup({ leaseTtlMs: 1_000, leaseRenewMs: 300 });
+    const leaseErrors: string[] = [];
+    const { sched, clock } = setup({
+      leaseTtlMs: 1_000,
+      leaseRenewMs: 300,
+      metricsSink: { record: (e) => void (e.type === 'lease-error' && leaseErrors.push(e.reason)) },
+    });
     const cache = sched.schedulerCache as MemorySchedulerCache;
     let reason: unknown;
     const abandoned = sched.waitFor('abandon');
@@ -55,7 +60,8 @@ describe('leases', () => {
     await clock.advance(400);
     expect(reason).toBeInstanceOf(LeaseLostError);
     expect(await abandoned).toMatchObject({ jobName: 'fenced', reason: expect.stringContaining('lost the lease') });
-    expect(sched.getJobMetrics('fenced')).toMatchObject({ failureCount: 1, lastStatus: 'abandoned' });
+    expect(sched.getJobMetrics('fenced')).toMatchObject({ failureCount: 1, abandonedCount: 1, lastStatus: 'abandoned' });
+    expect(leaseErrors).toEqual(['lost']);
     await stopWith(sched, clock);
   });
 

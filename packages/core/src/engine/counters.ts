@@ -1,48 +1,18 @@
 import type { ExecutionStatus, FinalStatus } from '../model.js';
-import type { MetricsEvent, MetricsSink } from '../ports/metrics-sink.js';
+import type { JobMetrics, MetricsEvent, MetricsSink } from '../ports/metrics-sink.js';
 
-/**
- * Counts of one job on this node (SPEC.md glossary): `executionCount` counts
- * executions including retries, `fireCount` fires that started,
- * `failureCount` = failed + timeout + abandoned, `successRate` = success /
- * (success + failure), 0 when neither happened yet.
- */
-export interface JobMetrics {
-  executionCount: number;
-  fireCount: number;
-  successCount: number;
-  failureCount: number;
-  timeoutCount: number;
-  cancelledCount: number;
-  skippedCount: number;
-  misfireCount: number;
-  successRate: number;
-  avgExecutionTimeMs: number;
-  /** Over the last 64 executions of the job (of each job, for totals). */
-  p95ExecutionTimeMs: number;
-  lastExecutionAt: Date | undefined;
-  lastStatus: ExecutionStatus | undefined;
-}
-
-export interface SchedulerMetrics {
-  nodeId: string;
-  /** Executions running now. */
-  running: number;
-  /** Fires waiting for a slot. */
-  queued: number;
-  /** Sums over every job. */
-  totals: JobMetrics;
-  jobs: Record<string, JobMetrics>;
-}
+export type { JobMetrics, SchedulerMetrics } from '../ports/metrics-sink.js';
 
 const WINDOW = 64;
 
 class JobCounter {
   executionCount = 0;
+  attemptCount = 0;
   fireCount = 0;
   successCount = 0;
   failureCount = 0;
   timeoutCount = 0;
+  abandonedCount = 0;
   cancelledCount = 0;
   skippedCount = 0;
   misfireCount = 0;
@@ -57,31 +27,51 @@ class JobCounter {
     this.executionCount += 1;
     this.lastStatus = status;
     this.lastExecutionAt = finishedAt;
+    if (status === 'abandoned') {
+      // Cut short by a lost lease: its duration says nothing of the job's.
+      this.failureCount += 1;
+      this.abandonedCount += 1;
+      return;
+    }
     this.totalDurationMs += durationMs;
     if (!this.recent) this.recent = new Float64Array(WINDOW);
     this.recent[this.recentCount % WINDOW] = durationMs;
     this.recentCount += 1;
     if (status === 'completed') this.successCount += 1;
-    else if (status === 'failed' || status === 'abandoned') this.failureCount += 1;
+    else if (status === 'failed') this.failureCount += 1;
     else if (status === 'timeout') {
       this.failureCount += 1;
       this.timeoutCount += 1;
     } else if (status === 'cancelled') this.cancelledCount += 1;
   }
 
+  /** A run whose node died: an execution and a failure, with no duration. */
+  addAbandoned(foundAt: number): void {
+    this.executionCount += 1;
+    this.failureCount += 1;
+    this.abandonedCount += 1;
+    if (foundAt > this.lastExecutionAt) {
+      this.lastExecutionAt = foundAt;
+      this.lastStatus = 'abandoned';
+    }
+  }
+
   snapshot(): JobMetrics {
     const decided = this.successCount + this.failureCount;
+    const timed = this.executionCount - this.abandonedCount;
     return {
       executionCount: this.executionCount,
+      attemptCount: this.attemptCount,
       fireCount: this.fireCount,
       successCount: this.successCount,
       failureCount: this.failureCount,
       timeoutCount: this.timeoutCount,
+      abandonedCount: this.abandonedCount,
       cancelledCount: this.cancelledCount,
       skippedCount: this.skippedCount,
       misfireCount: this.misfireCount,
       successRate: decided === 0 ? 0 : this.successCount / decided,
-      avgExecutionTimeMs: this.executionCount === 0 ? 0 : this.totalDurationMs / this.executionCount,
+      avgExecutionTimeMs: timed === 0 ? 0 : this.totalDurationMs / timed,
       p95ExecutionTimeMs: this.p95(),
       lastExecutionAt: this.lastExecutionAt === 0 ? undefined : new Date(this.lastExecutionAt),
       lastStatus: this.lastStatus,
@@ -100,6 +90,9 @@ class JobCounter {
 export class Counters implements MetricsSink {
   private readonly jobs = new Map<string, JobCounter>();
 
+  /** `now`: the scheduler's clock, for when an abandoned run was found. */
+  constructor(private readonly now: () => number) {}
+
   record(event: MetricsEvent): void {
     switch (event.type) {
       case 'execution': {
@@ -110,6 +103,12 @@ export class Counters implements MetricsSink {
         if (o.attempt === 1 && o.shard === undefined) c.fireCount += 1;
         return;
       }
+      case 'start':
+        this.counter(event.jobName).attemptCount += 1;
+        return;
+      case 'abandoned':
+        this.counter(event.jobName).addAbandoned(this.now());
+        return;
       case 'skip':
         this.counter(event.jobName).skippedCount += 1;
         return;
@@ -135,10 +134,12 @@ export class Counters implements MetricsSink {
       jobs[name] = (c ?? new JobCounter()).snapshot();
       if (!c) continue;
       total.executionCount += c.executionCount;
+      total.attemptCount += c.attemptCount;
       total.fireCount += c.fireCount;
       total.successCount += c.successCount;
       total.failureCount += c.failureCount;
       total.timeoutCount += c.timeoutCount;
+      total.abandonedCount += c.abandonedCount;
       total.cancelledCount += c.cancelledCount;
       total.skippedCount += c.skippedCount;
       total.misfireCount += c.misfireCount;

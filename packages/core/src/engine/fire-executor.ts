@@ -200,6 +200,9 @@ export class FireExecutor {
       shard: task.shard,
     };
     this.running.set(executionId, { task, abort });
+    const lateMs =
+      attempt === 1 && task.kind === 'cron' && task.scheduledAt !== undefined ? startedAt - task.scheduledAt : undefined;
+    deps.reporter.metric({ type: 'start', jobName: task.jobName, kind: task.kind, attempt, lateMs });
     const events = deps.reporter.events;
     if (events.hasListeners('start')) {
       events.emit('start', {

@@ -20,6 +20,8 @@ export class LeaseKeeper {
     private readonly clock: Clock,
     private readonly renewMs: number,
     private readonly logger: Logger,
+    /** Told of each renewal that failed or found its lease lost (a metric). */
+    private readonly onLeaseError: (reason: 'renew-failed' | 'lost') => void = () => undefined,
   ) {}
 
   keep(key: object, renew: () => Promise<boolean>, onLost: () => void): void {
@@ -55,9 +57,11 @@ export class LeaseKeeper {
         try {
           if (!(await kept.renew()) && this.kept.get(key) === kept) {
             this.kept.delete(key);
+            this.onLeaseError('lost');
             kept.onLost();
           }
         } catch (error) {
+          this.onLeaseError('renew-failed');
           this.logger.warn('lease renewal failed; retrying next round', { error });
         }
       }),

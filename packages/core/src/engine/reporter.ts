@@ -27,6 +27,11 @@ export class Reporter {
     if (!this.sinks.includes(sink)) this.sinks.push(sink);
   }
 
+  /** The sinks attached now (core's counters first). */
+  get metricsSinks(): readonly MetricsSink[] {
+    return this.sinks;
+  }
+
   metric(event: MetricsEvent): void {
     for (const sink of this.sinks) {
       try {
@@ -41,6 +46,7 @@ export class Reporter {
   error(operation: string, error: Error, jobName?: string): void {
     const fields = jobName === undefined ? { operation, error } : { operation, error, jobName };
     this.logger.error(`sched ${operation} failed`, fields);
+    this.metric(jobName === undefined ? { type: 'error', operation, error } : { type: 'error', operation, error, jobName });
     this.events.emit('error', jobName === undefined ? { operation, error } : { operation, error, jobName });
   }
 

@@ -21,4 +21,7 @@ export const Channels = {
   executeGlobal: 'scheduler:execute:global',
   nodeEvents: 'scheduler:nodes',
   config: 'scheduler:config',
+  /** Requests for every node's counters (`getClusterMetrics`); answers go to `metricsReply + nodeId`. */
+  metricsRequest: 'scheduler:metrics:request',
+  metricsReply: 'scheduler:metrics:reply:',
 } as const;
