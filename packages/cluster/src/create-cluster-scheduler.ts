@@ -1,5 +1,6 @@
-import { Scheduler, type Clock, type SchedulerOptions, type SnapshotRepository } from '@sched/core';
+import { Scheduler, type Clock, type MetricsSink, type SchedulerOptions, type SnapshotRepository } from '@sched/core';
 import { DagCoordinator } from '@sched/dag';
+import { MetricsCollector } from '@sched/metrics';
 import { ClusterShardPlanner } from '@sched/sharding';
 import { ClusterRemoteExecutor } from '@sched/remote';
 import { RedisPubSub } from '@sched/pubsub';
@@ -42,6 +43,13 @@ export interface ClusterSchedulerOptions extends Omit<
    * jobs (each node warns at start).
    */
   executeSecret?: string;
+  /**
+   * The Prometheus collector of `@sched/metrics` (serve it with
+   * `metricsHandler(scheduler.metrics)`); it also answers the other nodes'
+   * `getClusterMetrics()`. `false` attaches none (this node then is `missing`
+   * from the cluster aggregate). @default a new `MetricsCollector()` with its own registry
+   */
+  metrics?: MetricsCollector | false;
 }
 
 /** A `Scheduler` wired to Redis; `stop()` also ends what sched opened on the client (the subscriber). */
@@ -50,6 +58,8 @@ export class ClusterScheduler extends Scheduler {
     options: SchedulerOptions,
     readonly cache: RedisSchedulerCache,
     readonly clusterClock: ClusterClock,
+    /** The Prometheus collector attached (see `ClusterSchedulerOptions.metrics`). */
+    readonly metrics: MetricsCollector | undefined,
   ) {
     super(options);
   }
@@ -66,7 +76,8 @@ export class ClusterScheduler extends Scheduler {
  * `RedisPubSub` and a `ClusterClock` on one Redis (or Redis Cluster), and a
  * `Scheduler` firing by the cluster clock, with the feature packages attached
  * (`DagCoordinator` for `dependencies`, `ClusterShardPlanner` for
- * `shardingEnabled`, `ClusterRemoteExecutor` for `execute()`; pass your own
+ * `shardingEnabled`, `ClusterRemoteExecutor` for `execute()`, a
+ * `MetricsCollector` for Prometheus and `getClusterMetrics()`; pass your own
  * instance to tune them).
  *
  * ```ts
@@ -88,6 +99,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
     commandTimeoutMs,
     snapshotRepository,
     executeSecret,
+    metrics,
     ...schedulerOptions
   } = options;
   const cache = new RedisSchedulerCache(redis, {
@@ -110,6 +122,14 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
   });
   const pubsub = new RedisPubSub(cache, { nodeId, ...(schedulerOptions.logger ? { logger: schedulerOptions.logger } : {}) });
   const history = snapshotRepository === 'redis' ? new RedisSnapshotRepository(cache, { clock }) : snapshotRepository;
+  const collector = metrics === false ? undefined : (metrics ?? new MetricsCollector());
+  const given: readonly MetricsSink[] =
+    schedulerOptions.metricsSink === undefined
+      ? []
+      : Array.isArray(schedulerOptions.metricsSink)
+        ? schedulerOptions.metricsSink
+        : [schedulerOptions.metricsSink as MetricsSink];
+  const sinks: MetricsSink[] = [...given, ...(collector ? [collector] : [])];
   return new ClusterScheduler(
     {
       dependencyCoordinator: new DagCoordinator(),
@@ -117,6 +137,7 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
       remoteExecutor: new ClusterRemoteExecutor(cache, executeSecret === undefined ? {} : { executeSecret }),
       ...schedulerOptions,
       ...(history ? { snapshotRepository: history } : {}),
+      ...(sinks.length > 0 ? { metricsSink: sinks } : {}),
       nodeId,
       clock,
       schedulerCache: cache,
@@ -125,5 +146,6 @@ export function createClusterScheduler(options: ClusterSchedulerOptions): Cluste
     },
     cache,
     clock,
+    collector,
   );
 }

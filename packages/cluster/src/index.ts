@@ -17,5 +17,7 @@ export { RedisPubSub } from '@sched/pubsub';
 export type { RedisPubSubOptions } from '@sched/pubsub';
 export { Scheduler } from '@sched/core';
 export { DagCoordinator } from '@sched/dag';
+export { MetricsCollector, withMetrics, metricsHandler } from '@sched/metrics';
+export type { MetricsCollectorOptions } from '@sched/metrics';
 export { ClusterShardPlanner, withSharding, getShardIndex, getShardTotal } from '@sched/sharding';
 export { RedisSnapshotRepository, PostgresSnapshotRepository, EmbeddedSnapshotRepository } from '@sched/snapshots';

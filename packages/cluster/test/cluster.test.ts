@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { JobContext } from '@sched/core';
 import { RedisServer, canRunRedis } from '@sched/testkit';
-import { createClusterScheduler, type ClusterScheduler } from '../src/index.js';
+import { MissingPackageError } from '@sched/core';
+import { createClusterScheduler, type ClusterScheduler, type ClusterSchedulerOptions } from '../src/index.js';
 
 describe.skipIf(!canRunRedis())('createClusterScheduler (two nodes in one process, real Redis)', () => {
   let server: RedisServer;
@@ -15,7 +16,11 @@ describe.skipIf(!canRunRedis())('createClusterScheduler (two nodes in one proces
     await server?.dispose();
   });
 
-  function node(nodeId: string, ledger: Array<{ fireId: string; nodeId: string }>): ClusterScheduler {
+  function node(
+    nodeId: string,
+    ledger: Array<{ fireId: string; nodeId: string }>,
+    options: Partial<ClusterSchedulerOptions> = {},
+  ): ClusterScheduler {
     const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
     redis.on('error', () => {});
     clients.push(redis);
@@ -29,6 +34,7 @@ describe.skipIf(!canRunRedis())('createClusterScheduler (two nodes in one proces
       leaseRenewMs: 500,
       takeoverGraceMs: 100,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
+      ...options,
     });
     for (let i = 0; i < 20; i++) {
       s.registerJob(
@@ -58,5 +64,29 @@ describe.skipIf(!canRunRedis())('createClusterScheduler (two nodes in one proces
     const onA = ledger.filter((e) => e.nodeId === 'a').length;
     expect(onA).toBeGreaterThan(0);
     expect(onA).toBeLessThan(ledger.length);
+  });
+
+  it('attaches a MetricsCollector unless told not to: its /metrics text counts the runs; a node without one is missing from the aggregate', async () => {
+    const ledger: Array<{ fireId: string; nodeId: string }> = [];
+    const a = node('m-a', ledger, { keyPrefix: 'ct-metrics' });
+    const b = node('m-b', ledger, { keyPrefix: 'ct-metrics', metrics: false });
+    expect(a.metrics).toBeDefined();
+    expect(b.metrics).toBeUndefined();
+    await a.start();
+    await b.start();
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!ledger.some((e) => e.nodeId === 'm-a') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const cluster = await a.getClusterMetrics({ timeoutMs: 300 });
+      expect(cluster.missing).toEqual(['m-b']);
+      expect(cluster.nodes.map((n) => n.nodeId)).toEqual(['m-a']);
+      expect(cluster.totals.executionCount).toBeGreaterThan(0);
+      const text = await (a.metrics as NonNullable<ClusterScheduler['metrics']>).metrics();
+      expect(text).toMatch(/^sched_executions_total\{job_name="j\d+",status="completed"\} [1-9]/m);
+      expect(text).toMatch(/^sched_live_nodes 2$/m);
+      await expect(b.getClusterMetrics()).rejects.toBeInstanceOf(MissingPackageError);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 });

@@ -59,6 +59,8 @@ export interface NodeConfig {
   takeoverGraceMs?: number;
   misfireThresholdMs?: number;
   maxConcurrency?: number;
+  /** These jobs fail every run (after writing a `fail` line). */
+  failJobs?: string[];
 }
 
 const config = JSON.parse(process.env.SCHED_E2E ?? '{}') as NodeConfig;
@@ -172,11 +174,15 @@ for (const [i, spec] of jobs.entries()) {
               });
             });
           }
-          write({ ev: 'end', ...base, scheduledAt: ctx.scheduledAt?.getTime(), at: scheduler.clock.now(), wall: Date.now() });
         } catch (error) {
           write({ ev: 'abort', ...base, at: scheduler.clock.now(), reason: String(error) });
           throw error;
         }
+        if (config.failJobs?.includes(ctx.jobName)) {
+          write({ ev: 'fail', ...base, scheduledAt: ctx.scheduledAt?.getTime(), at: scheduler.clock.now(), wall: Date.now() });
+          throw new Error('planned failure');
+        }
+        write({ ev: 'end', ...base, scheduledAt: ctx.scheduledAt?.getTime(), at: scheduler.clock.now(), wall: Date.now() });
       },
     },
     spec.dependencies.length > 0
@@ -305,6 +311,8 @@ async function command({ id, cmd, args }: { id: number; cmd: string; args: unkno
       'configHistory',
       'execute',
       'cancel',
+      'getMetrics',
+      'getClusterMetrics',
     ];
     if (!allowed.includes(cmd)) throw new Error(`unknown command ${cmd}`);
     const result = await (s[cmd] as (...a: unknown[]) => unknown).apply(scheduler, args);

@@ -10,7 +10,7 @@ import type { NodeConfig } from '../src/node.js';
 const nodeScript = fileURLToPath(new URL('../src/node.ts', import.meta.url));
 
 export interface LedgerLine {
-  ev: 'start' | 'end' | 'abort' | 'misfire';
+  ev: 'start' | 'end' | 'fail' | 'abort' | 'misfire';
   fireId: string;
   attempt: number;
   node: string;
@@ -129,11 +129,16 @@ export class Scenario {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `check` is true, polling every 50 ms (event-like; the bound is generous and says why in the caller). */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  pollMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
+    await sleep(pollMs);
   }
 }
 
