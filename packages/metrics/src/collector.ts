@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import {
   ErrorCode,
   InvalidArgumentError,
@@ -9,7 +9,7 @@ import {
   type MetricsSink,
 } from '@sched/core';
 import { ClusterMetricsGatherer } from './cluster.js';
-import { LabelCache, type Labels } from './label-cache.js';
+import { SeriesCounter, SeriesHistogram, type Labels, type SeriesOptions } from './series.js';
 import { METRICS, type MetricSpec } from './metric-table.js';
 
 export interface MetricsCollectorOptions {
@@ -40,17 +40,11 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const OUR_LABELS = ['job_name', 'kind', 'status', 'reason', 'policy', 'operation'];
 
-/** A counter and the label objects it is incremented with. */
-interface Counted {
-  metric: Counter;
-  labels: LabelCache;
-}
-
 /**
  * The Prometheus sink of sched (SPEC.md §6), on prom-client. Attach it with
  * `withMetrics(collector)` in the chain or the `metricsSink` option. It
- * counts what the scheduler reports (`record` is a map lookup and an
- * increment or two), reads the gauges (running, queued, live nodes) when
+ * counts what the scheduler reports (`record` is a map lookup and an add on
+ * a series built once; prom-client formats them when scraped), reads the gauges (running, queued, live nodes) when
  * scraped, and gathers every node's counters for `sched.getClusterMetrics()`
  * over the PubSub port. One collector may serve several schedulers of one
  * process: their counts add up.
@@ -60,16 +54,16 @@ export class MetricsCollector implements MetricsSink {
   readonly prefix: string;
   private readonly hosts = new Set<MetricsHost>();
   private readonly gatherer = new ClusterMetricsGatherer();
-  private readonly fires: Counted;
-  private readonly executions: Counted;
-  private readonly skips: Counted;
-  private readonly misfires: Counted;
-  private readonly claimErrors: Counted;
-  private readonly leaseErrors: Counted;
-  private readonly storeErrors: Counted;
-  private readonly errors: Counted;
-  private readonly duration: { metric: Histogram; labels: LabelCache };
-  private readonly lateness: { metric: Histogram; labels: LabelCache };
+  private readonly fires: SeriesCounter;
+  private readonly executions: SeriesCounter;
+  private readonly skips: SeriesCounter;
+  private readonly misfires: SeriesCounter;
+  private readonly claimErrors: SeriesCounter;
+  private readonly leaseErrors: SeriesCounter;
+  private readonly storeErrors: SeriesCounter;
+  private readonly errors: SeriesCounter;
+  private readonly duration: SeriesHistogram;
+  private readonly lateness: SeriesHistogram;
 
   constructor(options: MetricsCollectorOptions = {}) {
     const api = 'new MetricsCollector';
@@ -102,37 +96,26 @@ export class MetricsCollector implements MetricsSink {
       labelNames: [...spec.labels.filter((l) => perJob || l !== 'job_name'), ...Object.keys(constant)],
       registers: [this.registry],
     });
-    const labelsOf = (spec: MetricSpec) =>
-      new LabelCache(
-        constant,
-        spec.labels.find((l) => l !== 'job_name'),
-        perJob && spec.labels.includes('job_name'),
-      );
-    const counted = (spec: MetricSpec): Counted => ({ metric: new Counter(config(spec)), labels: labelsOf(spec) });
+    const series = (spec: MetricSpec): SeriesOptions => ({
+      constant,
+      valueLabel: spec.labels.find((l) => l !== 'job_name'),
+      perJob: perJob && spec.labels.includes('job_name'),
+    });
+    const counter = (spec: MetricSpec) => new SeriesCounter(config(spec), series(spec));
+    const histogram = (spec: MetricSpec, buckets: readonly number[] | undefined) =>
+      new SeriesHistogram({ ...config(spec), buckets: [...(buckets ?? spec.buckets ?? [])] }, series(spec));
     const hosts = this.hosts;
     const built = this.registering(() => ({
-      fires: counted(METRICS.fires),
-      executions: counted(METRICS.executions),
-      skips: counted(METRICS.skips),
-      misfires: counted(METRICS.misfires),
-      claimErrors: counted(METRICS.claimErrors),
-      leaseErrors: counted(METRICS.leaseErrors),
-      storeErrors: counted(METRICS.storeErrors),
-      errors: counted(METRICS.errors),
-      duration: {
-        metric: new Histogram({
-          ...config(METRICS.duration),
-          buckets: [...(options.durationBuckets ?? METRICS.duration.buckets)],
-        }),
-        labels: labelsOf(METRICS.duration),
-      },
-      lateness: {
-        metric: new Histogram({
-          ...config(METRICS.lateness),
-          buckets: [...(options.latenessBuckets ?? METRICS.lateness.buckets)],
-        }),
-        labels: labelsOf(METRICS.lateness),
-      },
+      fires: counter(METRICS.fires),
+      executions: counter(METRICS.executions),
+      skips: counter(METRICS.skips),
+      misfires: counter(METRICS.misfires),
+      claimErrors: counter(METRICS.claimErrors),
+      leaseErrors: counter(METRICS.leaseErrors),
+      storeErrors: counter(METRICS.storeErrors),
+      errors: counter(METRICS.errors),
+      duration: histogram(METRICS.duration, options.durationBuckets),
+      lateness: histogram(METRICS.lateness, options.latenessBuckets),
       gauges: [
         new Gauge({
           ...config(METRICS.running),
@@ -198,37 +181,37 @@ export class MetricsCollector implements MetricsSink {
   record(event: MetricsEvent): void {
     switch (event.type) {
       case 'fire':
-        this.fires.metric.inc(this.fires.labels.get(event.jobName, event.kind));
+        this.fires.series.get(event.jobName, event.kind).value += 1;
         return;
       case 'start':
         if (event.lateMs !== undefined) {
-          this.lateness.metric.observe(this.lateness.labels.get(event.jobName), Math.max(0, event.lateMs) / 1_000);
+          this.lateness.observeIn(this.lateness.series.get(event.jobName), Math.max(0, event.lateMs) / 1_000);
         }
         return;
       case 'execution': {
         const { jobName, status, durationMs } = event.outcome;
-        this.executions.metric.inc(this.executions.labels.get(jobName, status));
-        if (status !== 'abandoned') this.duration.metric.observe(this.duration.labels.get(jobName, status), durationMs / 1_000);
+        this.executions.series.get(jobName, status).value += 1;
+        if (status !== 'abandoned') this.duration.observeIn(this.duration.series.get(jobName, status), durationMs / 1_000);
         return;
       }
       case 'abandoned':
-        this.executions.metric.inc(this.executions.labels.get(event.jobName, 'abandoned'));
+        this.executions.series.get(event.jobName, 'abandoned').value += 1;
         return;
       case 'skip':
-        this.skips.metric.inc(this.skips.labels.get(event.jobName, event.reason));
+        this.skips.series.get(event.jobName, event.reason).value += 1;
         return;
       case 'misfire':
-        this.misfires.metric.inc(this.misfires.labels.get(event.jobName, event.policy), event.count);
+        this.misfires.series.get(event.jobName, event.policy).value += event.count;
         return;
       case 'claim-error':
-        this.claimErrors.metric.inc(this.claimErrors.labels.get(''));
+        this.claimErrors.series.get('').value += 1;
         return;
       case 'lease-error':
-        this.leaseErrors.metric.inc(this.leaseErrors.labels.get('', event.reason));
+        this.leaseErrors.series.get('', event.reason).value += 1;
         return;
       case 'error':
-        this.errors.metric.inc(this.errors.labels.get('', event.operation));
-        if (isStoreUnavailable(event.error)) this.storeErrors.metric.inc(this.storeErrors.labels.get('', event.operation));
+        this.errors.series.get('', event.operation).value += 1;
+        if (isStoreUnavailable(event.error)) this.storeErrors.series.get('', event.operation).value += 1;
         return;
       default:
         // 'gauge': the gauges are read from the scheduler when scraped.

@@ -114,6 +114,41 @@ describe('MetricsCollector', () => {
     expect(after.some((x) => x.includes('sched_'))).toBe(false);
   });
 
+  it("merges into the user's registry, reads back as JSON, and resets with the registry", async () => {
+    const collector = new MetricsCollector();
+    const { sched, clock } = scheduler({ metricsSink: collector });
+    sched.registerJob({ name: 'a', execute: () => clock.sleep(30) }, { cronSpec: '* * * * * *' });
+    await sched.start();
+    await clock.advance(2_000);
+    await stop(sched, clock);
+
+    const app = new Registry();
+    new Counter({ name: 'app_requests_total', help: 'the app’s own', registers: [app] }).inc(4);
+    const merged = parseExposition(await Registry.merge([app, collector.registry]).metrics());
+    expect(merged.value('app_requests_total')).toBe(4);
+    expect(merged.value('sched_executions_total', { job_name: 'a', status: 'completed' })).toBe(2);
+    expect(merged.histogram('sched_execution_duration_seconds', { job_name: 'a' })).toEqual({ count: 2, sum: 0.06 });
+
+    const json = await collector.registry.getMetricsAsJSON();
+    const duration = json.find((m) => m.name === 'sched_execution_duration_seconds');
+    expect(duration?.type).toBe('histogram');
+    expect(duration?.values).toContainEqual({
+      labels: { job_name: 'a', status: 'completed', le: 0.05 },
+      value: 2,
+      metricName: 'sched_execution_duration_seconds_bucket',
+    });
+    expect(duration?.values).toContainEqual({
+      labels: { job_name: 'a', status: 'completed', le: 0.025 },
+      value: 0,
+      metricName: 'sched_execution_duration_seconds_bucket',
+    });
+
+    collector.registry.resetMetrics();
+    const after = parseExposition(await collector.metrics());
+    expect(after.value('sched_executions_total')).toBe(0);
+    expect(after.histogram('sched_execution_duration_seconds')).toEqual({ count: 0, sum: 0 });
+  });
+
   it('perJob: false drops the job_name label (a small series count for many jobs)', async () => {
     const collector = new MetricsCollector({ perJob: false });
     const { sched, clock } = scheduler({ metricsSink: collector });

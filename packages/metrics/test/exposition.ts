@@ -52,12 +52,11 @@ export function parseExposition(text: string) {
     if (family === undefined) throw new Error(`sample before its TYPE line: ${line}`);
     samples.push({ name, labels: parseLabels(m[2] ?? '', line), value: Number(m[3]?.replace('Inf', 'Infinity')) });
   }
-  const matching = (name: string, labels: Record<string, string>) => {
-    if (!types.has(name) && !samples.some((s) => s.name === name)) {
-      throw new Error(`no metric ${name} in the exposition; it has ${[...types.keys()].join(', ')}`);
-    }
-    return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  const family = (name: string) => {
+    if (!types.has(name)) throw new Error(`no metric ${name} in the exposition; it has ${[...types.keys()].join(', ')}`);
   };
+  const matching = (name: string, labels: Record<string, string>) =>
+    samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   return {
     /** The families, by name. */
     names: [...types.keys()],
@@ -65,6 +64,7 @@ export function parseExposition(text: string) {
     samples,
     /** A counter's or gauge's value summed over the series with these labels (0 when none has them). */
     value(name: string, labels: Record<string, string> = {}): number {
+      family(name);
       return matching(name, labels).reduce((a, s) => a + s.value, 0);
     },
     /** A histogram's count and sum over the series with these labels. */
