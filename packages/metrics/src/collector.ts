@@ -105,6 +105,17 @@ export class MetricsCollector implements MetricsSink {
     const histogram = (spec: MetricSpec, buckets: readonly number[] | undefined) =>
       new SeriesHistogram({ ...config(spec), buckets: [...(buckets ?? spec.buckets ?? [])] }, series(spec));
     const hosts = this.hosts;
+    /** Read from every attached scheduler when scraped, summed. */
+    const loadGauge = (spec: MetricSpec, field: 'running' | 'queued') =>
+      new Gauge({
+        ...config(spec),
+        collect() {
+          this.set(
+            constant,
+            total(hosts, (h) => h.load()[field]),
+          );
+        },
+      });
     const built = this.registering(() => ({
       fires: counter(METRICS.fires),
       executions: counter(METRICS.executions),
@@ -117,24 +128,8 @@ export class MetricsCollector implements MetricsSink {
       duration: histogram(METRICS.duration, options.durationBuckets),
       lateness: histogram(METRICS.lateness, options.latenessBuckets),
       gauges: [
-        new Gauge({
-          ...config(METRICS.running),
-          collect() {
-            this.set(
-              constant,
-              total(hosts, (h) => h.load().running),
-            );
-          },
-        }),
-        new Gauge({
-          ...config(METRICS.queued),
-          collect() {
-            this.set(
-              constant,
-              total(hosts, (h) => h.load().queued),
-            );
-          },
-        }),
+        loadGauge(METRICS.running, 'running'),
+        loadGauge(METRICS.queued, 'queued'),
         new Gauge({
           ...config(METRICS.liveNodes),
           async collect() {
