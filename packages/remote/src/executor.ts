@@ -31,7 +31,8 @@ export interface ClusterRemoteExecutorOptions {
 /** The reply channel of a node: outcomes of the messages it sent. */
 export const replyChannelOf = (nodeId: string): string => `scheduler:execute:reply:${nodeId}`;
 
-const replySchema = z.object({
+/** An outcome on a reply channel: `{ messageId, nodeId, outcome }` (any sender may read them with it). */
+export const executeReplySchema = z.object({
   messageId: z.string(),
   nodeId: z.string(),
   outcome: z.object({
@@ -309,7 +310,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
   }
 
   private onReply(raw: string): void {
-    let body: z.infer<typeof replySchema>;
+    let body: z.infer<typeof executeReplySchema>;
     try {
       const data: unknown = JSON.parse(raw);
       const cancelled = cancelReplySchema.safeParse(data);
@@ -317,7 +318,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
         this.pendingCancels.get(cancelled.data.messageId)?.resolve(true);
         return;
       }
-      body = replySchema.parse(data);
+      body = executeReplySchema.parse(data);
     } catch {
       this.host?.logger.warn('malformed remote execution reply ignored');
       return;

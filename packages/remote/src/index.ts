@@ -17,5 +17,5 @@ export {
 export type { Envelope, EnvelopeRejection, ParsedEnvelope } from './envelope.js';
 export { RemoteRouter } from './router.js';
 export type { RouteDecision } from './router.js';
-export { ClusterRemoteExecutor, replyChannelOf } from './executor.js';
+export { ClusterRemoteExecutor, executeReplySchema, replyChannelOf } from './executor.js';
 export type { ClusterRemoteExecutorOptions } from './executor.js';
