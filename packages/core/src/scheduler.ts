@@ -182,6 +182,8 @@ export class Scheduler {
   private readonly snapshotWriter: SnapshotWriter;
   private readonly host: SchedulerHost;
   private readonly metricsHost: MetricsHost;
+  /** Dependency releases of runs that ended, in flight. */
+  private readonly releasing = new Set<Promise<void>>();
   private document: ConfigDocument | undefined;
   private stateValue: SchedulerState = 'idle';
   private stopPromise: Promise<void> | undefined;
@@ -1445,9 +1447,13 @@ export class Scheduler {
   }
 
   private tellDependents(task: FireTask, outcome: ExecutionOutcome): void {
-    this.dependencyCoordinator
+    const release = this.dependencyCoordinator
       ?.onFireComplete(outcome)
       .catch((e: unknown) => this.reporter.error('dependency release', toError(task.jobName, e), task.jobName));
+    if (!release) return;
+    // stop() waits for these before detaching the coordinator: a run that ends while stopping still releases.
+    this.releasing.add(release);
+    void release.finally(() => this.releasing.delete(release));
   }
 
   /** A slot freed: fires left unclaimed for lack of room may be claimed now. */
@@ -1615,6 +1621,7 @@ export class Scheduler {
       }
     }
     this.leaseKeeper.stop();
+    await Promise.allSettled([...this.releasing]);
     await this.detachAll();
     await this.snapshotWriter.drain();
     this.snapshotWriter.stop();

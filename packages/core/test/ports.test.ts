@@ -172,6 +172,32 @@ describe('the DependencyCoordinator port', () => {
     await sched.stop();
   });
 
+  it('a run that ends while the scheduler stops still tells the coordinator before it is detached', async () => {
+    const steps: string[] = [];
+    let finishRelease: () => void = () => undefined;
+    const coordinator: DependencyCoordinator = {
+      packageName: 'slow-coordinator',
+      validate() {},
+      attach() {},
+      detach: () => void steps.push('detach'),
+      async onFireComplete(outcome) {
+        steps.push(`release ${outcome.jobName}`);
+        await new Promise<void>((resolve) => (finishRelease = resolve)); // a Redis round trip
+        steps.push(`released ${outcome.jobName}`);
+      },
+    };
+    const { sched, clock } = setup({ dependencyCoordinator: coordinator });
+    sched.registerJob({ name: 'root', execute: (ctx) => clock.sleep(500, ctx.signal) }, { cronSpec: '0 * * * * *' });
+    await sched.start();
+    await clock.advance(60_000);
+    const stopping = sched.stop();
+    await clock.advance(500); // the run ends during the stop
+    expect(steps).toEqual(['release root']);
+    finishRelease();
+    await stopping;
+    expect(steps).toEqual(['release root', 'released root', 'detach']);
+  });
+
   it('a graph it rejects fails start (nothing fires) or a later registration (nothing changes)', async () => {
     const cyclic = recordingCoordinator((g) =>
       g.get('a')?.includes('b') && g.get('b')?.includes('a') ? 'cycle a -> b -> a' : undefined,
