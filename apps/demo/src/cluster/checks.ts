@@ -123,16 +123,13 @@ export function analyse(events: readonly DemoEvent[], o: AnalyseOptions): DemoCh
   for (const e of events) if (e.ev === 'fire' && e.fireId) acceptedAt.set(`${e.node}|${e.fireId}`, e.at as number);
   for (const [key, group] of groups) {
     for (const high of group) {
-      const waitingSince = acceptedAt.get(`${high.node}|${high.fireId}`) ?? high.at;
+      const highStart = high.at ?? 0;
+      const waitingSince = acceptedAt.get(`${high.node}|${high.fireId}`) ?? highStart;
       for (const low of group) {
         const lowStart = low.at as number;
-        if (
-          (low.priority as number) < (high.priority as number) &&
-          waitingSince < lowStart - 20 &&
-          lowStart < (high.at as number) - 20
-        ) {
+        if ((low.priority as number) < (high.priority as number) && waitingSince < lowStart - 20 && lowStart < highStart - 20) {
           inversions.push(
-            `${key}: ${low.job} (${low.priority}) started ${(high.at as number) - lowStart} ms before ${high.job} (${high.priority}), which was waiting`,
+            `${key}: ${low.job} (${low.priority}) started ${highStart - lowStart} ms before ${high.job} (${high.priority}), which was waiting`,
           );
         }
       }
