@@ -15,7 +15,7 @@ export { RedisNodeRegistry, NodeRegistry } from '@sched/registry';
 export type { RedisNodeRegistryOptions } from '@sched/registry';
 export { RedisPubSub } from '@sched/pubsub';
 export type { RedisPubSubOptions } from '@sched/pubsub';
-export { Scheduler } from '@sched/core';
+export { Scheduler, createConsoleLogger } from '@sched/core';
 export { DagCoordinator } from '@sched/dag';
 export { MetricsCollector, withMetrics, metricsHandler } from '@sched/metrics';
 export type { MetricsCollectorOptions } from '@sched/metrics';

@@ -83,6 +83,9 @@ export class DagCoordinator implements DependencyCoordinator {
   private unsubscribe: Unsubscribe | undefined;
   private sweepTimer: TimerHandle | undefined;
   private sweeping = false;
+  /** The sweep running now: detach waits for it (it reads the host to the end). */
+  private sweepRun: Promise<void> | undefined;
+  private detaching = false;
   /** Runs known to be finished (bounded, oldest forgotten first). */
   private readonly closed = new Set<string>();
   private readonly runTtlMs: number;
@@ -127,6 +130,9 @@ export class DagCoordinator implements DependencyCoordinator {
   async detach(): Promise<void> {
     if (this.sweepTimer && this.host) this.host.clock.clearTimer(this.sweepTimer);
     this.sweepTimer = undefined;
+    this.detaching = true;
+    await this.sweepRun;
+    this.detaching = false;
     await this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.host = undefined;
@@ -378,7 +384,11 @@ export class DagCoordinator implements DependencyCoordinator {
     if (!host) return;
     this.sweepTimer = host.clock.setTimer(host.clock.now() + this.sweepIntervalMs, () => {
       this.sweepTimer = undefined;
-      void this.sweep().finally(() => this.armSweep());
+      const run = this.sweep().finally(() => {
+        this.sweepRun = undefined;
+        if (!this.detaching) this.armSweep();
+      });
+      this.sweepRun = run;
     });
   }
 

@@ -364,3 +364,37 @@ describe('DAG runs', () => {
     );
   });
 });
+
+describe('DagCoordinator.detach', () => {
+  it('waits for a sweep in flight (a slow store) instead of pulling the host from under it', async () => {
+    const clock = new FakeClock(T0);
+    const cache = new MemorySchedulerCache({ clock });
+    let block: Promise<void> = Promise.resolve();
+    let unblock: () => void = () => undefined;
+    const reads = cache.stateStore.getRunState.bind(cache.stateStore);
+    cache.stateStore.getRunState = async (runId) => {
+      await block;
+      return reads(runId);
+    };
+    const warnings: string[] = [];
+    const sched = new Scheduler({
+      clock,
+      logger: { ...silentLogger, warn: (msg: string) => void warnings.push(msg) },
+      schedulerCache: cache,
+      dependencyCoordinator: new DagCoordinator({ sweepIntervalMs: 500 }),
+    });
+    sched.registerJob({ name: 'A', execute() {} }, { cronSpec: '*/10 * * * * *' });
+    sched.registerJob({ name: 'B', execute() {} }, { dependencies: ['A'] });
+    await sched.start();
+    await clock.advance(1_000);
+    block = new Promise<void>((resolve) => (unblock = resolve)); // the next sweep waits on the store
+    await clock.advance(500);
+    let stopped = false;
+    const stopping = sched.stop().then(() => (stopped = true));
+    await clock.advance(100);
+    expect(stopped).toBe(false);
+    unblock();
+    await stopping;
+    expect(warnings).toEqual([]);
+  });
+});
