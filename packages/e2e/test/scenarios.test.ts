@@ -137,8 +137,9 @@ describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', (
       const to = Date.now() - 2_000;
       await s.stopAll();
       const starts = s.starts();
-      // Nothing started while Redis could not answer (allowing for a claim answered just before the freeze).
-      expect(starts.filter((l) => l.wall > frozenAt + 500 && l.wall < resumedAt)).toEqual([]);
+      // No fire due while Redis could not answer started before it answered again: none could be claimed.
+      // (Fires claimed just before the freeze may start during it, later still on a loaded machine.)
+      expect(starts.filter((l) => (l.scheduledAt as number) > frozenAt && l.wall < resumedAt)).toEqual([]);
       // The misfire threshold is 5 s: every instant of the outage runs late, once.
       const { duplicates, missed } = checkExactlyOnce(starts, 20, from, to);
       expect(duplicates).toEqual([]);
