@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisServer, stopProcess } from '@sched/testkit';
 import { spawnBenchProcess } from './lib/spawn.js';
+import { idleCpuPerSecond, redisCpuUsec } from './lib/redis.js';
+import { timerFloor } from './lib/floor.js';
 import { fmt, keepRaw, machine, summary, table } from './lib/stats.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
@@ -38,43 +40,10 @@ interface NodeResult {
 
 const spawnNode = (config: Record<string, unknown>): Promise<ChildProcess> => spawnBenchProcess(script, config);
 
-/** Redis CPU (user + system) in µs from INFO cpu: everything the server spent, networking included. */
-async function redisCpuUsec(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
-  const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
-  return (user + sys) * 1e6;
-}
-
-/**
- * Bare timers in `processes` processes at once, each arming its share of
- * `jobs` per instant at the same instants. One process is BENCH.md's L1
- * floor; as many processes as nodes is the floor of that topology (the same
- * 2 cores shared by that many event loops), printed beside it.
- */
-async function floor(jobs: number, n: number, processes = 1): Promise<number[]> {
-  const share = Math.ceil(jobs / processes);
-  // Every process aims at the same instants: far enough ahead for all to have started.
-  const startAt = Math.ceil(Date.now() / 1000) * 1000 + 4000;
-  const outs = Array.from({ length: processes }, (_, i) => join(dir, `floor-${jobs}-${n}-${processes}-${i}.json`));
-  const children = await Promise.all(
-    outs.map((out, i) =>
-      spawnNode({ mode: 'floor', nodeId: `floor-${i}`, jobs: share, out, seconds: Math.min(seconds, 5), startAt }),
-    ),
-  );
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : Promise.resolve())));
-  return outs.flatMap((o) => (JSON.parse(readFileSync(o, 'utf8')) as { late: number[] }).late);
-}
+const floor = (jobs: number, n: number, processes = 1) => timerFloor(dir, `${jobs}-${n}`, jobs, Math.min(seconds, 5), processes);
 
 /** Redis's own CPU with no client but the admin connection (its cron, the VM): subtracted from every cell. */
 let baselineUsecPerSecond = 0;
-
-async function measureBaseline(admin: Redis): Promise<number> {
-  const before = await redisCpuUsec(admin);
-  const t0 = Date.now();
-  await new Promise((r) => setTimeout(r, 5_000));
-  return ((await redisCpuUsec(admin)) - before) / ((Date.now() - t0) / 1000);
-}
 
 async function cell(server: RedisServer, admin: Redis, nodes: number, jobs: number, repeat: number, cronSpec = '* * * * * *') {
   await admin.flushall();
@@ -140,7 +109,7 @@ async function main(): Promise<void> {
   const server = await RedisServer.start();
   const admin = new Redis(server.url);
   try {
-    baselineUsecPerSecond = await measureBaseline(admin);
+    baselineUsecPerSecond = await idleCpuPerSecond(admin);
     console.log(`Redis baseline (no scheduler connected): ${fmt(baselineUsecPerSecond, 0)} CPU µs per second, subtracted below`);
     const rows: string[][] = [];
     for (let r = 0; r < repeats; r++) {

@@ -72,7 +72,11 @@ if (cfg.mode === 'floor') {
   }
   process.on('SIGTERM', () => {
     void scheduler.stop().then(() => {
-      writeFileSync(cfg.out, JSON.stringify({ nodeId: cfg.nodeId, late, fires, claimCalls, commands }));
+      const cpu = process.cpuUsage();
+      writeFileSync(
+        cfg.out,
+        JSON.stringify({ nodeId: cfg.nodeId, late, fires, claimCalls, commands, cpuUsec: cpu.user + cpu.system }),
+      );
       redis.disconnect();
       process.exit(0);
     });

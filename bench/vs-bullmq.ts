@@ -1,0 +1,323 @@
+/**
+ * sched against BullMQ's job schedulers, side by side on one redis-server of
+ * this run's own, interleaved (BENCH.md): our scheduler with 1 and 3 node
+ * processes, BullMQ (`upsertJobScheduler` + Workers) with 1 and 3 worker
+ * processes at Redis `hz 10` and `hz 100`, with N jobs due every second.
+ * Per cell: fire lateness p50/p99/max from the intended instant and the share
+ * run within 3 s, Redis commands per fire (INFO commandstats, those inside
+ * Lua included), Redis CPU per fire (INFO cpu, its idle CPU subtracted), node
+ * CPU per 1,000 fires (the processes' whole life), duplicates and misses from
+ * each process's own list of the fires it ran. Floors measured in the same
+ * run: bare timers (L1), the sequential round trip (L2). Registration time and
+ * Redis bytes per job at BENCH_REG_JOBS apart. Prints the ratios ours/BullMQ.
+ *
+ *   BENCH_SECONDS (20) BENCH_REPEATS (3) BENCH_JOBS (100,1000,5000) BENCH_REG_JOBS (100000)
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { RedisServer, stopProcess } from '@sched/testkit';
+import { timerFloor } from './lib/floor.js';
+import { idleCpuPerSecond, redisCommandCalls, redisCpuUsec, usedMemory } from './lib/redis.js';
+import { spawnBenchProcess } from './lib/spawn.js';
+import { fmt, keepRaw, machine, median, percentile, summary, table } from './lib/stats.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+const jobCounts = (process.env.BENCH_JOBS ?? '100,1000,5000').split(',').map(Number);
+const regJobs = Number(process.env.BENCH_REG_JOBS ?? 100_000);
+const WARMUP_MS = 3_000;
+const RAW = 'vs-bullmq.jsonl';
+const ours = fileURLToPath(new URL('./cluster-node.ts', import.meta.url));
+const bull = fileURLToPath(new URL('./bullmq-node.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'sched-vs-bullmq-'));
+
+type System = { kind: 'sched'; processes: number } | { kind: 'bullmq'; processes: number; hz: 10 | 100 };
+const SYSTEMS: System[] = [
+  { kind: 'sched', processes: 1 },
+  { kind: 'sched', processes: 3 },
+  { kind: 'bullmq', processes: 1, hz: 10 },
+  { kind: 'bullmq', processes: 3, hz: 10 },
+  { kind: 'bullmq', processes: 1, hz: 100 },
+  { kind: 'bullmq', processes: 3, hz: 100 },
+];
+const label = (s: System) =>
+  s.kind === 'sched'
+    ? `sched, ${s.processes} node${s.processes > 1 ? 's' : ''}`
+    : `BullMQ hz ${s.hz}, ${s.processes} worker${s.processes > 1 ? 's' : ''}`;
+
+interface ProcessResult {
+  late: number[];
+  fires: string[];
+  cpuUsec: number;
+}
+
+interface Cell {
+  late: ReturnType<typeof summary>;
+  within3s: number;
+  commandsPerFire: number;
+  redisUsecPerFire: number;
+  nodeCpuMsPer1k: number;
+  duplicates: number;
+  misses: number;
+  expected: number;
+}
+
+let idleUsecPerSecond = 0;
+
+async function upsertSchedulers(queue: Queue, jobs: number, pattern: string): Promise<void> {
+  for (let i = 0; i < jobs; i += 500) {
+    await Promise.all(
+      Array.from({ length: Math.min(500, jobs - i) }, (_, k) =>
+        queue.upsertJobScheduler(`job-${i + k}`, { pattern }, { name: 'tick' }),
+      ),
+    );
+  }
+}
+
+async function cell(server: RedisServer, admin: Redis, system: System, jobs: number, repeat: number): Promise<Cell> {
+  await admin.flushall();
+  await admin.config('SET', 'hz', system.kind === 'bullmq' ? String(system.hz) : '10');
+  const tag = `${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${jobs}-${repeat}`;
+  const outs = Array.from({ length: system.processes }, (_, i) => join(dir, `${tag}-${i}.json`));
+  let queue: Queue | undefined;
+  let children: ChildProcess[];
+  if (system.kind === 'sched') {
+    children = await Promise.all(
+      outs.map((out, i) =>
+        spawnBenchProcess(ours, { mode: 'node', nodeId: `node-${i + 1}`, url: server.url, jobs, cronSpec: '* * * * * *', out }),
+      ),
+    );
+  } else {
+    const url = new URL(server.url);
+    queue = new Queue('bench', { connection: { host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null } });
+    await upsertSchedulers(queue, jobs, '* * * * * *');
+    children = await Promise.all(
+      outs.map((out, i) =>
+        spawnBenchProcess(bull, { nodeId: `worker-${i + 1}`, url: server.url, queue: 'bench', concurrency: 1_000, out }),
+      ),
+    );
+  }
+  await new Promise((r) => setTimeout(r, WARMUP_MS)); // warm-up excluded
+  await admin.config('RESETSTAT');
+  const before = await redisCpuUsec(admin);
+  const t0 = Date.now();
+  const from = Math.ceil(t0 / 1000) * 1000 + 1000;
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const calls = await redisCommandCalls(admin);
+  const after = await redisCpuUsec(admin);
+  const t1 = Date.now();
+  // Fires due up to 3 s before the end, so a late one still counts as run (a miss is one that never ran).
+  const to = Math.floor(t1 / 1000) * 1000 - 3_000;
+  await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
+  await queue?.close();
+  const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as ProcessResult);
+
+  const counts = new Map<string, number>();
+  for (const r of results) for (const f of r.fires) counts.set(f, (counts.get(f) ?? 0) + 1);
+  let duplicates = 0;
+  for (const n of counts.values()) if (n > 1) duplicates += n - 1;
+  let misses = 0;
+  let expected = 0;
+  for (let t = from; t <= to; t += 1000) {
+    for (let i = 0; i < jobs; i++) {
+      expected += 1;
+      if (!counts.has(`job-${i}@${t}`)) misses += 1;
+    }
+  }
+  const instantOf = (fireId: string) => Number(fireId.slice(fireId.lastIndexOf('@') + 1));
+  const late: number[] = [];
+  for (const r of results) {
+    r.fires.forEach((f, i) => {
+      const t = instantOf(f);
+      if (t >= from && t <= to) late.push(r.late[i] as number);
+    });
+  }
+  let windowFires = 0;
+  for (const f of counts.keys()) if (instantOf(f) > t0 && instantOf(f) <= t1) windowFires += 1;
+  const allFires = results.reduce((a, r) => a + r.fires.length, 0);
+  return {
+    late: summary(late),
+    // Of the fires due in the window: run, and within 3 s of the instant (misses count as not).
+    within3s: expected === 0 ? 0 : late.filter((l) => l <= 3_000).length / expected,
+    commandsPerFire: calls / Math.max(1, windowFires),
+    redisUsecPerFire: (after - before - idleUsecPerSecond * ((t1 - t0) / 1000)) / Math.max(1, windowFires),
+    nodeCpuMsPer1k: results.reduce((a, r) => a + r.cpuUsec, 0) / 1000 / Math.max(1, allFires / 1000),
+    duplicates,
+    misses,
+    expected,
+  };
+}
+
+/** L2: sequential PINGs from this process, p50/p99 ms. */
+async function roundTripFloor(admin: Redis): Promise<{ p50: number; p99: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const t = process.hrtime.bigint();
+    await admin.ping();
+    samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
+}
+
+/** Registration of `jobs` yearly jobs: wall time per job and Redis bytes per job (used_memory delta). */
+async function registration(server: RedisServer, admin: Redis, system: 'sched' | 'bullmq', jobs: number) {
+  await admin.flushall();
+  const memBefore = await usedMemory(admin);
+  const t0 = Date.now();
+  let child: ChildProcess | undefined;
+  if (system === 'sched') {
+    // register + start (the node registers in Redis with its job list), process start-up included
+    child = await spawnBenchProcess(ours, {
+      mode: 'node',
+      nodeId: 'reg',
+      url: server.url,
+      jobs,
+      cronSpec: '0 0 0 1 1 *',
+      out: join(dir, `reg-${jobs}.json`),
+    });
+  } else {
+    const url = new URL(server.url);
+    const queue = new Queue('reg', { connection: { host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null } });
+    await upsertSchedulers(queue, jobs, '0 0 0 1 1 *');
+    await queue.close();
+  }
+  const ms = Date.now() - t0;
+  const bytes = (await usedMemory(admin)) - memBefore;
+  if (child) await stopProcess(child, 'SIGTERM', 60_000);
+  return { msPerJob: ms / jobs, bytesPerJob: bytes / jobs };
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `sched vs BullMQ job schedulers — ${machine()}; ${seconds} s cells, ${repeats} repeats, jobs ${jobCounts.join('/')}`,
+  );
+  const server = await RedisServer.start();
+  const admin = new Redis(server.url);
+  const cells: Array<{ system: System; jobs: number; repeat: number; c: Cell }> = [];
+  const floors = new Map<number, Array<ReturnType<typeof summary>>>();
+  try {
+    console.log(`redis-server ${(/redis_version:(\S+)/.exec(await admin.info('server')) ?? [])[1]}, no persistence`);
+    idleUsecPerSecond = await idleCpuPerSecond(admin);
+    const rt = await roundTripFloor(admin);
+    console.log(
+      `L2 round trip (PING): p50 ${fmt(rt.p50, 3)} ms, p99 ${fmt(rt.p99, 3)} ms; Redis idle CPU ${fmt(idleUsecPerSecond, 0)} µs/s (subtracted)`,
+    );
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      for (const jobs of jobCounts) {
+        const f = summary(await timerFloor(dir, `${jobs}-${repeat}`, jobs, 5));
+        floors.set(jobs, [...(floors.get(jobs) ?? []), f]);
+        // Interleaved: each repeat runs every system at this load, the order rotating by repeat.
+        const order = SYSTEMS.map((_, i) => SYSTEMS[(i + repeat) % SYSTEMS.length] as System);
+        for (const system of order) {
+          const c = await cell(server, admin, system, jobs, repeat);
+          cells.push({ system, jobs, repeat, c });
+          keepRaw(RAW, { system, jobs, repeat, seconds, ...c });
+          console.log(
+            `${label(system).padEnd(24)} ${String(jobs).padStart(5)}/s rep ${repeat + 1}: p50 ${fmt(c.late.p50)} p99 ${fmt(c.late.p99)} max ${fmt(c.late.max)} ms, ` +
+              `≤3 s ${fmt(c.within3s * 100)} %, ${fmt(c.commandsPerFire, 1)} cmds/fire, ${fmt(c.redisUsecPerFire, 1)} Redis µs/fire, ` +
+              `${fmt(c.nodeCpuMsPer1k, 1)} node CPU ms/1k, dup ${c.duplicates}, miss ${c.misses}/${c.expected}`,
+          );
+        }
+      }
+    }
+    const rows: string[][] = [];
+    const ratios: string[][] = [];
+    const med = (xs: number[]) => median(xs);
+    const range = (xs: number[], digits = 1) =>
+      `${fmt(med(xs), digits)} [${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}]`;
+    for (const jobs of jobCounts) {
+      const fl = floors.get(jobs) ?? [];
+      rows.push([
+        `floor (bare timers)`,
+        String(jobs),
+        range(fl.map((x) => x.p50)),
+        range(fl.map((x) => x.p99)),
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+      ]);
+      const of = (s: System) =>
+        cells.filter((x) => x.jobs === jobs && JSON.stringify(x.system) === JSON.stringify(s)).map((x) => x.c);
+      for (const system of SYSTEMS) {
+        const cs = of(system);
+        rows.push([
+          label(system),
+          String(jobs),
+          range(cs.map((c) => c.late.p50)),
+          range(cs.map((c) => c.late.p99)),
+          fmt(Math.max(...cs.map((c) => c.late.max))),
+          `${fmt(med(cs.map((c) => c.within3s * 100)))} %`,
+          fmt(med(cs.map((c) => c.commandsPerFire)), 1),
+          fmt(med(cs.map((c) => c.redisUsecPerFire)), 1),
+          fmt(med(cs.map((c) => c.nodeCpuMsPer1k)), 1),
+          `${cs.reduce((a, c) => a + c.duplicates, 0)} / ${cs.reduce((a, c) => a + c.misses, 0)} of ${cs.reduce((a, c) => a + c.expected, 0)}`,
+        ]);
+      }
+      for (const hz of [10, 100] as const) {
+        for (const processes of [1, 3]) {
+          const a = of({ kind: 'sched', processes });
+          const b = of({ kind: 'bullmq', processes, hz });
+          ratios.push([
+            `${processes} process${processes > 1 ? 'es' : ''}, hz ${hz}`,
+            String(jobs),
+            fmt(med(a.map((c) => c.late.p50)) / med(b.map((c) => c.late.p50)), 3),
+            fmt(med(a.map((c) => c.late.p99)) / med(b.map((c) => c.late.p99)), 3),
+            fmt(med(a.map((c) => c.redisUsecPerFire)) / med(b.map((c) => c.redisUsecPerFire)), 3),
+          ]);
+        }
+      }
+    }
+    console.log();
+    console.log(
+      table(
+        [
+          'system',
+          'jobs/s',
+          'p50 ms [range]',
+          'p99 ms [range]',
+          'max ms',
+          'run ≤ 3 s',
+          'Redis cmds/fire',
+          'Redis CPU µs/fire',
+          'node CPU ms/1k',
+          'dup / miss',
+        ],
+        rows,
+      ),
+    );
+    console.log();
+    console.log(table(['ours / BullMQ', 'jobs/s', 'p50', 'p99', 'Redis CPU/fire'], ratios));
+    const reg = {
+      sched: await registration(server, admin, 'sched', regJobs),
+      bullmq: await registration(server, admin, 'bullmq', regJobs),
+    };
+    keepRaw(RAW, { registration: reg, jobs: regJobs });
+    console.log();
+    console.log(
+      table(
+        [`registration of ${regJobs} jobs`, 'ms per job', 'Redis bytes per job'],
+        [
+          [
+            'sched (registerJob + start, 1 node, process start included)',
+            fmt(reg.sched.msPerJob, 4),
+            fmt(reg.sched.bytesPerJob, 0),
+          ],
+          ['BullMQ (upsertJobScheduler, 500 at a time)', fmt(reg.bullmq.msPerJob, 4), fmt(reg.bullmq.bytesPerJob, 0)],
+        ],
+      ),
+    );
+  } finally {
+    admin.disconnect();
+    await server.dispose();
+  }
+}
+
+await main();
