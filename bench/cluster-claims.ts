@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisServer, stopProcess } from '@sched/testkit';
 import { spawnBenchProcess } from './lib/spawn.js';
+import { checkLedger } from './lib/ledger.js';
 import { idleCpuPerSecond, redisCpuUsec } from './lib/redis.js';
 import { timerFloor } from './lib/floor.js';
 import { fmt, keepRaw, machine, summary, table } from './lib/stats.js';
@@ -65,18 +66,12 @@ async function cell(server: RedisServer, admin: Redis, nodes: number, jobs: numb
   await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
   const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as NodeResult);
   // The independent ledger: every node's list of fires it ran.
-  const counts = new Map<string, number>();
-  for (const r of results) for (const f of r.fires) counts.set(f, (counts.get(f) ?? 0) + 1);
-  let duplicates = 0;
-  for (const n of counts.values()) if (n > 1) duplicates += n - 1;
-  let misses = 0;
-  let expected = 0;
-  for (let t = from; t <= to; t += 1000) {
-    for (let i = 0; i < jobs; i++) {
-      expected += 1;
-      if (!counts.has(`job-${i}@${t}`)) misses += 1;
-    }
-  }
+  const { counts, duplicates, misses, expected } = checkLedger(
+    results.map((r) => r.fires),
+    jobs,
+    from,
+    to,
+  );
   const fires = [...counts.keys()].length;
   // Lateness of the fires due inside the measured window only.
   const late: number[] = [];

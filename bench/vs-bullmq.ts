@@ -24,6 +24,7 @@ import { RedisServer, stopProcess } from '@sched/testkit';
 import { timerFloor } from './lib/floor.js';
 import { idleCpuPerSecond, redisCommandCalls, redisCpuUsec, usedMemory } from './lib/redis.js';
 import { spawnBenchProcess } from './lib/spawn.js';
+import { checkLedger } from './lib/ledger.js';
 import { fmt, keepRaw, machine, median, percentile, summary, table } from './lib/stats.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
@@ -117,18 +118,12 @@ async function cell(server: RedisServer, admin: Redis, system: System, jobs: num
   await queue?.close();
   const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as ProcessResult);
 
-  const counts = new Map<string, number>();
-  for (const r of results) for (const f of r.fires) counts.set(f, (counts.get(f) ?? 0) + 1);
-  let duplicates = 0;
-  for (const n of counts.values()) if (n > 1) duplicates += n - 1;
-  let misses = 0;
-  let expected = 0;
-  for (let t = from; t <= to; t += 1000) {
-    for (let i = 0; i < jobs; i++) {
-      expected += 1;
-      if (!counts.has(`job-${i}@${t}`)) misses += 1;
-    }
-  }
+  const { counts, duplicates, misses, expected } = checkLedger(
+    results.map((r) => r.fires),
+    jobs,
+    from,
+    to,
+  );
   const instantOf = (fireId: string) => Number(fireId.slice(fireId.lastIndexOf('@') + 1));
   const late: number[] = [];
   for (const r of results) {

@@ -79,6 +79,7 @@ export class CliContext {
   /** A second client for subscribing (a subscribed client can send nothing else). */
   async subscriber(): Promise<RedisClient> {
     const main = (await this.redis()).client;
+    // Two branches because the union's two duplicate() signatures are not callable as one.
     const sub: RedisClient = main instanceof Cluster ? main.duplicate() : main.duplicate();
     sub.on('error', () => undefined);
     return sub;

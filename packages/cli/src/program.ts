@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode } from './errors.js';
-import type { Io } from './format.js';
+import { positiveInt, type Io } from './format.js';
 import { configCommand } from './commands/config.js';
 import { historyCommand } from './commands/history.js';
 import { jobsCommand } from './commands/jobs.js';
@@ -35,7 +35,12 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
     .option('--cluster', 'the URL is a seed node of a Redis Cluster')
     .option('--prefix <keyPrefix>', 'the keyPrefix the nodes use', 'sched')
     .option('--json', 'JSON instead of tables, for scripts')
-    .option('--connect-timeout <ms>', 'how long to wait for Redis', '3000')
+    .option(
+      '--connect-timeout <ms>',
+      'how long to wait for Redis (default 3000)',
+      (t: string) => String(positiveInt('--connect-timeout', t, 600_000)),
+      '3000',
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError('(sched --help lists the commands)');

@@ -63,6 +63,7 @@ describe('sched next (no Redis needed)', () => {
     expect(badZone.err).toMatch(/unknown time zone "Mars\/Olympus"/);
     expect((await sched(['next', '* * * * *', '-n', '0'])).err).toMatch(/--count must be an integer from 1/);
     expect((await sched(['frobnicate'])).code).toBe(1);
+    expect((await sched(['--connect-timeout', 'soon', 'nodes'])).err).toMatch(/--connect-timeout must be an integer/);
     const help = await sched(['--help']);
     expect(help.code).toBe(0);
     for (const c of ['nodes', 'jobs', 'history', 'stats', 'trigger', 'config', 'next']) expect(help.out).toContain(c);
