@@ -4,7 +4,6 @@ import {
   isSchedError,
   parseCron,
   type CronSpec,
-  type DagNodeState,
   type DagRunReport,
   type DependencyCoordinator,
   type DependencyGraph,
@@ -15,6 +14,7 @@ import {
   type Unsubscribe,
 } from '@sched/core';
 import { DagGraph } from './graph.js';
+import { readDagRun } from './read-run.js';
 import {
   cronRunId,
   dependentFireId,
@@ -23,6 +23,7 @@ import {
   Fields,
   parseDependentFire,
   parseDone,
+  rootFireId,
   rootRunId,
   type DoneState,
   type RunMeta,
@@ -178,32 +179,16 @@ export class DagCoordinator implements DependencyCoordinator {
     const dag = this.graph.component(rootJob);
     if (dag === undefined) return null;
     const runId = typeof instantOrFireId === 'number' ? cronRunId(dag, instantOrFireId) : instantOrFireId;
-    const state = await host.stateStore.getRunState(runId);
-    const metaJson = state?.[Fields.meta];
-    if (!state || metaJson === undefined) return null;
-    const meta = JSON.parse(metaJson) as RunMeta;
-    const jobs = await Promise.all(
-      meta.scope.map(async (jobName) => {
-        const isRoot = this.graph.dependencies(jobName).length === 0;
-        const fireId = isRoot ? rootFireId(jobName, runId, meta) : dependentFireId(jobName, runId);
-        const done = parseDone(state[Fields.done(jobName)]);
-        if (done) return { jobName, fireId, state: done.state as DagNodeState, nodeId: done.nodeId };
-        const record = await host.stateStore.getFireRecord(fireId);
-        const running = record !== null && record.state !== 'done';
-        return {
-          jobName,
-          fireId,
-          state: (running ? 'running' : 'pending') as DagNodeState,
-          ...(record ? { nodeId: record.nodeId, record } : {}),
-        };
-      }),
-    );
-    return { runId, rootJob: meta.root ?? rootJob, scheduledAt: meta.scheduledAt, jobs };
+    // Runs opened before their description carried the edges take them from this node's graph.
+    return readDagRun(host.stateStore, runId, (job) => this.graph.dependencies(job));
   }
 
   /** Writes the run's description once (the first finisher of one of its roots). Manual runs go in a per-minute index for the sweep. */
   private async open(runId: string, meta: RunMeta): Promise<void> {
     const host = this.host as SchedulerHost;
+    // The edges inside the run go with it, so a reader without the graph (the console) can draw it.
+    const scope = new Set(meta.scope);
+    meta.deps = Object.fromEntries(meta.scope.map((j) => [j, this.graph.dependencies(j).filter((d) => scope.has(d))]));
     await host.stateStore.setRunFieldIfAbsent(runId, Fields.meta, JSON.stringify(meta), this.runTtlMs);
     if (meta.root !== undefined) {
       const minute = Math.floor(host.clock.now() / MINUTE) * MINUTE;
@@ -440,10 +425,4 @@ export class DagCoordinator implements DependencyCoordinator {
       }
     }
   }
-}
-
-/** A root's fire id in a run: its cron fire `<job>@<instant>`, or the fire that opened a manual run. */
-function rootFireId(job: string, runId: string, meta: RunMeta): string {
-  if (meta.root !== undefined) return runId;
-  return `${job}@${meta.scheduledAt}`;
 }

@@ -7,5 +7,6 @@ export { DagCoordinator, DAG_CHANNEL } from './coordinator.js';
 export type { DagCoordinatorOptions } from './coordinator.js';
 export { DagGraph } from './graph.js';
 export { dependentFireId, parseDependentFire, cronRunId } from './run.js';
+export { readDagRun } from './read-run.js';
 export { DependencyGraphError } from '@sched/core';
 export type { DagRunReport, DagNodeState } from '@sched/core';

@@ -29,6 +29,8 @@ export interface RunMeta {
   kind: FireKind;
   /** The jobs of this run. */
   scope: string[];
+  /** Each job's dependencies inside the run (absent in runs written before 0.2). */
+  deps?: Record<string, string[]>;
 }
 
 const DAG_FIRE = /^([^@]+)@dag\((.+)\)$/;
@@ -76,4 +78,10 @@ export function doneStateOf(status: ExecutionOutcome['status']): DoneState {
   if (status === 'completed') return 'completed';
   if (status === 'skipped') return 'skipped';
   return 'failed';
+}
+
+/** A root's fire id in a run: its cron fire `<job>@<instant>`, or the fire that opened a manual run. */
+export function rootFireId(job: string, runId: string, meta: RunMeta): string {
+  if (meta.root !== undefined) return runId;
+  return `${job}@${meta.scheduledAt}`;
 }

@@ -14,7 +14,7 @@ import {
   type TaskCfg,
 } from '@sched/core';
 import { FakeClock } from '@sched/core/testing';
-import { DAG_CHANNEL, DagCoordinator, DagGraph } from '../src/index.js';
+import { DAG_CHANNEL, DagCoordinator, DagGraph, readDagRun } from '../src/index.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -176,6 +176,15 @@ describe('DAG runs', () => {
       ['C', 'completed', 'solo'],
       ['D', 'completed', 'solo'],
     ]);
+    // The run carries its edges: a reader without the graph (the console) sees the same run.
+    expect(run?.jobs.map((j) => [j.jobName, j.dependencies])).toEqual([
+      ['A', []],
+      ['B', ['A']],
+      ['C', ['B', 'A']],
+      ['D', ['A']],
+    ]);
+    expect(await readDagRun(sched.schedulerCache.stateStore, run?.runId ?? '')).toEqual(run);
+    expect(await readDagRun(sched.schedulerCache.stateStore, 'no-such-run')).toBeNull();
     await sched.stop();
   });
 

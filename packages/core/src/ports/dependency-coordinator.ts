@@ -39,5 +39,13 @@ export interface DagRunReport {
   runId: string;
   rootJob: string;
   scheduledAt: number | undefined;
-  jobs: Array<{ jobName: string; state: DagNodeState; nodeId?: string; fireId: string; record?: FireRecord }>;
+  jobs: Array<{
+    jobName: string;
+    state: DagNodeState;
+    nodeId?: string;
+    fireId: string;
+    /** The job's dependencies inside this run (the graph's edges). */
+    dependencies: string[];
+    record?: FireRecord;
+  }>;
 }
