@@ -7,3 +7,5 @@ export { RedisConfigStore } from './redis-config-store.js';
 export type { RedisConfigStoreOptions } from './redis-config-store.js';
 export { loadConfigFile, readConfigFile } from './config-file.js';
 export type { ConfigFileHandle, ConfigTarget, LoadConfigFileOptions } from './config-file.js';
+export { editSharedConfig, checkConfigDocument } from './edit-shared-config.js';
+export type { EditSharedConfigOptions } from './edit-shared-config.js';

@@ -5,6 +5,7 @@
 export { Scheduler } from './scheduler.js';
 export type { JobInfo, SchedulerState, EffectiveConfig, ConfigVersion } from './scheduler.js';
 export type { ConfigChange } from './engine/config-diff.js';
+export { diffDocuments } from './engine/config-diff.js';
 export type { ChangeOptions } from './engine/config-sync.js';
 export type { EffectiveCfg } from './engine/task-config.js';
 export type { SchedulerOptions } from './engine/options.js';

@@ -86,18 +86,23 @@ interface Waiting {
 export class ClusterMetricsGatherer {
   private readonly subscriptions = new Map<MetricsHost, Unsubscribe[]>();
   private readonly waiting = new Map<string, Waiting>();
+  /** Hosts that only ask (a console, a CLI): they answer no request and are no node of the aggregate. */
+  private readonly observers = new Set<MetricsHost>();
 
-  async attach(host: MetricsHost): Promise<void> {
+  /** `observer`: this host asks but is not a node (it neither answers requests nor counts itself). */
+  async attach(host: MetricsHost, options: { observer?: boolean } = {}): Promise<void> {
     if (this.subscriptions.has(host)) return;
     const offs: Unsubscribe[] = [];
     this.subscriptions.set(host, offs);
-    offs.push(await host.pubsub.subscribe(Channels.metricsRequest, (message) => void this.answer(host, message)));
+    if (options.observer) this.observers.add(host);
+    else offs.push(await host.pubsub.subscribe(Channels.metricsRequest, (message) => void this.answer(host, message)));
     offs.push(await host.pubsub.subscribe(Channels.metricsReply + host.nodeId, (message) => this.onReply(host, message)));
   }
 
   async detach(host: MetricsHost): Promise<void> {
     const offs = this.subscriptions.get(host) ?? [];
     this.subscriptions.delete(host);
+    this.observers.delete(host);
     await Promise.all(offs.map((off) => off()));
   }
 
@@ -110,9 +115,10 @@ export class ClusterMetricsGatherer {
       throw new InvalidArgumentError('getClusterMetrics', `at most ${MAX_JOB_NAMES} job names, got ${options.jobNames.length}`);
     }
     const jobNames = options.jobNames ? [...options.jobNames] : undefined;
-    const local = host.getMetrics(jobNames ? { jobNames } : {});
+    const observer = this.observers.has(host);
+    const local = observer ? [] : [host.getMetrics(jobNames ? { jobNames } : {})];
     const others = (await host.getNodes()).map((n) => n.nodeId).filter((id) => id !== host.nodeId);
-    if (others.length === 0) return aggregateMetrics([local], []);
+    if (others.length === 0) return aggregateMetrics(local, []);
 
     const requestId = randomUUID();
     const waiting: Waiting = { expected: new Set(others), replies: new Map(), done: () => undefined };
@@ -132,7 +138,7 @@ export class ClusterMetricsGatherer {
       host.logger.warn('cluster metrics: some live nodes did not answer in time', { missing, timeoutMs });
     }
     waiting.replies.delete(host.nodeId);
-    return aggregateMetrics([local, ...waiting.replies.values()], missing);
+    return aggregateMetrics([...local, ...waiting.replies.values()], missing);
   }
 
   private async answer(host: MetricsHost, message: unknown): Promise<void> {

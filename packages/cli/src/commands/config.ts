@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { hostname, userInfo } from 'node:os';
-import { configDocumentSchema, parseCron, taskCfgSchema, type ConfigDocument, type VersionedConfig } from '@sched/core';
-import { readConfigFile } from '@sched/config';
+import { taskCfgSchema, type ConfigDocument, type VersionedConfig } from '@sched/core';
+import { checkConfigDocument, readConfigFile } from '@sched/config';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { table, type Io } from '../format.js';
@@ -16,22 +16,13 @@ function actor(): string {
   }
 }
 
-/** The document as the nodes would take it: schema and every cron spec checked before anything is written. */
+/** The document as the nodes would take it (schema and every cron spec), or a one-line error naming the path. */
 function checkDocument(doc: unknown, where: string): ConfigDocument {
-  const parsed = configDocumentSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CliError(`${where}: ${issue?.path.join('.') || '(document)'}: ${issue?.message ?? 'invalid'}`);
+  try {
+    return checkConfigDocument(doc, where);
+  } catch (error) {
+    throw new CliError((error as Error).message.replace(/^sched: /, ''));
   }
-  for (const [name, cfg] of Object.entries(parsed.data.jobs)) {
-    if (!cfg.cronSpec) continue;
-    try {
-      parseCron(cfg.cronSpec, cfg.timezone ?? parsed.data.timezone ?? 'UTC');
-    } catch (error) {
-      throw new CliError(`${where}: jobs.${name}.cronSpec: ${(error as Error).message}`);
-    }
-  }
-  return parsed.data;
 }
 
 /** A field's value from the command line: JSON when it parses (`true`, `5`, `{"attempts":3}`), else the text. */
