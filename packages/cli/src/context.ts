@@ -76,15 +76,6 @@ export class CliContext {
     return new RedisSnapshotRepository(await this.redis());
   }
 
-  /** A second client for subscribing (a subscribed client can send nothing else). */
-  async subscriber(): Promise<RedisClient> {
-    const main = (await this.redis()).client;
-    // Two branches because the union's two duplicate() signatures are not callable as one.
-    const sub: RedisClient = main instanceof Cluster ? main.duplicate() : main.duplicate();
-    sub.on('error', () => undefined);
-    return sub;
-  }
-
   async close(): Promise<void> {
     await this.connection?.close();
     this.client?.disconnect();

@@ -19,3 +19,5 @@ export { RemoteRouter } from './router.js';
 export type { RouteDecision } from './router.js';
 export { ClusterRemoteExecutor, executeReplySchema, replyChannelOf } from './executor.js';
 export type { ClusterRemoteExecutorOptions } from './executor.js';
+export { requestExecution } from './request.js';
+export type { RequestExecutionOptions, RequestedExecution } from './request.js';

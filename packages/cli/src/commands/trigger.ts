@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { EXECUTE_CHANNEL, executeReplySchema, routeStrategySchema, signEnvelope, type Envelope } from '@sched/remote';
+import { requestExecution, routeStrategySchema, type Envelope } from '@sched/remote';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { ms, positiveInt, table, type Io } from '../format.js';
 import { checkJobName } from './history.js';
-
-type Reply = ReturnType<typeof executeReplySchema.parse>;
 
 /** Strategies that run on every live node serving the job (one reply each); the others on one node. */
 const EVERY_NODE = new Set(['broadcast', 'sharding']);
@@ -65,48 +62,24 @@ export function triggerCommand(program: Command, ctx: () => CliContext, io: Io):
           );
         }
         const expected = EVERY_NODE.has(route) ? serving.length : 1;
-        const messageId = randomUUID();
-        const replyTo = `scheduler:execute:reply:cli-${messageId}`;
-        const body: Omit<Envelope, 'signature' | 'timestamp'> = {
-          messageId,
-          messageType: 'execute',
-          jobName: job,
-          routeStrategy: route,
-          timeoutMs: opts.timeout,
-          replyTo,
-          ...(opts.node === undefined ? {} : { nodeId: opts.node }),
-          ...(opts.params ? { params: opts.params } : {}),
-        };
         const secret = opts.secret ?? process.env.SCHED_EXECUTE_SECRET;
-        const envelope = secret ? signEnvelope(body, secret) : body;
-
-        const sub = await c.subscriber();
-        const replies: Reply[] = [];
-        try {
-          let done: () => void = () => undefined;
-          const all = new Promise<void>((resolve) => (done = resolve));
-          sub.on('message', (_channel: string, raw: string) => {
-            const parsed = executeReplySchema.safeParse(safeJson(raw));
-            if (!parsed.success || parsed.data.messageId !== messageId) return;
-            if (replies.some((r) => r.nodeId === parsed.data.nodeId)) return;
-            replies.push(parsed.data);
-            if (replies.length >= expected) done();
-          });
-          await sub.subscribe(replyTo);
-          const main = (await c.redis()).client;
-          await main.publish(EXECUTE_CHANNEL, JSON.stringify(envelope));
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.timeout)))]);
-          clearTimeout(timer);
-        } finally {
-          sub.disconnect();
-        }
+        const { messageId, outcomes: replies } = await requestExecution(
+          await c.redis(),
+          {
+            jobName: job,
+            routeStrategy: route,
+            timeoutMs: opts.timeout,
+            ...(opts.node === undefined ? {} : { nodeId: opts.node }),
+            ...(opts.params ? { params: opts.params } : {}),
+          },
+          { expected, requester: 'cli', ...(secret ? { secret } : {}) },
+        );
         const outcomes = replies.map((r) => ({
           nodeId: r.nodeId,
-          executionId: r.outcome.executionId,
-          status: r.outcome.status,
-          durationMs: r.outcome.finishedAt - r.outcome.startedAt,
-          error: r.outcome.error?.message ?? r.outcome.skipReason,
+          executionId: r.executionId,
+          status: r.status,
+          durationMs: r.finishedAt.getTime() - r.startedAt.getTime(),
+          error: r.error?.message ?? r.skipReason,
         }));
         if (c.options.json) io.out(JSON.stringify({ messageId, routeStrategy: route, outcomes }, null, 2));
         else {
@@ -127,12 +100,4 @@ export function triggerCommand(program: Command, ctx: () => CliContext, io: Io):
         if (bad.length > 0) throw new CliError(`${bad.length} execution${bad.length === 1 ? '' : 's'} did not complete`);
       },
     );
-}
-
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return undefined;
-  }
 }
