@@ -20,7 +20,7 @@ export class CliContext {
 
   constructor(
     readonly options: GlobalOptions,
-    private readonly env: Record<string, string | undefined>,
+    readonly env: Record<string, string | undefined>,
   ) {}
 
   get url(): string {

@@ -44,8 +44,10 @@ export function parseSince(text: string, now = Date.now()): number {
 }
 
 /** A positive integer option, or a clear error naming it. */
-export function positiveInt(name: string, text: string, max = 1_000_000): number {
+export function positiveInt(name: string, text: string, max = 1_000_000, min = 1): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} must be an integer from 1 to ${max}, got "${text}"`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
   return n;
 }

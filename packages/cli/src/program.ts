@@ -3,6 +3,7 @@ import { CliContext, type GlobalOptions } from './context.js';
 import { CliError, ExitCode } from './errors.js';
 import { positiveInt, type Io } from './format.js';
 import { configCommand } from './commands/config.js';
+import { consoleCommand } from './commands/console.js';
 import { historyCommand } from './commands/history.js';
 import { jobsCommand } from './commands/jobs.js';
 import { nextCommand } from './commands/next.js';
@@ -13,6 +14,8 @@ import { triggerCommand } from './commands/trigger.js';
 export interface RunOptions {
   io?: Io;
   env?: Record<string, string | undefined>;
+  /** Ends a long-running command (`sched console`) as Ctrl-C would. */
+  signal?: AbortSignal;
 }
 
 const processIo: Io = {
@@ -30,7 +33,7 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
   const env = options.env ?? process.env;
   let context: CliContext | undefined;
   const program = new Command('sched')
-    .description('Operate a sched cluster on Redis: nodes, jobs, history, stats, trigger, shared config, cron previews.')
+    .description('Operate a sched cluster on Redis: nodes, jobs, history, stats, trigger, shared config, cron previews, the web console.')
     .option('--redis <url>', 'redis:// URL of the cluster’s Redis (default: $REDIS_URL)')
     .option('--cluster', 'the URL is a seed node of a Redis Cluster')
     .option('--prefix <keyPrefix>', 'the keyPrefix the nodes use', 'sched')
@@ -53,6 +56,7 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
   triggerCommand(program, ctx, io);
   configCommand(program, ctx, io);
   nextCommand(program, json, io);
+  consoleCommand(program, ctx, io, options.signal);
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -197,6 +197,37 @@ describe.skipIf(!canRunRedis())('sched against a running cluster on Redis', () =
     expect((await sched([...base(), 'trigger', 'report', '--params', '[1]'])).err).toMatch(/--params must be a JSON object/);
   });
 
+  it('console: serves the admin API and the page on the cluster until stopped; refuses to start without a token', async () => {
+    const none = await sched([...base(), 'console', '--port', '0']);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/needs a token/);
+    const weak = await sched([...base(), 'console', '--port', '0', '--token', 'short']);
+    expect([weak.code, weak.err]).toEqual([1, expect.stringMatching(/at least 16 characters/)]);
+    const badPort = await sched([...base(), 'console', '--port', '70000', '--token', 'x'.repeat(20)]);
+    expect([badPort.code, badPort.err]).toEqual([1, expect.stringMatching(/--port must be an integer from 0 to 65535/)]);
+
+    const stop = new AbortController();
+    const out: string[] = [];
+    const running = runCli([...base(), 'console', '--port', '0', '--base-path', '/ops'], {
+      io: { out: (t) => void out.push(t), err: () => undefined },
+      env: { SCHED_CONSOLE_TOKEN: 'cli-console-token-0123456789' },
+      signal: stop.signal,
+    });
+    const deadline = Date.now() + 10_000;
+    while (out.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const url = /(http:\/\/\S+\/ops\/)/.exec(out.join('\n'))?.[1];
+    expect(url).toBeDefined();
+    const auth = { authorization: 'Bearer cli-console-token-0123456789' };
+    const nodesRes = await fetch(`${url}api/nodes`, { headers: auth });
+    const body = (await nodesRes.json()) as { nodes: Array<{ nodeId: string }> };
+    expect(body.nodes.map((n) => n.nodeId)).toEqual(['node-a', 'node-b']);
+    expect((await fetch(`${url}api/nodes`)).status).toBe(401);
+    expect((await fetch(url as string)).headers.get('content-type')).toMatch(/text\/html/);
+    stop.abort();
+    expect(await running).toBe(0);
+    await expect(fetch(`${url}api/nodes`, { headers: auth })).rejects.toThrow();
+  });
+
   it('history and stats read the history the nodes keep in Redis', async () => {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {

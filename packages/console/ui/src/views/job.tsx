@@ -79,7 +79,7 @@ function CronForm({ job, onDone }: { job: Job; onDone: (n: { ok: boolean; text: 
 export function JobView({ name }: { name: string }) {
   const job = usePoll(() => get<Job>(`api/jobs/${encodeURIComponent(name)}`), `job:${name}`);
   const [notice, setNotice] = useState<{ ok: boolean; text: string } | undefined>(undefined);
-  const [range, setRange] = useState('1 h');
+  const [range, setRange] = useState('15 min');
   const [status, setStatus] = useState('');
   const [nodeId, setNodeId] = useState('');
   const [cursors, setCursors] = useState<string[]>([]);
