@@ -33,7 +33,9 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
   const env = options.env ?? process.env;
   let context: CliContext | undefined;
   const program = new Command('sched')
-    .description('Operate a sched cluster on Redis: nodes, jobs, history, stats, trigger, shared config, cron previews, the web console.')
+    .description(
+      'Operate a sched cluster on Redis: nodes, jobs, history, stats, trigger, shared config, cron previews, the web console.',
+    )
     .option('--redis <url>', 'redis:// URL of the cluster’s Redis (default: $REDIS_URL)')
     .option('--cluster', 'the URL is a seed node of a Redis Cluster')
     .option('--prefix <keyPrefix>', 'the keyPrefix the nodes use', 'sched')

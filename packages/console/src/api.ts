@@ -52,11 +52,7 @@ const time = z.string().transform((text, ctx) => {
   return ms;
 });
 const intIn = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
 const historyQuery = z.object({
   status: z
@@ -113,7 +109,7 @@ async function changeJob(ctx: RouteContext, name: string, fields: Partial<TaskCf
     (doc: ConfigDocument) => {
       const job: Record<string, unknown> = { ...doc.jobs[name], ...fields };
       for (const [k, v] of Object.entries(fields)) if (v === undefined) delete job[k];
-      doc.jobs[name] = job as TaskCfg;
+      doc.jobs[name] = job;
       return doc;
     },
     { api: reason, meta: { nodeId: 'console', actor: ctx.actor, reason } },
@@ -180,7 +176,11 @@ export const routes: Route[] = [
         throw new HttpError(400, 'BAD_REQUEST', "trigger: routeStrategy 'specific' needs nodeId");
       }
       if (body.routeStrategy !== undefined && body.nodeId !== undefined && body.routeStrategy !== 'specific') {
-        throw new HttpError(400, 'BAD_REQUEST', `trigger: nodeId goes with routeStrategy 'specific', not '${body.routeStrategy}'`);
+        throw new HttpError(
+          400,
+          'BAD_REQUEST',
+          `trigger: nodeId goes with routeStrategy 'specific', not '${body.routeStrategy}'`,
+        );
       }
       const serving = (await ctx.source.nodes()).filter((n) => n.jobs.includes(name)).map((n) => n.nodeId);
       if (serving.length === 0 && !ctx.source.localJobs().some((j) => j.jobName === name)) {
@@ -259,7 +259,11 @@ export const routes: Route[] = [
     method: 'GET',
     path: '/api/misfires',
     async handle(ctx) {
-      const q = parse(historyQuery.pick({ limit: true, cursor: true }).extend({ job: jobNameSchema.optional() }), pageQuery(ctx.query), 'misfires');
+      const q = parse(
+        historyQuery.pick({ limit: true, cursor: true }).extend({ job: jobNameSchema.optional() }),
+        pageQuery(ctx.query),
+        'misfires',
+      );
       return ctx.source.snapshots.list({
         status: 'misfired',
         limit: q.limit ?? 50,
@@ -311,9 +315,7 @@ export const routes: Route[] = [
       const limit = q.limit ?? 50;
       const versions = await ctx.source.configStore.history(limit + 1);
       return {
-        versions: versions
-          .slice(0, limit)
-          .map((v, i) => ({ ...v, diff: diffDocuments(versions[i + 1]?.document, v.document) })),
+        versions: versions.slice(0, limit).map((v, i) => ({ ...v, diff: diffDocuments(versions[i + 1]?.document, v.document) })),
       };
     },
   },
@@ -329,7 +331,11 @@ export const routes: Route[] = [
         api: reason,
         meta: { nodeId: 'console', actor: ctx.actor, reason },
       });
-      ctx.source.logger.info('console: shared configuration rolled back', { version: saved.version, to: version, actor: ctx.actor });
+      ctx.source.logger.info('console: shared configuration rolled back', {
+        version: saved.version,
+        to: version,
+        actor: ctx.actor,
+      });
       return { version: saved.version, updatedAt: saved.updatedAt };
     },
   },

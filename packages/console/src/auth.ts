@@ -101,7 +101,8 @@ export class ConsoleAuth {
   /** POST /api/login with the token: a new session, its cookie and its CSRF token. Repeated failures from one address get 429. */
   login(req: IncomingMessage, offered: unknown, secure: boolean): { cookie: string; csrfToken: string } {
     const token = this.options.authToken;
-    if (token === undefined) throw new HttpError(404, 'NO_TOKEN_LOGIN', 'this console signs in through its authenticate hook, not a token');
+    if (token === undefined)
+      throw new HttpError(404, 'NO_TOKEN_LOGIN', 'this console signs in through its authenticate hook, not a token');
     const address = clientAddress(req);
     const now = this.now();
     const f = this.failures.get(address);

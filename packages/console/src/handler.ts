@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError, type Logger, type Scheduler } from '@sched/core';
-import { RedisConnection, type RedisClient } from '@sched/redis';
+import type { RedisClient, RedisConnection } from '@sched/redis';
 import { routes, type Route } from './api.js';
 import { ConsoleAuth, type AuthenticateHook, type Authenticated } from './auth.js';
 import { HttpError, readJsonBody, sendJson, toHttpError, type ConsoleRequest } from './http.js';
@@ -204,7 +204,8 @@ function checkOrigin(req: IncomingMessage): void {
   }
   const forwarded = req.headers['x-forwarded-host'];
   const expected = (typeof forwarded === 'string' ? forwarded : req.headers.host) ?? '';
-  if (host !== expected) throw new HttpError(403, 'BAD_ORIGIN', `a change from ${origin} is refused (the console is ${expected})`);
+  if (host !== expected)
+    throw new HttpError(403, 'BAD_ORIGIN', `a change from ${origin} is refused (the console is ${expected})`);
 }
 
 /** Who a change is recorded as in the config history. */

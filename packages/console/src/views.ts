@@ -1,10 +1,4 @@
-import {
-  previewCron,
-  type ClusterMetrics,
-  type ConfigDocument,
-  type JobMetrics,
-  type NodeInfo,
-} from '@sched/core';
+import { previewCron, type ClusterMetrics, type ConfigDocument, type JobMetrics, type NodeInfo } from '@sched/core';
 import type { ConsoleSource } from './source.js';
 
 /** A live node as the nodes view shows it. */
@@ -114,4 +108,3 @@ export async function jobsView(source: ConsoleSource, now: number, count = 3): P
     };
   });
 }
-

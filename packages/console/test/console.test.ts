@@ -21,7 +21,9 @@ describe('createConsoleHandler: options', () => {
     expect(() => createConsoleHandler({ scheduler: sched })).toThrow(/authToken or an authenticate hook is required/);
     expect(() => createConsoleHandler({ scheduler: sched, authToken: 'short' })).toThrow(/at least 16 characters/);
     expect(() => createConsoleHandler({ scheduler: sched, authToken: TOKEN, basePath: 'console' })).toThrow(/basePath/);
-    expect(() => createConsoleHandler({ scheduler: sched, authenticate: 'yes' as never })).toThrow(/authenticate must be a function/);
+    expect(() => createConsoleHandler({ scheduler: sched, authenticate: 'yes' as never })).toThrow(
+      /authenticate must be a function/,
+    );
   });
 });
 
@@ -89,10 +91,16 @@ describe('the API on one embedded node', () => {
     const bad = await http.call('POST', '/api/jobs/report/cron', { token: TOKEN, body: { cronSpec: 'soon' } });
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toMatch(/jobs\.report\.cronSpec/);
-    const badZone = await http.call('POST', '/api/jobs/report/cron', { token: TOKEN, body: { cronSpec: '0 0 * * * *', timezone: 'Mars/Olympus' } });
+    const badZone = await http.call('POST', '/api/jobs/report/cron', {
+      token: TOKEN,
+      body: { cronSpec: '0 0 * * * *', timezone: 'Mars/Olympus' },
+    });
     expect(badZone.status).toBe(400);
     expect((await http.call('GET', '/api/config', { token: TOKEN })).json.config?.version ?? 0).toBe(before);
-    const good = await http.call('POST', '/api/jobs/report/cron', { token: TOKEN, body: { cronSpec: '0 30 4 1 1 *', timezone: 'Europe/Berlin' } });
+    const good = await http.call('POST', '/api/jobs/report/cron', {
+      token: TOKEN,
+      body: { cronSpec: '0 30 4 1 1 *', timezone: 'Europe/Berlin' },
+    });
     expect(good.status).toBe(200);
     expect(sched.getJob('report')).toMatchObject({ cronSpec: '0 30 4 1 1 *', timezone: 'Europe/Berlin' });
     // Rollback to the version before the edit: the node is back on the code's spec.
@@ -117,7 +125,9 @@ describe('the API on one embedded node', () => {
     const stats = await http.call('GET', '/api/jobs/work/stats?buckets=4', { token: TOKEN });
     expect(stats.json.total.totalCount).toBeGreaterThanOrEqual(1);
     expect(stats.json.buckets).toHaveLength(4);
-    expect(stats.json.buckets.reduce((n: number, b: { totalCount: number }) => n + b.totalCount, 0)).toBe(stats.json.total.totalCount);
+    expect(stats.json.buckets.reduce((n: number, b: { totalCount: number }) => n + b.totalCount, 0)).toBe(
+      stats.json.total.totalCount,
+    );
   });
 
   it('bad input gets a 4xx naming what is wrong; the console keeps serving', async () => {

@@ -19,8 +19,7 @@ export async function readDagRun(
   if (!state || metaJson === undefined) return null;
   const meta = JSON.parse(metaJson) as RunMeta;
   const scope = new Set(meta.scope);
-  const depsOf = (job: string): string[] =>
-    meta.deps?.[job] ?? (dependenciesOf?.(job) ?? []).filter((d) => scope.has(d));
+  const depsOf = (job: string): string[] => meta.deps?.[job] ?? (dependenciesOf?.(job) ?? []).filter((d) => scope.has(d));
   const jobs = await Promise.all(
     meta.scope.map(async (jobName) => {
       const dependencies = depsOf(jobName);

@@ -98,7 +98,12 @@ describe.skipIf(!canRunRedis())('console on 3 node processes and a real Redis', 
     expect(edit.status).toBe(200);
     const jobs = (await api('GET', '/api/jobs')).json.jobs as Array<Record<string, unknown>>;
     expect(jobs.map((j) => j.jobName)).toEqual(['extract', 'load', 'notify', 'strict', 'transform']);
-    expect(jobs[0]).toMatchObject({ cronSpec: '*/2 * * * * *', state: 'active', source: 'shared config', nodes: ['node-a', 'node-b', 'node-c'] });
+    expect(jobs[0]).toMatchObject({
+      cronSpec: '*/2 * * * * *',
+      state: 'active',
+      source: 'shared config',
+      nodes: ['node-a', 'node-b', 'node-c'],
+    });
     expect((jobs[0] as { nextFires: string[] }).nextFires).toHaveLength(3);
     expect(jobs.find((j) => j.jobName === 'strict')).toMatchObject({ cronSpec: null, state: 'no schedule', source: 'code' });
 
@@ -134,7 +139,9 @@ describe.skipIf(!canRunRedis())('console on 3 node processes and a real Redis', 
     const history = (await api('GET', '/api/jobs/extract/history?status=completed&limit=2')).json;
     expect(history.items).toHaveLength(2);
     expect(history.nextCursor).toBeDefined();
-    const older = (await api('GET', `/api/jobs/extract/history?status=completed&limit=2&cursor=${encodeURIComponent(history.nextCursor)}`)).json;
+    const older = (
+      await api('GET', `/api/jobs/extract/history?status=completed&limit=2&cursor=${encodeURIComponent(history.nextCursor)}`)
+    ).json;
     expect(older.items[0].startedAt).toBeLessThanOrEqual(history.items[1].startedAt);
     const one = (await api('GET', `/api/executions/${encodeURIComponent(history.items[0].executionId)}`)).json;
     expect(one).toMatchObject({ jobName: 'extract', status: 'completed' });
@@ -246,7 +253,9 @@ describe.skipIf(!canRunRedis())('console on 3 node processes and a real Redis', 
       await page.selectOption('[data-testid=status-filter]', 'completed');
       await until(
         async () =>
-          (await page.locator(`table[data-testid=history] tr[data-status=completed]:has-text("${node}"):has-text("remote")`).count()) > 0,
+          (await page
+            .locator(`table[data-testid=history] tr[data-status=completed]:has-text("${node}"):has-text("remote")`)
+            .count()) > 0,
         8_000,
         'the triggered run in the history view',
       );
@@ -275,7 +284,11 @@ describe.skipIf(!canRunRedis())('console on 3 node processes and a real Redis', 
       await page.click('nav a[href="#/nodes"]');
       await page.waitForSelector('tr[data-node=node-c]');
       scenario.signal('node-c', 'SIGKILL');
-      await until(async () => (await page.locator('table[data-testid=nodes] tbody tr').count()) === 2, 10_000, '2 node rows after the kill');
+      await until(
+        async () => (await page.locator('table[data-testid=nodes] tbody tr').count()) === 2,
+        10_000,
+        '2 node rows after the kill',
+      );
       expect(await page.locator('tr[data-node=node-c]').count()).toBe(0);
     } finally {
       await browser.close();

@@ -24,7 +24,8 @@ export function consoleCommand(program: Command, ctx: () => CliContext, io: Io, 
       const c = ctx();
       const env = c.env;
       const token = opts.token ?? env.SCHED_CONSOLE_TOKEN;
-      if (!token) throw new CliError('the console needs a token: pass --token or set SCHED_CONSOLE_TOKEN (16 characters or more)');
+      if (!token)
+        throw new CliError('the console needs a token: pass --token or set SCHED_CONSOLE_TOKEN (16 characters or more)');
       const secret = opts.secret ?? env.SCHED_EXECUTE_SECRET;
       const logger: Logger = {
         debug() {},
@@ -42,7 +43,8 @@ export function consoleCommand(program: Command, ctx: () => CliContext, io: Io, 
           ...(secret ? { executeSecret: secret } : {}),
         });
       } catch (error) {
-        if ((error as { code?: string }).code === 'SCHED_INVALID_ARGUMENT') throw new CliError((error as Error).message.replace(/^sched: /, ''));
+        if ((error as { code?: string }).code === 'SCHED_INVALID_ARGUMENT')
+          throw new CliError((error as Error).message.replace(/^sched: /, ''));
         throw error;
       }
       const server = createServer(handler);

@@ -24,7 +24,15 @@ export function Notice({ notice }: { notice: { ok: boolean; text: string } | und
   );
 }
 
-export function Section({ title, children, actions }: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {
+export function Section({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ComponentChildren;
+  actions?: ComponentChildren;
+}) {
   return (
     <section>
       <header class="section-head">

@@ -9,7 +9,12 @@ export function ms(value: number | null | undefined): string {
 export function time(epochMs: number | string | null | undefined): string {
   if (epochMs === null || epochMs === undefined) return '—';
   const d = new Date(epochMs);
-  return Number.isNaN(d.getTime()) ? '—' : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return Number.isNaN(d.getTime())
+    ? '—'
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 export function percent(rate: number | undefined): string {

@@ -36,7 +36,13 @@ function Login({ onLogin }: { onLogin: () => void }) {
       <form onSubmit={(e) => void submit(e)} data-testid="login">
         <label>
           Console token
-          <input type="password" name="token" autocomplete="current-password" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+          <input
+            type="password"
+            name="token"
+            autocomplete="current-password"
+            value={token}
+            onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+          />
         </label>
         <button type="submit">Sign in</button>
         {error && <p class="error">{error}</p>}

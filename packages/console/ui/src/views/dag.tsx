@@ -107,7 +107,13 @@ export function DagRunView({ runId }: { runId: string }) {
         {data.jobs.map((j) => {
           const p = at.get(j.jobName) ?? { x: 0, y: 0 };
           return (
-            <g key={j.jobName} class={`dag-node state-${j.state}`} data-job={j.jobName} data-state={j.state} transform={`translate(${p.x},${p.y})`}>
+            <g
+              key={j.jobName}
+              class={`dag-node state-${j.state}`}
+              data-job={j.jobName}
+              data-state={j.state}
+              transform={`translate(${p.x},${p.y})`}
+            >
               <rect width={W} height={H} rx="6" />
               <text x="10" y="21" class="dag-name">
                 {j.jobName}

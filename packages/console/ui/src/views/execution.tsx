@@ -58,9 +58,7 @@ export function ExecutionView({ id }: { id: string }) {
             <tbody>
               {s.shards.map((r) => (
                 <tr key={r.shardIndex} data-shard={r.shardIndex}>
-                  <td>
-                    {r.executionId ? <a href={href('executions', r.executionId)}>{r.shardIndex}</a> : r.shardIndex}
-                  </td>
+                  <td>{r.executionId ? <a href={href('executions', r.executionId)}>{r.shardIndex}</a> : r.shardIndex}</td>
                   <td>
                     <Status value={r.status} />
                   </td>

@@ -57,7 +57,10 @@ function CronForm({ job, onDone }: { job: Job; onDone: (n: { ok: boolean; text: 
   const save = async (e: Event) => {
     e.preventDefault();
     try {
-      const r = await post<{ version: number }>(`api/jobs/${encodeURIComponent(job.jobName)}/cron`, { cronSpec: spec, timezone: zone });
+      const r = await post<{ version: number }>(`api/jobs/${encodeURIComponent(job.jobName)}/cron`, {
+        cronSpec: spec,
+        timezone: zone,
+      });
       onDone({ ok: true, text: `cron of ${job.jobName} is now "${spec}" (${zone}): config version ${r.version}` });
     } catch (err) {
       onDone({ ok: false, text: (err as Error).message });
@@ -86,7 +89,9 @@ export function JobView({ name }: { name: string }) {
   const cursor = cursors[cursors.length - 1];
   const stats = usePoll(() => {
     const to = Date.now();
-    return get<StatsReport>(`api/jobs/${encodeURIComponent(name)}/stats${query({ from: to - (RANGES[range] ?? 3_600_000), to, buckets: 30 })}`);
+    return get<StatsReport>(
+      `api/jobs/${encodeURIComponent(name)}/stats${query({ from: to - (RANGES[range] ?? 3_600_000), to, buckets: 30 })}`,
+    );
   }, `stats:${name}:${range}`);
   const history = usePoll(
     () => get<Page<Snapshot>>(`api/jobs/${encodeURIComponent(name)}/history${query({ status, nodeId, limit: 25, cursor })}`),
@@ -137,7 +142,8 @@ export function JobView({ name }: { name: string }) {
         {stats.data ? (
           <>
             <p>
-              {stats.data.total.totalCount} runs, success {percent(stats.data.total.totalCount ? stats.data.total.successCount / stats.data.total.totalCount : undefined)},
+              {stats.data.total.totalCount} runs, success{' '}
+              {percent(stats.data.total.totalCount ? stats.data.total.successCount / stats.data.total.totalCount : undefined)},
               p50 {ms(stats.data.total.p50DurationMs)}, p95 {ms(stats.data.total.p95DurationMs)}
             </p>
             <StatsChart report={stats.data} />

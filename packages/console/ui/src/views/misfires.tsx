@@ -7,7 +7,10 @@ import { HistoryTable } from './job';
 export function MisfiresView() {
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
-  const { data, error } = usePoll(() => get<Page<Snapshot>>(`api/misfires${query({ limit: 50, cursor })}`), `misfires:${cursor ?? ''}`);
+  const { data, error } = usePoll(
+    () => get<Page<Snapshot>>(`api/misfires${query({ limit: 50, cursor })}`),
+    `misfires:${cursor ?? ''}`,
+  );
   if (!data) return <Loading error={error} />;
   return (
     <Section title="Misfires">
