@@ -150,11 +150,19 @@ describe.skipIf(!canRunRedis())('sched against a running cluster on Redis', () =
     expect(t.out).toMatch(/^node-a\s/m);
     expect(t.out).toContain('2 live nodes');
 
-    const j = JSON.parse((await sched([...base(), '--json', 'jobs'])).out) as Array<{ jobName: string; nodes: string[] }>;
-    expect(j.map((x) => [x.jobName, x.nodes.sort()])).toEqual([
-      ['broken', ['node-a', 'node-b']],
-      ['report', ['node-a', 'node-b']],
+    const j = JSON.parse((await sched([...base(), '--json', 'jobs'])).out) as Array<{
+      jobName: string;
+      nodes: string[];
+      cronSpec?: string;
+      source: string;
+      next?: string;
+    }>;
+    expect(j.map((x) => [x.jobName, x.nodes.sort(), x.cronSpec ?? null, x.source])).toEqual([
+      ['broken', ['node-a', 'node-b'], null, 'nodes'],
+      // A schedule set in code: the nodes advertise it in the registry.
+      ['report', ['node-a', 'node-b'], '* * * * * *', 'nodes'],
     ]);
+    expect(Date.parse(j[1]?.next ?? '')).toBeGreaterThan(Date.now() - 1_000);
     // Another prefix is another cluster: nothing there.
     expect(JSON.parse((await sched(['--redis', server.url, '--prefix', 'other', '--json', 'nodes'])).out)).toEqual([]);
   });
@@ -310,6 +318,6 @@ describe.skipIf(!canRunRedis())('sched against a running cluster on Redis', () =
       timezone: 'Europe/Berlin',
       source: 'shared config',
     });
-    expect(jobs.find((j) => j.jobName === 'broken')).toMatchObject({ source: 'code' });
+    expect(jobs.find((j) => j.jobName === 'broken')).toMatchObject({ source: 'nodes' });
   });
 });

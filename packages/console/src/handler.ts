@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Logger, type Scheduler } from '@sched/core';
 import type { RedisClient, RedisConnection } from '@sched/redis';
 import { routes, type Route } from './api.js';
 import { ConsoleAuth, type AuthenticateHook, type Authenticated } from './auth.js';
-import { HttpError, readJsonBody, sendJson, toHttpError, type ConsoleRequest } from './http.js';
+import { HttpError, SECURITY_HEADERS, readJsonBody, sendJson, toHttpError, type ConsoleRequest } from './http.js';
 import { redisSource, schedulerSource, type ConsoleSource } from './source.js';
 import { defaultUiDir, serveStatic } from './static-files.js';
 
@@ -124,7 +124,7 @@ export function createConsoleHandler(options: ConsoleHandlerOptions): ConsoleHan
     }
     if (path === '/api/openapi.json') {
       openapi ??= readFileSync(OPENAPI, 'utf8');
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' });
+      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' });
       res.end(openapi);
       return;
     }

@@ -35,7 +35,13 @@ export async function serveStatic(root: string | undefined, path: string, res: S
     res.end(head ? undefined : text);
     return;
   }
-  const rel = normalize(decodeURIComponent(path)).replace(/^([/\\])+/, '');
+  let decoded = '';
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    decoded = ''; // malformed percent-encoding: the page itself
+  }
+  const rel = normalize(decoded).replace(/^([/\\])+/, '');
   let file = join(root, rel);
   if (!file.startsWith(root + sep) || rel === '' || !existsSync(file) || extname(file) === '') file = join(root, 'index.html');
   const body = await readFile(file);

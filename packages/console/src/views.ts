@@ -1,4 +1,11 @@
-import { previewCron, type ClusterMetrics, type ConfigDocument, type JobMetrics, type NodeInfo } from '@sched/core';
+import {
+  previewCron,
+  type ClusterMetrics,
+  type ConfigDocument,
+  type JobMetrics,
+  type JobSummary,
+  type NodeInfo,
+} from '@sched/core';
 import type { ConsoleSource } from './source.js';
 
 /** A live node as the nodes view shows it. */
@@ -52,8 +59,8 @@ export interface JobView {
   state: 'active' | 'paused' | 'disabled' | 'no schedule';
   /** The next instants of its spec (none when paused, disabled, without a spec, or a dependent). */
   nextFires: string[];
-  /** Where the schedule is known from. */
-  source: 'shared config' | 'code' | 'code (this node)';
+  /** Where the schedule is known from: the shared document, what the serving nodes advertise, or this node's jobs. */
+  source: 'shared config' | 'nodes' | 'code (this node)' | 'unknown';
   metrics: JobMetrics | null;
 }
 
@@ -71,16 +78,23 @@ export async function jobsView(source: ConsoleSource, now: number, count = 3): P
   const doc: ConfigDocument = current?.document ?? { jobs: {} };
   const local = new Map(source.localJobs().map((j) => [j.jobName, j]));
   const servedBy = new Map<string, string[]>();
-  for (const n of nodes) for (const j of n.jobs) servedBy.set(j, [...(servedBy.get(j) ?? []), n.nodeId]);
+  const advertised = new Map<string, JobSummary>();
+  for (const n of nodes) {
+    for (const j of n.jobs) servedBy.set(j, [...(servedBy.get(j) ?? []), n.nodeId]);
+    // The first node (by id) that says something of a job speaks for it: they run the same code and document.
+    for (const [j, summary] of Object.entries(n.jobSummaries ?? {})) if (!advertised.has(j)) advertised.set(j, summary);
+  }
   const names = [...new Set([...servedBy.keys(), ...Object.keys(doc.jobs), ...local.keys()])].sort();
   return names.map((jobName) => {
     const cfg = doc.jobs[jobName];
+    const adv = advertised.get(jobName);
     const code = local.get(jobName);
-    const cronSpec = cfg?.cronSpec ?? code?.cronSpec ?? null;
-    const timezone = cfg?.timezone ?? doc.timezone ?? code?.timezone ?? 'UTC';
-    const paused = cfg?.paused ?? code?.paused ?? false;
-    const enabled = cfg?.enabled ?? code?.enabled ?? true;
-    const dependencies = [...(cfg?.dependencies ?? code?.dependencies ?? [])];
+    // The shared document first (the nodes follow it), then what the nodes run, then this node's own jobs.
+    const cronSpec = cfg?.cronSpec ?? adv?.cronSpec ?? code?.cronSpec ?? null;
+    const timezone = cfg?.timezone ?? adv?.timezone ?? doc.timezone ?? code?.timezone ?? 'UTC';
+    const paused = cfg?.paused ?? (adv ? adv.paused === true : code?.paused) ?? false;
+    const enabled = cfg?.enabled ?? (adv ? adv.enabled !== false : code?.enabled) ?? true;
+    const dependencies = [...(cfg?.dependencies ?? adv?.dependencies ?? code?.dependencies ?? [])];
     const scheduled = cronSpec !== null && dependencies.length === 0;
     const state = !enabled ? 'disabled' : paused ? 'paused' : scheduled ? 'active' : 'no schedule';
     let nextFires: string[] = [];
@@ -96,14 +110,14 @@ export async function jobsView(source: ConsoleSource, now: number, count = 3): P
       nodes: servedBy.get(jobName) ?? [],
       cronSpec,
       timezone,
-      priority: cfg?.priority ?? code?.priority ?? null,
+      priority: cfg?.priority ?? adv?.priority ?? code?.priority ?? null,
       paused,
       enabled,
       dependencies,
-      shardingTotal: cfg?.shardingTotal ?? code?.shardingTotal ?? null,
+      shardingTotal: cfg?.shardingTotal ?? adv?.shardingTotal ?? code?.shardingTotal ?? null,
       state,
       nextFires,
-      source: cfg ? 'shared config' : code ? 'code (this node)' : 'code',
+      source: cfg ? 'shared config' : adv ? 'nodes' : code ? 'code (this node)' : 'unknown',
       metrics: metrics?.jobs[jobName] ?? null,
     };
   });

@@ -63,7 +63,7 @@ describe('the API on one embedded node', () => {
     expect(nodes.json.nodes[0].heartbeatAgeMs).toBeGreaterThanOrEqual(0);
     const jobs = await http.call('GET', '/api/jobs', { token: TOKEN });
     const report = jobs.json.jobs.find((j: { jobName: string }) => j.jobName === 'report');
-    expect(report).toMatchObject({ cronSpec: '0 0 3 1 1 *', priority: 70, state: 'active', source: 'code (this node)' });
+    expect(report).toMatchObject({ cronSpec: '0 0 3 1 1 *', priority: 70, state: 'active', source: 'nodes' });
     expect(report.nextFires).toHaveLength(3);
     expect(report.nextFires[0]).toMatch(/-01-01T03:00:00.000Z$/);
     const work = jobs.json.jobs.find((j: { jobName: string }) => j.jobName === 'work');
@@ -226,7 +226,7 @@ describe('the API on one embedded node', () => {
     const js = await http.call('GET', `/${script}`);
     expect([js.status, js.headers.get('cache-control')]).toEqual([200, 'public, max-age=31536000, immutable']);
     expect(js.text).not.toContain(TOKEN);
-    for (const sneaky of ['/../package.json', '/..%2F..%2Fpackage.json', '/assets/..%2F..%2F..%2Fopenapi.json']) {
+    for (const sneaky of ['/../package.json', '/..%2F..%2Fpackage.json', '/assets/..%2F..%2F..%2Fopenapi.json', '/%E0%A4%A']) {
       const r = await http.call('GET', sneaky);
       expect(r.text).toContain('<div id="app">');
     }

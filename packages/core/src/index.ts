@@ -94,7 +94,7 @@ export type {
 export { cronFireId, fencingToken, FENCING_COUNTER_BITS } from './ports/lock-manager.js';
 export type { StateStore, FireRecord, FireState, CatchupList } from './ports/state-store.js';
 export type { ConfigStore, ConfigChangeMeta, VersionedConfig } from './ports/config-store.js';
-export type { NodeRegistry, NodeInfo, LocalNodeInfo, RegistryEvent } from './ports/node-registry.js';
+export type { NodeRegistry, NodeInfo, LocalNodeInfo, RegistryEvent, JobSummary } from './ports/node-registry.js';
 export type { PubSub, Unsubscribe } from './ports/pubsub.js';
 export { Channels } from './ports/pubsub.js';
 export type {

@@ -35,7 +35,7 @@ import { cronFireId } from './ports/lock-manager.js';
 import type { Logger } from './ports/logger.js';
 import { createConsoleLogger } from './ports/logger.js';
 import type { ClusterMetrics, ClusterMetricsOptions, MetricsHost, MetricsSink } from './ports/metrics-sink.js';
-import type { NodeInfo, NodeRegistry } from './ports/node-registry.js';
+import type { JobSummary, LocalNodeInfo, NodeInfo, NodeRegistry } from './ports/node-registry.js';
 import type { FireRecord } from './ports/state-store.js';
 import type { PubSub } from './ports/pubsub.js';
 import type { ExecuteRequest, ExecuteResult, RemoteExecutor } from './ports/remote-executor.js';
@@ -550,6 +550,7 @@ export class Scheduler {
     this.guard('pause', () => void this.entry('pause', name));
     if (!this.configSync) {
       this.entry('pause', name).localPaused = true;
+      if (this.stateValue === 'running') this.scheduleRegistryUpdate();
       return;
     }
     await this.changeJob('pause', name, { paused: true }, options);
@@ -562,7 +563,10 @@ export class Scheduler {
     if (!this.configSync) {
       if (!entry?.localPaused) return;
       entry.localPaused = false;
-      if (this.stateValue === 'running') this.reschedule(entry, this.clock.now());
+      if (this.stateValue === 'running') {
+        this.reschedule(entry, this.clock.now());
+        this.scheduleRegistryUpdate();
+      }
       return;
     }
     await this.changeJob('resume', name, { paused: undefined }, options);
@@ -1829,14 +1833,16 @@ export class Scheduler {
     };
   }
 
-  private localNodeInfo() {
+  private localNodeInfo(): LocalNodeInfo {
     const jobs = [...this.jobs.keys()].sort();
     const hash = createHash('sha1');
+    const jobSummaries: Record<string, JobSummary> = {};
     for (const name of jobs) {
-      const e = this.jobs.get(name) as JobEntry;
-      hash.update(`${name}\u0000${e.cfg.cronSpec ?? ''}\u0000${e.cfg.timezone}\u0001`);
+      const summary = summarize(this.jobs.get(name) as JobEntry);
+      jobSummaries[name] = summary;
+      hash.update(`${name}\u0000${JSON.stringify(summary)}\u0001`);
     }
-    return { jobs, jobsHash: hash.digest('hex'), version: VERSION, clockOffsetMs: 0 };
+    return { jobs, jobsHash: hash.digest('hex'), version: VERSION, clockOffsetMs: 0, jobSummaries };
   }
 
   /** Coalesces registry updates: one per burst of registrations or changes. */
@@ -1851,6 +1857,18 @@ export class Scheduler {
         .catch((e: unknown) => this.reporter.error('registry.update', toError('registry', e)));
     });
   }
+}
+
+/** A job's schedule and state as this node runs it (defaults left out), for the registry. */
+function summarize(e: JobEntry): JobSummary {
+  const c = e.cfg;
+  const out: JobSummary = { timezone: c.timezone, priority: c.priority };
+  if (c.cronSpec !== undefined) out.cronSpec = c.cronSpec;
+  if (c.paused || e.localPaused) out.paused = true;
+  if (!c.enabled) out.enabled = false;
+  if (c.dependencies.length > 0) out.dependencies = [...c.dependencies];
+  if (c.shardingEnabled && c.shardingTotal !== undefined) out.shardingTotal = c.shardingTotal;
+  return out;
 }
 
 /** Reads that first wait for the writes queued before them (read-your-writes over the write-behind). */

@@ -149,6 +149,15 @@ describe('start and stop', () => {
     await sched.start();
     const nodes = await sched.getNodes();
     expect(nodes).toEqual([expect.objectContaining({ nodeId: 'solo', status: 'online', jobs: ['a'], pid: process.pid })]);
+    // What it runs each job by, for consoles: defaults left out, changes advertised at once.
+    expect(nodes[0]?.jobSummaries).toEqual({ a: { cronSpec: '* * * * * *', timezone: 'UTC', priority: 50 } });
+    sched.registerJob({ name: 'b', execute() {} }, { enabled: false, priority: 90 });
+    await sched.pause('a');
+    await Promise.resolve();
+    expect((await sched.getNodes())[0]?.jobSummaries).toEqual({
+      a: { cronSpec: '* * * * * *', timezone: 'UTC', priority: 50, paused: true },
+      b: { timezone: 'UTC', priority: 90, enabled: false },
+    });
     await sched.stop();
     expect(await sched.getNodes()).toEqual([]);
   });

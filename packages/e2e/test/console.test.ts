@@ -105,7 +105,14 @@ describe.skipIf(!canRunRedis())('console on 3 node processes and a real Redis', 
       nodes: ['node-a', 'node-b', 'node-c'],
     });
     expect((jobs[0] as { nextFires: string[] }).nextFires).toHaveLength(3);
-    expect(jobs.find((j) => j.jobName === 'strict')).toMatchObject({ cronSpec: null, state: 'no schedule', source: 'code' });
+    // What only the code says, the nodes advertise: a dependent and a job without a schedule.
+    expect(jobs.find((j) => j.jobName === 'transform')).toMatchObject({
+      cronSpec: null,
+      dependencies: ['extract'],
+      state: 'no schedule',
+      source: 'nodes',
+    });
+    expect(jobs.find((j) => j.jobName === 'strict')).toMatchObject({ cronSpec: null, state: 'no schedule', source: 'nodes' });
 
     // History, an execution, statistics, a DAG run with every job completed.
     await until(

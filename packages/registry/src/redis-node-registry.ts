@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { hostname } from 'node:os';
 import {
   Channels,
   SchedulerStateError,
+  type JobSummary,
   type LocalNodeInfo,
   type Logger,
   type NodeInfo,
@@ -64,8 +66,8 @@ export class RedisNodeRegistry implements NodeRegistry {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
   private known = new Map<string, NodeInfo>();
-  /** nodeId → jobs last read, by the hash they were read under. */
-  private readonly jobsCache = new Map<string, { hash: string; jobs: string[] }>();
+  /** nodeId → jobs (and what it says of each) last read, by the hash they were read under. */
+  private readonly jobsCache = new Map<string, { hash: string; jobs: string[]; summaries?: Record<string, JobSummary> }>();
   private readonly pongWaiters = new Map<string, () => void>();
 
   constructor(source: RedisConnection | { connection: RedisConnection }, options: RedisNodeRegistryOptions) {
@@ -131,6 +133,10 @@ export class RedisNodeRegistry implements NodeRegistry {
       this.info.jobs = [...info.jobs];
       this.jobsDirty = true;
     }
+    if (info.jobSummaries) {
+      this.info.jobSummaries = info.jobSummaries;
+      this.jobsDirty = true;
+    }
     if (info.jobsHash !== undefined) this.info.jobsHash = info.jobsHash;
     if (info.version !== undefined) this.info.version = info.version;
     if (info.clockOffsetMs !== undefined) this.info.clockOffsetMs = info.clockOffsetMs;
@@ -158,10 +164,7 @@ export class RedisNodeRegistry implements NodeRegistry {
       const lists = await this.connection.call('getAllNodes', () =>
         Promise.all(stale.map((n) => this.connection.client.get(this.connection.globalKey('jobs', n.stored.nodeId)))),
       );
-      stale.forEach((n, i) => {
-        const jobs = safeJson(lists[i] ?? '[]');
-        this.jobsCache.set(n.stored.nodeId, { hash: n.stored.jobsHash, jobs: Array.isArray(jobs) ? jobs.map(String) : [] });
-      });
+      stale.forEach((n, i) => this.jobsCache.set(n.stored.nodeId, { hash: n.stored.jobsHash, ...parseJobs(lists[i]) }));
     }
     return nodes
       .map(({ stored, beat }) => ({
@@ -174,6 +177,7 @@ export class RedisNodeRegistry implements NodeRegistry {
         status: stored.status,
         jobs: [...(this.jobsCache.get(stored.nodeId)?.jobs ?? [])],
         clockOffsetMs: stored.clockOffsetMs,
+        ...withSummaries(this.jobsCache.get(stored.nodeId)?.summaries),
       }))
       .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
   }
@@ -214,8 +218,13 @@ export class RedisNodeRegistry implements NodeRegistry {
       api,
       scripts.register,
       [this.keys.nodes, this.keys.beats, this.keys.jobs],
-      [this.nodeId, this.instance, this.storedJson(), this.nodeTtlMs, force ? '1' : '0', JSON.stringify(this.info?.jobs ?? [])],
+      [this.nodeId, this.instance, this.storedJson(), this.nodeTtlMs, force ? '1' : '0', this.jobsJson()],
     )) as string[];
+  }
+
+  /** The jobs key: the names and what the node says of each (re-read by the others only when `jobsHash` changes). */
+  private jobsJson(): string {
+    return JSON.stringify({ jobs: this.info?.jobs ?? [], summaries: this.info?.jobSummaries ?? {} });
   }
 
   private storedJson(status: 'online' | 'leaving' = 'online'): string {
@@ -328,7 +337,7 @@ export class RedisNodeRegistry implements NodeRegistry {
     if (this.clock)
       // One TIME sample per heartbeat keeps the offset fresh; the start took the best of three.
       await this.clock.sync(1).catch((error: unknown) => this.logger.warn('clock sync failed', { error: String(error) }));
-    const jobs = this.jobsDirty ? JSON.stringify(this.info?.jobs ?? []) : '';
+    const jobs = this.jobsDirty ? this.jobsJson() : '';
     const [status, detail] = (await this.connection.run(
       'heartbeat',
       scripts.heartbeat,
@@ -378,4 +387,33 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+const summarySchema = z
+  .object({
+    cronSpec: z.string().max(500),
+    timezone: z.string().max(100),
+    priority: z.number(),
+    paused: z.boolean(),
+    enabled: z.boolean(),
+    dependencies: z.array(z.string()).max(10_000),
+    shardingTotal: z.number().int(),
+  })
+  .partial();
+const jobsSchema = z.object({ jobs: z.array(z.string()), summaries: z.record(z.string(), summarySchema).optional() });
+
+/** A node's jobs key: `{ jobs, summaries }`, or a bare list of names (nodes before 0.2); malformed parts are dropped. */
+function parseJobs(raw: string | null | undefined): { jobs: string[]; summaries?: Record<string, JobSummary> } {
+  const value = safeJson(raw ?? '[]');
+  if (Array.isArray(value)) return { jobs: value.map(String) };
+  const parsed = jobsSchema.safeParse(value);
+  if (!parsed.success) return { jobs: [] };
+  return parsed.data.summaries
+    ? { jobs: parsed.data.jobs, summaries: Object.freeze(parsed.data.summaries) as Record<string, JobSummary> }
+    : { jobs: parsed.data.jobs };
+}
+
+/** Shared by every `getAllNodes()` answer until the node's hash changes (read-only: copying 100k summaries per call would cost). */
+function withSummaries(summaries: Record<string, JobSummary> | undefined): { jobSummaries?: Record<string, JobSummary> } {
+  return summaries ? { jobSummaries: summaries } : {};
 }

@@ -95,6 +95,41 @@ describe.skipIf(!canRunRedis())('RedisNodeRegistry', () => {
     expect((await a.getAllNodes()).find((n) => n.nodeId === 'b')?.jobs).toEqual(['x', 'y']);
   });
 
+  it('advertises what each job runs by (schedule, state) with the list; a bare list or a malformed entry is read safely', async () => {
+    const a = make('a');
+    const b = make('b');
+    await a.register(info([]));
+    await b.register({
+      ...info(['report', 'load']),
+      jobSummaries: {
+        report: { cronSpec: '0 * * * * *', timezone: 'Europe/Berlin', priority: 80 },
+        load: { dependencies: ['report'] },
+      },
+    });
+    const seen = (await a.getAllNodes()).find((n) => n.nodeId === 'b');
+    expect(seen?.jobSummaries).toEqual({
+      report: { cronSpec: '0 * * * * *', timezone: 'Europe/Berlin', priority: 80 },
+      load: { dependencies: ['report'] },
+    });
+    await b.update({ jobSummaries: { report: { cronSpec: '0 * * * * *', paused: true }, load: {} }, jobsHash: 'paused' });
+    expect((await a.getAllNodes()).find((n) => n.nodeId === 'b')?.jobSummaries?.report).toEqual({
+      cronSpec: '0 * * * * *',
+      paused: true,
+    });
+    // A node of an older version wrote a bare list; something else wrote junk: names only, or nothing, never a crash.
+    // (A hash change alone does not rewrite the key, so what is set here is what the others read.)
+    const raw = clients[0] as Redis;
+    const jobsKey = b.connection.globalKey('jobs', 'b');
+    await raw.set(jobsKey, JSON.stringify(['old-a', 'old-b']));
+    await b.update({ jobsHash: 'old' });
+    const old = (await a.getAllNodes()).find((n) => n.nodeId === 'b');
+    expect([old?.jobs, old?.jobSummaries]).toEqual([['old-a', 'old-b'], undefined]);
+    await raw.set(jobsKey, JSON.stringify({ jobs: 5, summaries: 'x' }));
+    await b.update({ jobsHash: 'junk' });
+    const junk = (await a.getAllNodes()).find((n) => n.nodeId === 'b');
+    expect([junk?.jobs, junk?.jobSummaries]).toEqual([[], undefined]);
+  });
+
   it('refuses a second live instance of a node id that answers a ping', async () => {
     const first = make('dup');
     await first.register(info([]));

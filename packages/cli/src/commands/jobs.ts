@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { previewCron, type ConfigDocument } from '@sched/core';
+import { previewCron, type ConfigDocument, type JobSummary } from '@sched/core';
 import type { CliContext } from '../context.js';
 import { table, type Io } from '../format.js';
 
@@ -12,41 +12,48 @@ interface JobRow {
   paused: boolean;
   enabled: boolean;
   next: Date | undefined;
-  /** Where the schedule is known from: the shared document, or only the code on the nodes. */
-  source: 'shared config' | 'code';
+  /** Where the schedule is known from: the shared document, or what the serving nodes advertise. */
+  source: 'shared config' | 'nodes' | 'unknown';
 }
 
 /**
  * The jobs of the cluster: those the live nodes serve and those of the
- * shared configuration document, with what the document says of them. A
- * schedule set only in code (never written to the shared config) is not in
- * Redis, so it shows as `code`.
+ * shared configuration document, with their schedule and state: the
+ * document's fields first (the nodes follow it), then what the nodes
+ * advertise of each job in the registry.
  */
 export async function listJobs(ctx: CliContext): Promise<JobRow[]> {
   const [nodes, config] = await Promise.all([(await ctx.registry()).getAllNodes(), (await ctx.configStore()).get()]);
   const doc: ConfigDocument = config?.document ?? { jobs: {} };
   const servedBy = new Map<string, string[]>();
-  for (const n of nodes) for (const j of n.jobs) servedBy.set(j, [...(servedBy.get(j) ?? []), n.nodeId]);
+  const advertised = new Map<string, JobSummary>();
+  for (const n of nodes) {
+    for (const j of n.jobs) servedBy.set(j, [...(servedBy.get(j) ?? []), n.nodeId]);
+    for (const [j, summary] of Object.entries(n.jobSummaries ?? {})) if (!advertised.has(j)) advertised.set(j, summary);
+  }
   const names = [...new Set([...servedBy.keys(), ...Object.keys(doc.jobs)])].sort();
   return names.map((jobName) => {
     const cfg = doc.jobs[jobName];
-    const timezone = cfg?.timezone ?? doc.timezone;
-    const paused = cfg?.paused ?? false;
-    const enabled = cfg?.enabled ?? true;
+    const adv = advertised.get(jobName);
+    const cronSpec = cfg?.cronSpec ?? adv?.cronSpec;
+    const timezone = cfg?.timezone ?? adv?.timezone ?? doc.timezone;
+    const paused = cfg?.paused ?? adv?.paused === true;
+    const enabled = cfg?.enabled ?? adv?.enabled !== false;
+    const dependencies = cfg?.dependencies ?? adv?.dependencies ?? [];
     let next: Date | undefined;
-    if (cfg?.cronSpec && !paused && enabled && !(cfg.dependencies?.length ?? 0)) {
-      next = previewCron(cfg.cronSpec, { count: 1, timezone: timezone ?? 'UTC' })[0]?.scheduledAt;
+    if (cronSpec && !paused && enabled && dependencies.length === 0) {
+      next = previewCron(cronSpec, { count: 1, timezone: timezone ?? 'UTC' })[0]?.scheduledAt;
     }
     return {
       jobName,
       nodes: servedBy.get(jobName) ?? [],
-      cronSpec: cfg?.cronSpec,
+      cronSpec,
       timezone,
-      priority: cfg?.priority,
+      priority: cfg?.priority ?? adv?.priority,
       paused,
       enabled,
       next,
-      source: cfg ? 'shared config' : 'code',
+      source: cfg ? 'shared config' : adv ? 'nodes' : 'unknown',
     };
   });
 }

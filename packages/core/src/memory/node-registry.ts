@@ -83,6 +83,7 @@ export class MemoryNodeRegistry implements NodeRegistry {
       status: 'online' as const,
       jobs: [...info.jobs],
       clockOffsetMs: info.clockOffsetMs,
+      jobSummaries: info.jobSummaries,
       instance: this.instance,
     };
     this.hub.nodes.set(this.nodeId, node);
@@ -97,6 +98,7 @@ export class MemoryNodeRegistry implements NodeRegistry {
     const node = this.own();
     if (!node) return;
     if (info.jobs) node.jobs = [...info.jobs];
+    if (info.jobSummaries) node.jobSummaries = info.jobSummaries;
     if (info.version) node.version = info.version;
     if (info.clockOffsetMs !== undefined) node.clockOffsetMs = info.clockOffsetMs;
   }
@@ -185,6 +187,7 @@ function publicInfo(node: NodeInfo & { instance?: string }): NodeInfo {
     status: node.status,
     jobs: [...node.jobs],
     clockOffsetMs: node.clockOffsetMs,
+    ...(node.jobSummaries ? { jobSummaries: structuredClone(node.jobSummaries) } : {}),
   };
 }
 

@@ -39,6 +39,25 @@ export interface NodeInfo {
   jobs: string[];
   /** This node's clock minus the cluster clock, ms. */
   clockOffsetMs: number;
+  /** What the node says of each job it serves (schedule, state), for consoles and CLIs; absent from join/leave events. */
+  jobSummaries?: Record<string, JobSummary>;
+}
+
+/**
+ * One job as the node serving it runs it: its effective schedule and state.
+ * For operators' tools (the console, the CLI); the engine never reads it.
+ * Fields at their default are left out to keep the advertisement small.
+ */
+export interface JobSummary {
+  cronSpec?: string;
+  timezone?: string;
+  priority?: number;
+  /** Present (true) only when paused. */
+  paused?: boolean;
+  /** Present (false) only when disabled. */
+  enabled?: boolean;
+  dependencies?: string[];
+  shardingTotal?: number;
 }
 
 /** What the scheduler tells its registry about itself. */
@@ -48,4 +67,6 @@ export interface LocalNodeInfo {
   jobsHash: string;
   version: string;
   clockOffsetMs: number;
+  /** Each job's schedule and state (part of what `jobsHash` covers). */
+  jobSummaries?: Record<string, JobSummary>;
 }
