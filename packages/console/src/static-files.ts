@@ -35,7 +35,7 @@ export async function serveStatic(root: string | undefined, path: string, res: S
     res.end(head ? undefined : text);
     return;
   }
-  let decoded = '';
+  let decoded: string;
   try {
     decoded = decodeURIComponent(path);
   } catch {

@@ -409,7 +409,7 @@ function parseJobs(raw: string | null | undefined): { jobs: string[]; summaries?
   const parsed = jobsSchema.safeParse(value);
   if (!parsed.success) return { jobs: [] };
   return parsed.data.summaries
-    ? { jobs: parsed.data.jobs, summaries: Object.freeze(parsed.data.summaries) as Record<string, JobSummary> }
+    ? { jobs: parsed.data.jobs, summaries: Object.freeze(parsed.data.summaries) }
     : { jobs: parsed.data.jobs };
 }
 
