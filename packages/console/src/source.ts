@@ -51,6 +51,28 @@ export interface ConsoleSource {
 }
 
 const METRICS_TIMEOUT_MS = 1_000;
+/** Every open page polls; the nodes are asked for their counters at most once a second, whatever the number of tabs. */
+const METRICS_REUSE_MS = 1_000;
+
+/** `load()` shared by the calls within `reuseMs` of the last one that finished (and by those made while it runs). */
+function reused<T>(load: () => Promise<T>, reuseMs: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (last && now - last.at < reuseMs) return last.value;
+    const value = load();
+    const entry = { at: Number.POSITIVE_INFINITY, value };
+    last = entry;
+    // Counted from when it settles; a failure is not kept.
+    value.then(
+      () => (entry.at = Date.now()),
+      () => {
+        if (last === entry) last = undefined;
+      },
+    );
+    return value;
+  };
+}
 
 /** The console inside a node: the scheduler's own ports. */
 export function schedulerSource(scheduler: Scheduler): ConsoleSource {
@@ -61,7 +83,7 @@ export function schedulerSource(scheduler: Scheduler): ConsoleSource {
     snapshots: scheduler.snapshotRepository,
     stateStore: scheduler.schedulerCache.stateStore,
     nodes: () => scheduler.getNodes(),
-    async metrics() {
+    metrics: reused(async () => {
       try {
         return await scheduler.getClusterMetrics({ timeoutMs: METRICS_TIMEOUT_MS });
       } catch (error) {
@@ -69,7 +91,7 @@ export function schedulerSource(scheduler: Scheduler): ConsoleSource {
         if (!isSchedError(error)) throw error;
         return local(scheduler.getMetrics());
       }
-    },
+    }, METRICS_REUSE_MS),
     localJobs: () => scheduler.getJobs(),
     async execute(request) {
       return { ...(await scheduler.execute(request)), missing: 0 };
@@ -99,7 +121,8 @@ export function redisSource(redis: RedisClient | RedisConnection, options: Redis
   const registry = new RedisNodeRegistry(connection, { nodeId: id });
   const pubsub = new RedisPubSub(connection, { nodeId: id, logger });
   const gatherer = new ClusterMetricsGatherer();
-  const empty = (): SchedulerMetrics => {
+  // Never called for an observer host (gather counts only the nodes' answers).
+  const notANode = (): SchedulerMetrics => {
     throw new MissingPackageError('console', 'own counters', 'a node', 'scheduler');
   };
   // The console asks like a node but is none: it answers no request and counts nothing itself.
@@ -107,7 +130,7 @@ export function redisSource(redis: RedisClient | RedisConnection, options: Redis
     nodeId: id,
     logger,
     pubsub,
-    getMetrics: empty,
+    getMetrics: notANode,
     load: () => ({ running: 0, queued: 0 }),
     getNodes: () => registry.getAllNodes(),
   };
@@ -119,12 +142,12 @@ export function redisSource(redis: RedisClient | RedisConnection, options: Redis
     snapshots: new RedisSnapshotRepository(connection),
     stateStore: new RedisStateStore(connection),
     nodes: () => registry.getAllNodes(),
-    async metrics() {
+    metrics: reused(async () => {
       attached ??= gatherer.attach(host, { observer: true });
       await attached;
       const m = await gatherer.gather(host, { timeoutMs: METRICS_TIMEOUT_MS });
       return m.nodes.length === 0 ? undefined : m;
-    },
+    }, METRICS_REUSE_MS),
     localJobs: () => [],
     async execute(request, expected) {
       const { messageId, outcomes, missing } = await requestExecution(connection, request, {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scheduler, type ExecutionOutcome } from '@sched/core';
+import { ClusterShardPlanner, type ShardingJob } from '@sched/sharding';
 import { consoleRoutes, createConsoleHandler, type ConsoleHandler } from '../src/index.js';
 import { serve, TOKEN } from './helpers.js';
 
@@ -250,6 +251,41 @@ describe('the API on one embedded node', () => {
     expect(documented).toEqual(served);
     const live = await http.call('GET', '/api/openapi.json', { token: TOKEN });
     expect(live.json.openapi).toBe('3.1.0');
+  });
+});
+
+describe('a sharded fire', () => {
+  it('the execution lists each shard with its status, items and the node that ran it', async () => {
+    const sched = new Scheduler({
+      nodeId: 'solo',
+      logger: quiet,
+      shardPlanner: new ClusterShardPlanner({ sweepIntervalMs: 100, pollIntervalMs: 50, progressFlushMs: 20 }),
+    });
+    const job: ShardingJob<number> = {
+      name: 'sharded',
+      fetchShardingItems: (_ctx, s) => [0, 1, 2, 3, 4, 5].filter((i) => i % s.shardTotal === s.shardIndex),
+      processShardingItem: () => undefined,
+    };
+    sched.registerJob(job, { shardingEnabled: true, shardingTotal: 3 });
+    await sched.start();
+    const handler = createConsoleHandler({ scheduler: sched, authToken: TOKEN, logger: quiet });
+    const http = await serve(handler);
+    try {
+      const ran = await http.call('POST', '/api/jobs/sharded/trigger', { token: TOKEN, body: {} });
+      expect(ran.json.outcomes).toEqual([expect.objectContaining({ status: 'completed' })]);
+      const parent = await http.call('GET', `/api/executions/${encodeURIComponent(ran.json.outcomes[0].executionId)}`, {
+        token: TOKEN,
+      });
+      expect(parent.json.shards.map((r: { shardIndex: number; status: string; nodeId: string; itemsDone: number }) => r)).toEqual(
+        [0, 1, 2].map((i) => expect.objectContaining({ shardIndex: i, status: 'completed', nodeId: 'solo', itemsDone: 2 })),
+      );
+      const jobs = (await http.call('GET', '/api/jobs', { token: TOKEN })).json.jobs;
+      expect(jobs[0]).toMatchObject({ jobName: 'sharded', shardingTotal: 3 });
+    } finally {
+      await http.close();
+      await handler.close();
+      await sched.stop();
+    }
   });
 });
 

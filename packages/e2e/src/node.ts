@@ -91,7 +91,8 @@ const tuning = {
   ...(config.sharding
     ? {
         shardPlanner: new ClusterShardPlanner({
-          takeoverGraceMs: 500,
+          // Long enough that a node slowed by a loaded CI machine still claims its own shards (the spread is checked).
+          takeoverGraceMs: 1_500,
           sweepIntervalMs: 250,
           pollIntervalMs: 250,
           progressFlushMs: config.sharding.progressFlushMs ?? 50,

@@ -180,6 +180,20 @@ describe.skipIf(!canRunRedis())('console on 3 node processes and a real Redis', 
     expect(strict.json.outcomes[0]).toMatchObject({ status: 'failed' });
     expect(strict.json.outcomes[0].error.message).toMatch(/day/);
 
+    // One job; the config history with its diffs; a rollback writes the old document as a new version.
+    expect((await api('GET', '/api/jobs/extract')).json.nextFires).toHaveLength(10);
+    const versions = (await api('GET', '/api/config/history')).json.versions;
+    expect(versions[0]).toMatchObject({ reason: 'cron of extract to "*/2 * * * * *"', nodeId: 'console' });
+    expect(versions[0].diff).toEqual([{ path: 'jobs.extract', to: { cronSpec: '*/2 * * * * *' } }]);
+    const rolled = await api('POST', '/api/config/rollback', { body: { version: versions[0].version } });
+    expect(rolled.json.version).toBe(versions[0].version + 1);
+    expect((await api('GET', '/api/config/history?limit=1')).json.versions[0]).toMatchObject({
+      reason: `rollback to version ${versions[0].version}`,
+      diff: [],
+    });
+    expect((await api('GET', '/api/session')).json).toMatchObject({ user: 'token', source: 'redis' });
+    expect((await api('GET', '/api/openapi.json')).json.paths['/api/nodes']).toBeDefined();
+
     // Refused without the token, everywhere.
     for (const path of ['/api/nodes', '/api/jobs', '/api/jobs/extract/history', '/api/config/history', '/api/dag-runs']) {
       expect((await api('GET', path, { token: null })).status).toBe(401);

@@ -26,5 +26,7 @@ export type MembershipMessage = z.infer<typeof MembershipMessage>;
 export const StoredNode = NodeInfoSchema.omit({ lastHeartbeat: true, jobs: true }).extend({
   instance: z.string(),
   jobsHash: z.string(),
+  /** The node's own TTL: a reader judges it live by this, not by its own setting (a console has none of the cluster's). */
+  ttlMs: z.number().int().positive().optional(),
 });
 export type StoredNode = z.infer<typeof StoredNode>;

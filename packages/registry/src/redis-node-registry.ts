@@ -32,6 +32,9 @@ export interface RedisNodeRegistryOptions {
 
 type Listener = (node: NodeInfo) => void;
 
+/** How far back `getAllNodes` reads heartbeats: all of them (entries are deleted at ten TTLs by the live nodes). */
+const LIST_WINDOW_MS = 365 * 86_400_000;
+
 /**
  * NodeRegistry on Redis. Nodes live under the cluster-wide tag
  * (`{sched:v1}:nodes`, `:beats`, `:jobs:<id>`); each heartbeat is one Lua call
@@ -144,12 +147,14 @@ export class RedisNodeRegistry implements NodeRegistry {
   }
 
   async getAllNodes(): Promise<NodeInfo[]> {
+    // Every entry not yet deleted; each is judged live by its own node's TTL (readers may differ: a console, a CLI).
     const flat = (await this.connection.run(
       'getAllNodes',
       scripts.list,
       [this.keys.nodes, this.keys.beats],
-      [this.nodeTtlMs],
+      [LIST_WINDOW_MS],
     )) as string[];
+    const now = Number(flat[0]);
     const nodes: Array<{ stored: StoredNode; beat: number }> = [];
     for (let i = 1; i < flat.length; i += 3) {
       const parsed = StoredNode.safeParse(safeJson(flat[i + 2] as string));
@@ -157,7 +162,9 @@ export class RedisNodeRegistry implements NodeRegistry {
         this.logger.warn('registry entry is malformed; ignored', { nodeId: flat[i] });
         continue;
       }
-      nodes.push({ stored: parsed.data, beat: Number(flat[i + 1]) });
+      const beat = Number(flat[i + 1]);
+      if (beat < now - (parsed.data.ttlMs ?? this.nodeTtlMs)) continue;
+      nodes.push({ stored: parsed.data, beat });
     }
     const stale = nodes.filter((n) => this.jobsCache.get(n.stored.nodeId)?.hash !== n.stored.jobsHash);
     if (stale.length > 0) {
@@ -239,6 +246,7 @@ export class RedisNodeRegistry implements NodeRegistry {
       clockOffsetMs: this.clock ? Math.round(this.clock.offsetMs) : info.clockOffsetMs,
       instance: this.instance,
       jobsHash: info.jobsHash,
+      ttlMs: this.nodeTtlMs,
     };
     return JSON.stringify(stored);
   }

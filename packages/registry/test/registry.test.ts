@@ -83,6 +83,9 @@ describe.skipIf(!canRunRedis())('RedisNodeRegistry', () => {
     await b.halt();
     expect((await left).nodeId).toBe('b');
     expect((await a.getAllNodes()).map((n) => n.nodeId)).toEqual(['a']);
+    // A reader with a TTL of its own (a console, a CLI: 30 s by default) judges each node by the node's TTL.
+    const reader = new RedisNodeRegistry(connect(), { nodeId: 'console-reader' });
+    expect((await reader.getAllNodes()).map((n) => n.nodeId)).toEqual(['a']);
   });
 
   it('re-reads a node’s job list only when its hash changes', async () => {
