@@ -10,7 +10,10 @@ export function packageBuild(options: { entry?: Options['entry']; luaScripts?: b
   return defineConfig({
     entry: options.entry ?? { index: 'src/index.ts' },
     format: ['esm', 'cjs'],
-    dts: true,
+    // Declarations against the dependencies' built `.d.ts` (built first: build depends on ^build),
+    // not their source through the `@sched/source` condition, which re-checked every dependency's
+    // source in every package and made the build several times slower.
+    dts: { compilerOptions: { customConditions: [] } },
     sourcemap: true,
     clean: true,
     target: 'node20',
