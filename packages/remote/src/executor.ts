@@ -48,6 +48,20 @@ export const executeReplySchema = z.object({
   }),
 });
 
+/** A reply's outcome as `execute()` returns it (times as Dates). */
+export function outcomeOf(reply: z.infer<typeof executeReplySchema>): RemoteOutcome {
+  const o = reply.outcome;
+  return {
+    nodeId: o.nodeId,
+    executionId: o.executionId,
+    status: o.status,
+    startedAt: new Date(o.startedAt),
+    finishedAt: new Date(o.finishedAt),
+    ...(o.error ? { error: o.error } : {}),
+    ...(o.skipReason ? { skipReason: o.skipReason } : {}),
+  };
+}
+
 const cancelReplySchema = z.object({ messageId: z.string(), nodeId: z.string(), cancelled: z.literal(true) });
 
 interface PendingCancel {
@@ -325,16 +339,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     }
     const entry = this.pending.get(body.messageId);
     if (!entry || !entry.waiting.delete(body.nodeId)) return;
-    const o = body.outcome;
-    entry.outcomes.push({
-      nodeId: o.nodeId,
-      executionId: o.executionId,
-      status: o.status,
-      startedAt: new Date(o.startedAt),
-      finishedAt: new Date(o.finishedAt),
-      ...(o.error ? { error: o.error } : {}),
-      ...(o.skipReason ? { skipReason: o.skipReason } : {}),
-    });
+    entry.outcomes.push(outcomeOf(body));
     entry.done();
   }
 }

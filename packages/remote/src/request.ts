@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '@sched/redis';
 import type { ExecuteRequest, RemoteOutcome } from '@sched/core';
 import { EXECUTE_CHANNEL, signEnvelope, type Envelope } from './envelope.js';
-import { executeReplySchema } from './executor.js';
+import { executeReplySchema, outcomeOf } from './executor.js';
 
 export interface RequestExecutionOptions {
   /** How many nodes answer: 1, or every live node serving the job for `'broadcast'` and `'sharding'`. */
@@ -55,16 +55,7 @@ export async function requestExecution(
   const unsubscribe = await connection.subscribe(replyTo, (raw) => {
     const parsed = executeReplySchema.safeParse(safeJson(raw));
     if (!parsed.success || parsed.data.messageId !== messageId || outcomes.has(parsed.data.nodeId)) return;
-    const o = parsed.data.outcome;
-    outcomes.set(parsed.data.nodeId, {
-      nodeId: o.nodeId,
-      executionId: o.executionId,
-      status: o.status,
-      startedAt: new Date(o.startedAt),
-      finishedAt: new Date(o.finishedAt),
-      ...(o.error ? { error: o.error } : {}),
-      ...(o.skipReason ? { skipReason: o.skipReason } : {}),
-    });
+    outcomes.set(parsed.data.nodeId, outcomeOf(parsed.data));
     if (outcomes.size >= options.expected) done();
   });
   let timer: NodeJS.Timeout | undefined;
