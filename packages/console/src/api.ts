@@ -6,6 +6,7 @@ import {
   RouteStrategy,
   type ConfigDocument,
   type ExecutionSnapshot,
+  type NodeInfo,
   type TaskCfg,
 } from '@sched/core';
 import { editSharedConfig } from '@sched/config';
@@ -93,13 +94,19 @@ function jobName(params: Record<string, string>): string {
   return parse(jobNameSchema, params.name, 'job name');
 }
 
-/** A job the cluster knows (a live node serves it, the shared document names it, or this node has it); else 404. */
-async function knownJob(ctx: RouteContext): Promise<string> {
+const unknownJob = (name: string) =>
+  new HttpError(404, 'UNKNOWN_JOB', `job "${name}" is not served by any live node nor named in the shared configuration`);
+
+/** A job the cluster knows (a live node serves it, the shared document names it, or this node has it), with the live nodes read for it; else 404. */
+async function knownJob(ctx: RouteContext): Promise<{ name: string; nodes: NodeInfo[] }> {
   const name = jobName(ctx.params);
-  if (ctx.source.localJobs().some((j) => j.jobName === name)) return name;
   const [nodes, current] = await Promise.all([ctx.source.nodes(), ctx.source.configStore.get()]);
-  if (nodes.some((n) => n.jobs.includes(name)) || current?.document.jobs[name]) return name;
-  throw new HttpError(404, 'UNKNOWN_JOB', `job "${name}" is not served by any live node nor named in the shared configuration`);
+  const known =
+    ctx.source.localJobs().some((j) => j.jobName === name) ||
+    nodes.some((n) => n.jobs.includes(name)) ||
+    current?.document.jobs[name] !== undefined;
+  if (!known) throw unknownJob(name);
+  return { name, nodes };
 }
 
 /** One job's fields changed in the shared configuration (every node follows), recorded with who did it. */
@@ -137,28 +144,29 @@ export const routes: Route[] = [
     method: 'GET',
     path: '/api/jobs/:name',
     async handle(ctx) {
-      const name = await knownJob(ctx);
+      // The jobs view lists exactly the jobs the cluster knows: no separate existence check.
+      const name = jobName(ctx.params);
       const job = (await jobsView(ctx.source, ctx.now, 10)).find((j) => j.jobName === name);
-      if (!job) throw new HttpError(404, 'UNKNOWN_JOB', `job "${name}" is gone`);
+      if (!job) throw unknownJob(name);
       return job;
     },
   },
   {
     method: 'POST',
     path: '/api/jobs/:name/pause',
-    handle: async (ctx) => changeJob(ctx, await knownJob(ctx), { paused: true }, `pause ${ctx.params.name}`),
+    handle: async (ctx) => changeJob(ctx, (await knownJob(ctx)).name, { paused: true }, `pause ${ctx.params.name}`),
   },
   {
     method: 'POST',
     path: '/api/jobs/:name/resume',
     // As the nodes' resume(): the shared layer's `paused` goes, the code's cfg applies again.
-    handle: async (ctx) => changeJob(ctx, await knownJob(ctx), { paused: undefined }, `resume ${ctx.params.name}`),
+    handle: async (ctx) => changeJob(ctx, (await knownJob(ctx)).name, { paused: undefined }, `resume ${ctx.params.name}`),
   },
   {
     method: 'POST',
     path: '/api/jobs/:name/cron',
     async handle(ctx) {
-      const name = await knownJob(ctx);
+      const { name } = await knownJob(ctx);
       const body = parse(cronBody, ctx.body, 'cron');
       const fields: Partial<TaskCfg> = { cronSpec: body.cronSpec };
       if (body.timezone !== undefined) fields.timezone = body.timezone;
@@ -169,7 +177,7 @@ export const routes: Route[] = [
     method: 'POST',
     path: '/api/jobs/:name/trigger',
     async handle(ctx) {
-      const name = await knownJob(ctx);
+      const { name, nodes } = await knownJob(ctx);
       const body = parse(triggerBody, ctx.body, 'trigger');
       const route = body.nodeId !== undefined ? 'specific' : (body.routeStrategy ?? 'first');
       if (route === 'specific' && body.nodeId === undefined) {
@@ -182,7 +190,7 @@ export const routes: Route[] = [
           `trigger: nodeId goes with routeStrategy 'specific', not '${body.routeStrategy}'`,
         );
       }
-      const serving = (await ctx.source.nodes()).filter((n) => n.jobs.includes(name)).map((n) => n.nodeId);
+      const serving = nodes.filter((n) => n.jobs.includes(name)).map((n) => n.nodeId);
       if (serving.length === 0 && !ctx.source.localJobs().some((j) => j.jobName === name)) {
         throw new HttpError(409, 'NO_NODE', `no live node serves job "${name}"`);
       }
