@@ -89,6 +89,8 @@ export class DagCoordinator implements DependencyCoordinator {
   private detaching = false;
   /** Runs known to be finished (bounded, oldest forgotten first). */
   private readonly closed = new Set<string>();
+  /** Parsed descriptions of the runs in progress: a run's description never changes, and a big DAG's is large to parse on every finish. */
+  private readonly metas = new Map<string, { json: string; meta: RunMeta; scope: Set<string> }>();
   private readonly runTtlMs: number;
   private readonly sweepIntervalMs: number;
   private readonly sweepLookbackMs: number;
@@ -206,31 +208,36 @@ export class DagCoordinator implements DependencyCoordinator {
     const host = this.host;
     if (!host || this.closed.has(runId)) return;
     const { stateStore } = host;
-    let state = await stateStore.getRunState(runId);
+    // A finish reads only what it can unblock; the sweep (and a skip that cascades) reads the whole run.
+    const partial = from !== undefined && !thorough;
+    if (partial && this.graph.dependents(from).length === 0) return; // a leaf unblocks nothing
+    let state = partial ? await this.readAround(runId, from) : await stateStore.getRunState(runId);
     // The sweep's cron run that no node opened: its roots may have finished on a node that died before opening it.
     if (!state?.[Fields.meta] && cron && (await this.openFromRecords(runId, cron.dag, cron.instant))) {
       state = await stateStore.getRunState(runId);
     }
     const metaJson = state?.[Fields.meta];
     if (!state || !metaJson) return;
-    const meta = JSON.parse(metaJson) as RunMeta;
-    const scope = new Set(meta.scope);
-    const done = new Map<string, DoneState>();
-    for (const job of meta.scope) {
-      const d = parseDone(state[Fields.done(job)]);
-      if (d) done.set(job, d.state);
-    }
-    if (thorough) await this.repair(runId, meta, state, done);
+    const { meta, scope } = this.parsedMeta(runId, metaJson);
+    // Results read as needed: a finished job looks at its dependents' dependencies only, not the whole run.
+    const done = new Map<string, DoneState | undefined>();
+    const doneOf = (job: string): DoneState | undefined => {
+      if (!done.has(job)) done.set(job, parseDone(state[Fields.done(job)])?.state);
+      return done.get(job);
+    };
+    if (thorough) await this.repair(runId, meta, state, doneOf, done);
     // Only what the finished job can unblock (or, in the sweep, every job), and what a skip cascades to.
     const queue = from === undefined ? [...meta.scope] : [...this.graph.dependents(from)];
     const release = new Set<string>();
     const skipped: string[] = [];
     for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
-      if (!scope.has(job) || done.has(job) || release.has(job)) continue;
+      if (!scope.has(job) || doneOf(job) !== undefined || release.has(job)) continue;
       const deps = this.graph.dependencies(job).filter((d) => scope.has(d));
       if (deps.length === 0) continue; // a root fires on its own
-      const states = deps.map((d) => done.get(d));
+      const states = deps.map(doneOf);
       if (states.some((st) => st === 'failed' || st === 'skipped')) {
+        // A skip cascades past what was read around the finished job: decide again on the whole run.
+        if (partial) return this.advance(runId, false);
         done.set(job, 'skipped');
         skipped.push(job);
         queue.push(...this.graph.dependents(job));
@@ -259,7 +266,23 @@ export class DagCoordinator implements DependencyCoordinator {
         }
       }),
     ]);
-    if (meta.scope.every((j) => done.has(j))) this.remember(runId);
+    // The sweep forgets a finished run (a finish on its own does not read every result to know).
+    if (thorough && meta.scope.every((j) => doneOf(j) !== undefined)) this.remember(runId);
+  }
+
+  /** What a finished job can change: its dependents' results and releases, their dependencies' results, and the run's description unless known. */
+  private async readAround(runId: string, from: string): Promise<Record<string, string>> {
+    const host = this.host as SchedulerHost;
+    const known = this.metas.get(runId);
+    const fields = new Set<string>(known ? [] : [Fields.meta]);
+    for (const job of this.graph.dependents(from)) {
+      fields.add(Fields.done(job));
+      fields.add(Fields.released(job));
+      for (const dep of this.graph.dependencies(job)) fields.add(Fields.done(dep));
+    }
+    const state = await host.stateStore.getRunFields(runId, [...fields]);
+    if (known && Object.keys(state).length > 0) state[Fields.meta] = known.json;
+    return state;
   }
 
   /** Sends a released dependent to its preferred node (another one when another serves it). */
@@ -318,13 +341,19 @@ export class DagCoordinator implements DependencyCoordinator {
    * The sweep's part: results a dead node never wrote (read from the fire
    * records), releases never claimed, dependents claimed and never started.
    */
-  private async repair(runId: string, meta: RunMeta, state: Record<string, string>, done: Map<string, DoneState>): Promise<void> {
+  private async repair(
+    runId: string,
+    meta: RunMeta,
+    state: Record<string, string>,
+    doneOf: (job: string) => DoneState | undefined,
+    done: Map<string, DoneState | undefined>,
+  ): Promise<void> {
     const host = this.host as SchedulerHost;
     const now = host.clock.now();
     // Only the frontier has anything to repair: roots without a result, and dependents released
     // without one. A dependent still waiting for its dependencies has no fire yet.
     const frontier = meta.scope.filter((job) => {
-      if (done.has(job)) return false;
+      if (doneOf(job) !== undefined) return false;
       if (this.graph.dependencies(job).length === 0) return true;
       const released = state[Fields.released(job)];
       return released !== undefined && !released.startsWith('skip|');
@@ -416,7 +445,19 @@ export class DagCoordinator implements DependencyCoordinator {
     return true;
   }
 
+  private parsedMeta(runId: string, json: string): { meta: RunMeta; scope: Set<string> } {
+    const cached = this.metas.get(runId);
+    if (cached?.json === json) return cached;
+    const meta = JSON.parse(json) as RunMeta;
+    const parsed = { json, meta, scope: new Set(meta.scope) };
+    // Bounded: runs in progress are few; a finished run leaves through remember().
+    if (this.metas.size >= 1_000) this.metas.delete(this.metas.keys().next().value as string);
+    this.metas.set(runId, parsed);
+    return parsed;
+  }
+
   private remember(runId: string): void {
+    this.metas.delete(runId);
     this.closed.add(runId);
     if (this.closed.size > 10_000) {
       for (const id of this.closed) {

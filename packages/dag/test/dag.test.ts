@@ -343,35 +343,41 @@ describe('DAG runs', () => {
     await sched.stop();
   });
 
-  it('random DAGs of 20–1,000 jobs on 3 nodes (one store, FakeClock): every job after all of its dependencies, once per instant (property)', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 20, max: 1_000 }), fc.integer({ min: 1, max: 1_000_000 }), async (size, seed) => {
-        // Job i depends on up to three earlier jobs: acyclic by construction, one root at least.
-        let s = seed;
-        const rand = () => (s = (s * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
-        const jobs: Array<[string, TaskCfg, number]> = [['j0', { cronSpec: '*/10 * * * * *' }, 100]];
-        for (let i = 1; i < size; i++) {
-          const deps = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => `j${Math.floor(rand() * i)}`))];
-          jobs.push([`j${i}`, { dependencies: deps }, 50 + Math.floor(rand() * 200)]);
-        }
-        const { clock, nodes, steps } = cluster(['n1', 'n2', 'n3'], jobs);
-        for (const n of nodes) await n.start();
-        const instant = T0 + 10_000;
-        // Until the first run is whole (each step is fake time; the bound only stops a broken run).
-        const ended = () => new Set(steps.filter((st) => st.ev === 'end' && st.scheduledAt === instant).map((st) => st.job)).size;
-        for (let step = 0; step < 10 + size && ended() < jobs.length; step++) await clock.advance(1_000);
-        for (const [name, cfg] of jobs) {
-          const starts = at(steps, name, 'start', instant);
-          expect(starts, `${name} runs once`).toHaveLength(1);
-          for (const dep of cfg.dependencies ?? []) {
-            expect((starts[0] as Step).at).toBeGreaterThanOrEqual((at(steps, dep, 'end', instant)[0] as Step).at);
+  it(
+    'random DAGs of 20–1,000 jobs on 3 nodes (one store, FakeClock): every job after all of its dependencies, once per instant (property)',
+    { timeout: 180_000 },
+    async () => {
+      // CPU-bound on fake time: ~4 s alone, but CI runs every package's suite at once on 2 cores (it once took over 60 s).
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 20, max: 1_000 }), fc.integer({ min: 1, max: 1_000_000 }), async (size, seed) => {
+          // Job i depends on up to three earlier jobs: acyclic by construction, one root at least.
+          let s = seed;
+          const rand = () => (s = (s * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+          const jobs: Array<[string, TaskCfg, number]> = [['j0', { cronSpec: '*/10 * * * * *' }, 100]];
+          for (let i = 1; i < size; i++) {
+            const deps = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => `j${Math.floor(rand() * i)}`))];
+            jobs.push([`j${i}`, { dependencies: deps }, 50 + Math.floor(rand() * 200)]);
           }
-        }
-        for (const n of nodes) await n.stop({ timeoutMs: 0 });
-      }),
-      { numRuns: 6, endOnFailure: true },
-    );
-  });
+          const { clock, nodes, steps } = cluster(['n1', 'n2', 'n3'], jobs);
+          for (const n of nodes) await n.start();
+          const instant = T0 + 10_000;
+          // Until the first run is whole (each step is fake time; the bound only stops a broken run).
+          const ended = () =>
+            new Set(steps.filter((st) => st.ev === 'end' && st.scheduledAt === instant).map((st) => st.job)).size;
+          for (let step = 0; step < 10 + size && ended() < jobs.length; step++) await clock.advance(1_000);
+          for (const [name, cfg] of jobs) {
+            const starts = at(steps, name, 'start', instant);
+            expect(starts, `${name} runs once`).toHaveLength(1);
+            for (const dep of cfg.dependencies ?? []) {
+              expect((starts[0] as Step).at).toBeGreaterThanOrEqual((at(steps, dep, 'end', instant)[0] as Step).at);
+            }
+          }
+          for (const n of nodes) await n.stop({ timeoutMs: 0 });
+        }),
+        { numRuns: 6, endOnFailure: true },
+      );
+    },
+  );
 });
 
 describe('DagCoordinator.detach', () => {

@@ -110,6 +110,14 @@ export class RedisStateStore implements StateStore {
     return Object.keys(fields).length === 0 ? null : fields;
   }
 
+  async getRunFields(runId: string, fields: readonly string[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    if (fields.length === 0) return out;
+    const values = await this.connection.call('getRunFields', () => this.connection.client.hmget(this.runKey(runId), ...fields));
+    for (const [i, value] of values.entries()) if (value !== null) out[fields[i] as string] = value;
+    return out;
+  }
+
   async setRunFieldIfAbsent(runId: string, field: string, value: string, ttlMs: number): Promise<boolean> {
     return (
       (await this.connection.run('setRunFieldIfAbsent', scripts.runField, [this.runKey(runId)], [field, value, ttlMs])) === 1

@@ -215,6 +215,9 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(await t.stateStore.setRunFieldIfAbsent('run-1', 'released:x', 'b', 10_000)).toBe(false);
       await t.stateStore.setRunFields('run-1', { 'done:y': 'completed' }, 10_000);
       expect(await t.stateStore.getRunState('run-1')).toEqual({ 'released:x': 'a', 'done:y': 'completed' });
+      expect(await t.stateStore.getRunFields('run-1', ['done:y', 'done:absent'])).toEqual({ 'done:y': 'completed' });
+      expect(await t.stateStore.getRunFields('run-1', [])).toEqual({});
+      expect(await t.stateStore.getRunFields('run-gone', ['done:y'])).toEqual({});
       const list = {
         jobName: 'j',
         policy: 'delayed' as const,

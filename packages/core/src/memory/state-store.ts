@@ -49,6 +49,18 @@ export class MemoryStateStore implements StateStore {
     return { ...run.fields };
   }
 
+  async getRunFields(runId: string, fields: readonly string[]): Promise<Record<string, string>> {
+    this.store.check('getRunFields');
+    const run = this.store.runs.get(runId);
+    const out: Record<string, string> = {};
+    if (!run || run.expiresAt <= this.store.clock.now()) return out;
+    for (const field of fields) {
+      const value = run.fields[field];
+      if (value !== undefined) out[field] = value;
+    }
+    return out;
+  }
+
   async setRunFieldIfAbsent(runId: string, field: string, value: string, ttlMs: number): Promise<boolean> {
     this.store.check('setRunFieldIfAbsent');
     const run = this.liveRun(runId, ttlMs);

@@ -25,6 +25,8 @@ export interface StateStore {
   listExpiredFires(now: number, limit: number): Promise<FireRecord[]>;
 
   getRunState(runId: string): Promise<Record<string, string> | null>;
+  /** Only these fields of a run (those it has; none when the run is gone): a big run is not read whole to look at a few jobs. */
+  getRunFields(runId: string, fields: readonly string[]): Promise<Record<string, string>>;
   /** Sets `field` only if absent; true when this call set it. The run expires `ttlMs` after its last write. */
   setRunFieldIfAbsent(runId: string, field: string, value: string, ttlMs: number): Promise<boolean>;
   setRunFields(runId: string, fields: Record<string, string>, ttlMs: number): Promise<void>;
