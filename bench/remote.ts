@@ -4,20 +4,24 @@
  * (`Queue.add` + a Worker process, concurrency 50) at the same rates, in the
  * same run on one redis-server of its own. Our sender does what
  * `sched.execute()` does — routes (round-robin, one Lua call) and publishes
- * the envelope with its targets and a `replyTo` — from a plain ioredis
+ * the envelope with its targets and a `replyTo` on the target's own
+ * channel — from a plain ioredis
  * client; latency is route → reply. BullMQ's is `add` → the `completed` event
  * (QueueEvents). Method: ../shared/BENCH.md.
  *
  *   BENCH_SECONDS (8) BENCH_RATES (500,1000,2000,4000) BENCH_REPEATS (2)
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { Queue, QueueEvents } from 'bullmq';
 import { RedisServer, stopProcess } from '@sched/testkit';
 import { RedisConnection } from '@sched/redis';
-import { RemoteRouter } from '@sched/remote';
+import { RemoteRouter, nodeChannelOf } from '@sched/remote';
 import { spawnBenchProcess } from './lib/spawn.js';
 import { fmt, keepRaw, machine, summary, table } from './lib/stats.js';
 
@@ -34,6 +38,18 @@ interface Cell {
   answered: number;
   perSecond: number;
   late: ReturnType<typeof summary>;
+  /** CPU of the receiving processes (our 3 nodes, BullMQ's worker) from ready to exit, µs per answered execution. */
+  cpuPerExecution?: number;
+}
+
+let cpuFiles = 0;
+const cpuFile = (): string => join(tmpdir(), `sched-bench-remote-cpu-${process.pid}-${cpuFiles++}`);
+
+/** The receivers' CPU (µs, written by each at exit) per answered execution. */
+function cpuPer(files: string[], answered: number): number {
+  const total = files.reduce((sum, f) => sum + Number(readFileSync(f, 'utf8')), 0);
+  for (const f of files) rmSync(f, { force: true });
+  return total / Math.max(1, answered);
 }
 
 /**
@@ -72,7 +88,11 @@ async function openLoop(rate: number, send: (done: (ms: number) => void) => Prom
 
 async function ours(server: RedisServer, rate: number, run: number): Promise<Cell> {
   const prefix = `remote-${rate}-${run}`;
-  const nodes = await Promise.all(['n1', 'n2', 'n3'].map((nodeId) => spawn({ mode: 'node', nodeId, url: server.url, prefix })));
+  const files = ['n1', 'n2', 'n3'].map(cpuFile);
+  const nodes = await Promise.all(
+    ['n1', 'n2', 'n3'].map((nodeId, i) => spawn({ mode: 'node', nodeId, url: server.url, prefix, cpuFile: files[i] })),
+  );
+  let cell: Cell | undefined;
   const pub = new Redis(server.url);
   const sub = new Redis(server.url);
   // Routed before publishing, as sched.execute() does (the receivers then do not route).
@@ -88,12 +108,12 @@ async function ours(server: RedisServer, rate: number, run: number): Promise<Cel
   // Every node live in every node's view first.
   await new Promise((r) => setTimeout(r, 2_000));
   try {
-    return await openLoop(rate, async (done) => {
+    cell = await openLoop(rate, async (done) => {
       const messageId = randomUUID();
       waiting.set(messageId, done);
       const { targets } = await router.route(messageId, { jobName: 'noop', strategy: 'round-robin' }, ['n1', 'n2', 'n3']);
       await pub.publish(
-        'scheduler:execute:global',
+        nodeChannelOf(targets[0] as string),
         JSON.stringify({
           messageId,
           messageType: 'execute',
@@ -110,13 +130,16 @@ async function ours(server: RedisServer, rate: number, run: number): Promise<Cel
     sub.disconnect();
     await Promise.all(nodes.map((n) => stopProcess(n, 'SIGTERM', 30_000)));
   }
+  return { ...cell, cpuPerExecution: cpuPer(files, cell.answered) };
 }
 
 async function bullmq(server: RedisServer, rate: number, run: number): Promise<Cell> {
   const name = `bull-${rate}-${run}`;
   const url = new URL(server.url);
   const connection = { host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null };
-  const worker = await spawn({ mode: 'bullmq', nodeId: 'worker', url: server.url, prefix: name });
+  const file = cpuFile();
+  const worker = await spawn({ mode: 'bullmq', nodeId: 'worker', url: server.url, prefix: name, cpuFile: file });
+  let cell: Cell | undefined;
   const queue = new Queue(name, { connection });
   const events = new QueueEvents(name, { connection });
   await events.waitUntilReady();
@@ -126,7 +149,7 @@ async function bullmq(server: RedisServer, rate: number, run: number): Promise<C
     waiting.delete(jobId);
   });
   try {
-    return await openLoop(rate, async (done) => {
+    cell = await openLoop(rate, async (done) => {
       const jobId = randomUUID();
       waiting.set(jobId, done);
       await queue.add('noop', {}, { jobId, removeOnComplete: true, removeOnFail: true });
@@ -136,6 +159,7 @@ async function bullmq(server: RedisServer, rate: number, run: number): Promise<C
     await queue.close();
     await stopProcess(worker, 'SIGTERM', 30_000);
   }
+  return { ...cell, cpuPerExecution: cpuPer([file], cell.answered) };
 }
 
 async function main(): Promise<void> {
@@ -162,6 +186,7 @@ async function main(): Promise<void> {
             fmt(c.late.p50),
             fmt(c.late.p99),
             fmt(c.late.max),
+            fmt(c.cpuPerExecution ?? NaN, 0),
           ];
           console.log(row.join('  '));
           rows.push(row);
@@ -172,7 +197,9 @@ async function main(): Promise<void> {
     await server.dispose();
   }
   console.log();
-  console.log(table(['system', 'offered/s', 'rep', 'sent', 'answered', 'done/s', 'p50 ms', 'p99 ms', 'max ms'], rows));
+  console.log(
+    table(['system', 'offered/s', 'rep', 'sent', 'answered', 'done/s', 'p50 ms', 'p99 ms', 'max ms', 'recv CPU µs/exec'], rows),
+  );
 }
 
 await main();

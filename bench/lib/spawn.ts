@@ -7,7 +7,9 @@ import { startTracked, waitForOutput } from '@sched/testkit';
  * it dies with this process.
  */
 export async function spawnBenchProcess(script: string, config: Record<string, unknown>): Promise<ChildProcess> {
-  const child = startTracked(process.execPath, ['--conditions=@sched/source', '--import', 'tsx', script], {
+  // BENCH_PROFILE_DIR: each process writes a CPU profile there when it exits (to see where a cell's time goes).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = startTracked(process.execPath, [...profile, '--conditions=@sched/source', '--import', 'tsx', script], {
     env: { ...process.env, BENCH_NODE: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

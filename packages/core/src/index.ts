@@ -84,6 +84,7 @@ export type {
   LockManager,
   DueFire,
   ClaimOptions,
+  ClaimedFire,
   FireClaimRequest,
   FireLease,
   WonFire,

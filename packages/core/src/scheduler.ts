@@ -30,7 +30,7 @@ import type { ConfigLoadStrategy, ExecutionOutcome, FireKind, MisfirePolicy } fr
 import type { Clock } from './ports/clock.js';
 import { SystemClock } from './ports/clock.js';
 import type { DagRunReport, DependencyCoordinator } from './ports/dependency-coordinator.js';
-import type { FireLease, WonFire } from './ports/lock-manager.js';
+import type { ClaimedFire, FireLease, WonFire } from './ports/lock-manager.js';
 import { cronFireId } from './ports/lock-manager.js';
 import type { Logger } from './ports/logger.js';
 import { createConsoleLogger } from './ports/logger.js';
@@ -198,6 +198,8 @@ export class Scheduler {
   private readonly shardedFires = new Set<Promise<void>>();
   private registryUpdatePending = false;
   private registrations = 0;
+  /** Claims in flight that were told to start at once: each holds a free slot until it answers. */
+  private startsPromised = 0;
 
   constructor(options: SchedulerOptions = {}) {
     this.tuning = resolveOptions(options);
@@ -1494,10 +1496,24 @@ export class Scheduler {
       }
     }
     const fireId = request.fireId ?? `${entry.name}@${request.kind}-${randomUUID()}`;
-    const lease = await this.schedulerCache.lockManager.claimFire(
-      request.recoverAbandoned ? { fireId, jobName: entry.name, recoverAbandoned: true } : { fireId, jobName: entry.name },
-      { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
-    );
+    // With a slot free (not promised to another claim in flight) the claim writes the record running:
+    // no start round trip. An overlapPrevent job may still be skipped after its claim, so it starts as usual.
+    const startNow = !entry.cfg.overlapPrevent && this.dispatcher.freeSlots() > this.startsPromised;
+    if (startNow) this.startsPromised += 1;
+    let lease: ClaimedFire | null;
+    try {
+      lease = await this.schedulerCache.lockManager.claimFire(
+        {
+          fireId,
+          jobName: entry.name,
+          ...(request.recoverAbandoned ? { recoverAbandoned: true } : {}),
+          ...(startNow ? { startNow: true } : {}),
+        },
+        { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
+      );
+    } finally {
+      if (startNow) this.startsPromised -= 1;
+    }
     if (!lease) {
       return this.reporter.skip(
         {
@@ -1528,7 +1544,7 @@ export class Scheduler {
       itemProgress: request.itemProgress,
       timeoutMs: request.timeoutMs,
       attempt: request.attempt ?? 1,
-      started: false,
+      started: lease.started === true,
       fenced: false,
     };
     return new Promise<ExecutionOutcome>((resolve, reject) => {

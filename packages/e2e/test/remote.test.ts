@@ -55,7 +55,19 @@ describe.skipIf(!canRunRedis())('remote execution across node processes on Redis
     expect(nodesOf(await execute('b', { routeStrategy: 'broadcast' }))).toEqual(['a', 'b', 'c']);
     expect(nodesOf(await execute('c', { routeStrategy: 'first' }))).toEqual(['a']);
     expect(nodesOf(await execute('a', { routeStrategy: 'last' }))).toEqual(['c']);
-    expect(nodesOf(await execute('a', { routeStrategy: 'specific', nodeId: 'b' }))).toEqual(['b']);
+    // Routed once by the caller: the envelope goes to the target's own channel only, nothing to the global one.
+    const spy = new Redis(suite.url());
+    const seen: string[] = [];
+    try {
+      await spy.psubscribe('scheduler:execute:node:*');
+      await spy.subscribe('scheduler:execute:global');
+      spy.on('pmessage', (_p, channel: string) => seen.push(channel));
+      spy.on('message', (channel: string) => seen.push(channel));
+      expect(nodesOf(await execute('a', { routeStrategy: 'specific', nodeId: 'b' }))).toEqual(['b']);
+      expect(seen).toEqual(['scheduler:execute:node:b']);
+    } finally {
+      spy.disconnect();
+    }
     const sharded = await execute('a', { routeStrategy: 'sharding' });
     expect(nodesOf(sharded)).toEqual(['a', 'b', 'c']);
     const random = new Set<string>();

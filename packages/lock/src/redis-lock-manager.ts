@@ -3,6 +3,7 @@ import type {
   ClaimOptions,
   DueFire,
   FinalStatus,
+  ClaimedFire,
   FireClaimRequest,
   FireLease,
   Lease,
@@ -89,7 +90,7 @@ export class RedisLockManager implements LockManager {
     }
   }
 
-  async claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<FireLease | null> {
+  async claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<ClaimedFire | null> {
     const k = this.keys.forFire(request.fireId);
     const fencing = await this.connection.run(
       'claimFire',
@@ -103,6 +104,7 @@ export class RedisLockManager implements LockManager {
         request.recoverAbandoned === true ? '1' : '0',
         this.epochs.next(),
         request.catchupInstant ?? '',
+        request.startNow === true ? '1' : '0',
       ],
     );
     if (fencing === null || fencing === undefined) return null;
@@ -114,6 +116,7 @@ export class RedisLockManager implements LockManager {
       nodeId: options.nodeId,
       token: `${options.nodeId}:${fencingToken}`,
       fencingToken,
+      ...(request.startNow === true ? { started: true } : {}),
     };
   }
 

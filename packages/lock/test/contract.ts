@@ -115,6 +115,18 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(await t.lockManager.claimFire({ fireId: s1!.fireId, jobName: 's1' }, b)).not.toBeNull();
     });
 
+    it('writes a fire claimed by id with startNow as running; it finishes without a start, and no one else takes it', async () => {
+      const now = await t.lockManager.claimFire({ fireId: 'rem@1', jobName: 'rem', startNow: true }, a);
+      const later = await t.lockManager.claimFire({ fireId: 'rem@2', jobName: 'rem' }, a);
+      expect(now?.started).toBe(true);
+      expect(later?.started).toBeUndefined();
+      expect((await t.stateStore.getFireRecord('rem@1'))?.state).toBe('running');
+      expect((await t.stateStore.getFireRecord('rem@2'))?.state).toBe('claimed');
+      expect(await t.lockManager.claimFire({ fireId: 'rem@1', jobName: 'rem', startNow: true }, b)).toBeNull();
+      expect(await t.lockManager.finishFire(now!, 'completed', { retentionMs: 10_000 })).toBe(true);
+      expect(await t.stateStore.getFireRecord('rem@1')).toMatchObject({ state: 'done', status: 'completed' });
+    });
+
     it('gives a retried claim back to the node whose earlier, unanswered call landed, and to no one else', async () => {
       const at = Date.now() + 5_000;
       await t.stateStore.getMarks(['r1', 'r2']);

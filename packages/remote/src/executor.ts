@@ -28,6 +28,13 @@ export interface ClusterRemoteExecutorOptions {
   defaultTimeoutMs?: number;
 }
 
+/**
+ * The execute channel of one node: `execute()` publishes a routed envelope on
+ * each target's own channel, so only the nodes that run it read it (a raw
+ * message goes to `scheduler:execute:global`, which every node reads).
+ */
+export const nodeChannelOf = (nodeId: string): string => `scheduler:execute:node:${nodeId}`;
+
 /** The reply channel of a node: outcomes of the messages it sent. */
 export const replyChannelOf = (nodeId: string): string => `scheduler:execute:reply:${nodeId}`;
 
@@ -77,9 +84,9 @@ interface Pending {
 /**
  * The `RemoteExecutor` of a cluster (SPEC.md §10), on the wire protocol of
  * this package: `execute()` routes the message once (`RemoteRouter`), then
- * publishes it on `scheduler:execute:global`, where every node — and so a
- * raw `PUBLISH` from any Redis client too — reads it; the routed targets run
- * it through their scheduler (chain, snapshots, `maxConcurrency`, timeout;
+ * publishes it on each target's channel (`nodeChannelOf`); a raw `PUBLISH`
+ * from any Redis client goes to `scheduler:execute:global`, which every node
+ * reads and routes once for all. The targets run it through their scheduler (chain, snapshots, `maxConcurrency`, timeout;
  * at most once per node) and publish their outcome on the message's
  * `replyTo`. `'failover'`: the targets in turn, each after `hopTimeoutMs`
  * per place, take the message only if no earlier one accepted it, so a node
@@ -125,6 +132,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     }
     this.unsubscribes.push(
       await this.connection.subscribe(EXECUTE_CHANNEL, (raw) => void this.onMessage(raw)),
+      await this.connection.subscribe(nodeChannelOf(host.nodeId), (raw) => void this.onMessage(raw)),
       await this.connection.subscribe(replyChannelOf(host.nodeId), (raw) => this.onReply(raw)),
     );
   }
@@ -182,7 +190,9 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
       ...(request.params === undefined ? {} : { params: request.params }),
     };
     try {
-      await this.connection.publish(EXECUTE_CHANNEL, JSON.stringify(this.sign(envelope)));
+      // Routed already: each target reads it on its own channel; the other nodes never parse it.
+      const body = JSON.stringify(this.sign(envelope));
+      await Promise.all(targets.map((target) => this.connection.publish(nodeChannelOf(target), body)));
     } catch (error) {
       // Not sent: nothing to wait for (the routed message expires unused).
       abandon();

@@ -17,7 +17,7 @@ export {
 export type { Envelope, EnvelopeRejection, ParsedEnvelope } from './envelope.js';
 export { RemoteRouter } from './router.js';
 export type { RouteDecision } from './router.js';
-export { ClusterRemoteExecutor, executeReplySchema, replyChannelOf } from './executor.js';
+export { ClusterRemoteExecutor, executeReplySchema, nodeChannelOf, replyChannelOf } from './executor.js';
 export type { ClusterRemoteExecutorOptions } from './executor.js';
 export { requestExecution } from './request.js';
 export type { RequestExecutionOptions, RequestedExecution } from './request.js';

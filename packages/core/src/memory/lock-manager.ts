@@ -4,6 +4,7 @@ import type {
   ClaimOptions,
   DueFire,
   FireClaimRequest,
+  ClaimedFire,
   FireLease,
   Lease,
   LeaseOptions,
@@ -68,7 +69,7 @@ export class MemoryLockManager implements LockManager {
     return dataLoss.length > 0 ? { won, lost, dataLoss } : { won, lost };
   }
 
-  async claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<FireLease | null> {
+  async claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<ClaimedFire | null> {
     const store = this.store;
     store.check('claimFire');
     const now = store.clock.now();
@@ -80,17 +81,18 @@ export class MemoryLockManager implements LockManager {
         expired && (existing.state === 'claimed' || (existing.state === 'running' && request.recoverAbandoned === true));
       if (!takeable) return null;
     }
-    const lease: FireLease = {
+    const lease: ClaimedFire = {
       fireId: request.fireId,
       jobName: request.jobName,
       nodeId: options.nodeId,
       token: store.nextToken(options.nodeId),
       fencingToken: store.nextFencingToken(),
+      ...(request.startNow === true ? { started: true } : {}),
     };
     store.fires.set(request.fireId, {
       fireId: request.fireId,
       jobName: request.jobName,
-      state: 'claimed',
+      state: request.startNow === true ? 'running' : 'claimed',
       nodeId: options.nodeId,
       token: lease.token,
       fencingToken: lease.fencingToken,

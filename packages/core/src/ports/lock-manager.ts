@@ -25,7 +25,7 @@ import type { FinalStatus } from '../model.js';
  */
 export interface LockManager {
   claimDue(fires: readonly DueFire[], options: ClaimOptions): Promise<ClaimDueResult>;
-  claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<FireLease | null>;
+  claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<ClaimedFire | null>;
   /** `claimed` → `running`. False when the lease was lost (expired and taken, or fenced). */
   startFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean>;
   /** Extends the record's lease. False when the lease is no longer ours. */
@@ -91,6 +91,16 @@ export interface FireClaimRequest {
    * list another node resumes never offers an instant that was claimed.
    */
   catchupInstant?: number;
+  /**
+   * As `DueFire.startNow`: the caller starts the fire at once if it wins it, so
+   * the record is written `running` and the lease comes back `started`.
+   */
+  startNow?: boolean;
+}
+
+/** A fire claimed by id; `started` when it was written `running` (`startNow`): do not call `startFire`. */
+export interface ClaimedFire extends FireLease {
+  started?: boolean;
 }
 
 /** A per-fire record held under a lease. */

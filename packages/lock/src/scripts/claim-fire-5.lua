@@ -13,6 +13,7 @@
   ARGV[7] a compensation from the stored catch-up list: its instant ('' otherwise),
           removed from the list in this same call whether the claim wins or not,
           so a list another node resumes never offers an instant claimed before
+  ARGV[8] '1' to write the record running (the caller starts it at once)
   Returns the fencing token of the new claim, or false when the record is
   someone else's (live lease), done, or running and not to be recovered.
 ]]
@@ -29,6 +30,6 @@ if packed then
   if rec.state == 'running' and ARGV[5] ~= '1' then return false end
 end
 local fencing = next_fencing(meta)
-redis.call('HSET', fires, fire_id, pack('claimed', node, string.format('%d', fencing), ms_string(NOW + ttl), ''))
+redis.call('HSET', fires, fire_id, pack(ARGV[8] == '1' and 'running' or 'claimed', node, string.format('%d', fencing), ms_string(NOW + ttl), ''))
 redis.call('ZADD', live, NOW + ttl, fire_id)
 return fencing
