@@ -14,7 +14,7 @@ export function benchNode(options: {
   maxConcurrency: number;
   maxQueued?: number;
 }): ClusterScheduler {
-  const redis = new Redis(options.url, { maxRetriesPerRequest: 1, enableAutoPipelining: process.env.BENCH_AUTOPIPE === '1' });
+  const redis = new Redis(options.url, { maxRetriesPerRequest: 1 });
   const sched = createClusterScheduler({
     redis,
     nodeId: options.nodeId,
