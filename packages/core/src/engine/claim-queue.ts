@@ -36,11 +36,13 @@ export interface ClaimQueueDeps {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** Fires per claimDue call: an instant with more goes out as several calls at once. */
+export const CLAIM_CHUNK = 1_000;
 
 /**
  * Due fires wait here until this node claims them. A flush claims as many as
  * the node has room for (higher priority first, then earlier instants) in
- * one `claimDue` call; what is left is retried every grace until claimed or
+ * one `claimDue` call per `CLAIM_CHUNK` fires, sent together; what is left is retried every grace until claimed or
  * past the misfire threshold. A store that cannot be reached is retried with
  * backoff; nothing runs without its claim. Flushes never overlap, so the
  * instants of one job are always claimed in order.
@@ -135,30 +137,40 @@ export class ClaimQueue {
     const take = this.pending.splice(0, budget);
     const startable = deps.freeSlots();
     for (let i = 0; i < take.length; i++) (take[i] as PendingFire).startNow = i < startable;
-    if (take.length > 0) {
-      try {
-        const { won, dataLoss } = await deps.lockManager.claimDue(take, { nodeId: deps.nodeId, leaseTtlMs: deps.leaseTtlMs });
-        this.failures = 0;
-        if (dataLoss && dataLoss.length > 0 && !this.stopped) {
-          const lostToData = new Set(dataLoss.map((f) => `${f.jobName}\u0000${f.instant}`));
-          const fires = take.filter((f) => lostToData.has(`${f.jobName}\u0000${f.instant}`));
-          this.safely(() => deps.onDataLoss(fires, deps.clock.now()));
-        }
-        if (won.length > 0 && !this.stopped) {
-          const byKey = new Map<string, PendingFire>();
-          for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
-          const pairs = won.map((claim) => ({ fire: byKey.get(`${claim.jobName}\u0000${claim.instant}`) as PendingFire, claim }));
-          this.safely(() => deps.onWon(pairs, deps.clock.now()));
-        }
-      } catch (error) {
-        this.failures += 1;
-        // The call may have landed without an answer (a timeout): the retry asks for those fires back.
-        for (const f of take) f.retry = true;
-        this.pending = take.concat(this.pending);
-        deps.onError(error as Error);
-      }
-    }
+    // A big flush goes out as several claims at once (pipelined on one connection, answered in order):
+    // the first chunk's fires start while the store still works on the next.
+    const chunks: PendingFire[][] = [];
+    for (let i = 0; i < take.length; i += CLAIM_CHUNK) chunks.push(take.slice(i, i + CLAIM_CHUNK));
+    const answered = await Promise.all(chunks.map((chunk) => this.claimChunk(chunk)));
+    if (answered.every(Boolean)) this.failures = 0;
+    else this.failures += 1;
     this.expireAndRearm();
+  }
+
+  /** Claims one chunk and hands on what it won; false when the store did not answer (the chunk goes back). */
+  private async claimChunk(take: PendingFire[]): Promise<boolean> {
+    const deps = this.deps;
+    try {
+      const { won, dataLoss } = await deps.lockManager.claimDue(take, { nodeId: deps.nodeId, leaseTtlMs: deps.leaseTtlMs });
+      if (dataLoss && dataLoss.length > 0 && !this.stopped) {
+        const lostToData = new Set(dataLoss.map((f) => `${f.jobName}\u0000${f.instant}`));
+        const fires = take.filter((f) => lostToData.has(`${f.jobName}\u0000${f.instant}`));
+        this.safely(() => deps.onDataLoss(fires, deps.clock.now()));
+      }
+      if (won.length > 0 && !this.stopped) {
+        const byKey = new Map<string, PendingFire>();
+        for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
+        const pairs = won.map((claim) => ({ fire: byKey.get(`${claim.jobName}\u0000${claim.instant}`) as PendingFire, claim }));
+        this.safely(() => deps.onWon(pairs, deps.clock.now()));
+      }
+      return true;
+    } catch (error) {
+      // The call may have landed without an answer (a timeout): the retry asks for those fires back.
+      for (const f of take) f.retry = true;
+      this.pending = take.concat(this.pending);
+      deps.onError(error as Error);
+      return false;
+    }
   }
 
   private expireAndRearm(): void {
