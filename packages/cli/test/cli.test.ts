@@ -307,12 +307,14 @@ describe.skipIf(!canRunRedis())('sched against a running cluster on Redis', () =
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'timezone: Europe/Berlin\njobs:\n  report:\n    cronSpec: "* * * * * *"\n    priority: 80\n');
     expect((await sched([...base(), 'config', 'load', good])).out).toMatch(/^config version 2 written/);
-    const jobs = JSON.parse((await sched([...base(), '--json', 'jobs'])).out) as Array<{
-      jobName: string;
-      priority?: number;
-      timezone?: string;
-      source: string;
-    }>;
+    type JobRow = { jobName: string; priority?: number; timezone?: string; source: string };
+    const listJobs = async () => JSON.parse((await sched([...base(), '--json', 'jobs'])).out) as JobRow[];
+    // The effective zone is what the nodes advertise once they applied version 2 (a moment after the write).
+    let jobs = await listJobs();
+    for (const until = Date.now() + 5_000; Date.now() < until; jobs = await listJobs()) {
+      if (jobs.find((j) => j.jobName === 'report')?.timezone === 'Europe/Berlin') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(jobs.find((j) => j.jobName === 'report')).toMatchObject({
       priority: 80,
       timezone: 'Europe/Berlin',
