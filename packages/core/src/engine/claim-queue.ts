@@ -42,8 +42,9 @@ export const CLAIM_CHUNK = 1_000;
 /**
  * Due fires wait here until this node claims them. A flush claims as many as
  * the node has room for (higher priority first, then earlier instants) in
- * one `claimDue` call per `CLAIM_CHUNK` fires, sent together; what is left is retried every grace until claimed or
- * past the misfire threshold. A store that cannot be reached is retried with
+ * one `claimDue` call per `CLAIM_CHUNK` fires, sent together (answered in
+ * order); what is left is retried every grace until claimed or past the
+ * misfire threshold. A store that cannot be reached is retried with
  * backoff; nothing runs without its claim. Flushes never overlap, so the
  * instants of one job are always claimed in order.
  */
