@@ -4,10 +4,9 @@
  * (`Queue.add` + a Worker process, concurrency 50) at the same rates, in the
  * same run on one redis-server of its own. Our sender does what
  * `sched.execute()` does — routes (round-robin, one Lua call) and publishes
- * the envelope with its targets and a `replyTo` on the target's own
- * channel — from a plain ioredis
- * client; latency is route → reply. BullMQ's is `add` → the `completed` event
- * (QueueEvents). Method: ../shared/BENCH.md.
+ * the envelope with its targets and a `replyTo` on the target's own channel —
+ * from a plain ioredis client; latency is route → reply. BullMQ's is `add` →
+ * the `completed` event (QueueEvents). Method: ../shared/BENCH.md.
  *
  *   BENCH_SECONDS (8) BENCH_RATES (500,1000,2000,4000) BENCH_REPEATS (2)
  */
