@@ -15,7 +15,7 @@ import { cronFireId } from '@sched/core';
 import { connectionOf, type RedisConnection } from '@sched/redis';
 import { BucketKeyring, catchupKey, EpochWatermark } from './keys.js';
 import { scripts } from './scripts.js';
-import { UpdateBatcher } from './update-batcher.js';
+import { recordOwner, UpdateBatcher } from './update-batcher.js';
 
 /**
  * LockManager on Redis (DESIGN.md "Claims, two mechanisms"): cron fires are
@@ -54,22 +54,40 @@ export class RedisLockManager implements LockManager {
 
   private async claimBucket(bucket: number, fires: DueFire[], options: ClaimOptions, result: ClaimDueResult): Promise<void> {
     const k = this.keys.of(bucket);
+    // Fires that share an instant, a previous instant and flags go as one group (usually
+    // the whole call): the script reads each group's header once, then one job name a fire.
+    const groups = new Map<string, DueFire[]>();
+    for (const f of fires) {
+      const key = `${f.instant}|${f.prevInstant ?? ''}|${claimFlags(f)}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = []));
+      group.push(f);
+    }
     const args: Array<string | number> = [options.nodeId, options.leaseTtlMs, this.epochs.next()];
-    for (const f of fires)
-      args.push(f.jobName, f.instant, f.prevInstant ?? '', (f.startNow === true ? 1 : 0) + (f.retry === true ? 2 : 0));
-    const out = (await this.connection.run(
+    const sent: DueFire[] = [];
+    for (const group of groups.values()) {
+      const first = group[0] as DueFire;
+      args.push(first.instant, first.prevInstant ?? '', claimFlags(first), group.length);
+      for (const f of group) {
+        args.push(f.jobName);
+        sent.push(f);
+      }
+    }
+    const [codes, fencings, gaps] = (await this.connection.run(
       'claimDue',
       scripts.claimDue,
       [k.meta, k.marks, k.fires, k.live, k.done],
       args,
-    )) as number[];
-    for (let i = 0; i < fires.length; i++) {
-      const fire = fires[i] as DueFire;
-      const code = out[i * 3];
+    )) as [string, number[], number[]];
+    const gapAt = new Map<number, number>();
+    for (let i = 0; i < gaps.length; i += 2) gapAt.set(Number(gaps[i]) - 1, Number(gaps[i + 1]));
+    let nextFencing = 0;
+    for (let i = 0; i < sent.length; i++) {
+      const fire = sent[i] as DueFire;
+      const code = codes.charCodeAt(i) - 48;
       if (code === 1 || code === 3 || code === 4) {
-        const fencingToken = Number(out[i * 3 + 1]);
+        const fencingToken = Number(fencings[nextFencing++]);
         this.epochs.seen(fencingToken);
-        const gapAfter = Number(out[i * 3 + 2]);
         const won: WonFire = {
           fireId: cronFireId(fire.jobName, fire.instant),
           jobName: fire.jobName,
@@ -78,7 +96,8 @@ export class RedisLockManager implements LockManager {
           fencingToken,
           instant: fire.instant,
         };
-        if (gapAfter >= 0) won.gapAfter = gapAfter;
+        const gapAfter = gapAt.get(i);
+        if (gapAfter !== undefined) won.gapAfter = gapAfter;
         // 1: won now (running if asked); 3 / 4: won by this node's earlier, unanswered call.
         if ((code === 1 && fire.startNow === true) || code === 4) won.started = true;
         result.won.push(won);
@@ -138,7 +157,7 @@ export class RedisLockManager implements LockManager {
 
   /** Per-fire record updates go through the batcher: one call per bucket per turn of the event loop. */
   private update(op: string, lease: FireLease, ms: number, status = ''): Promise<boolean> {
-    return this.batcher.update(this.keys.forFire(lease.fireId), op, lease.fireId, lease.token, ms, status);
+    return this.batcher.update(this.keys.forFire(lease.fireId), op, lease.fireId, recordOwner(lease.token), ms, status);
   }
 
   async acquireLease(key: string, options: LeaseOptions): Promise<Lease | null> {
@@ -160,4 +179,9 @@ export class RedisLockManager implements LockManager {
       release: async () => (await run('releaseLease', ['release', token])) === 1,
     };
   }
+}
+
+/** The claim script's flags of a due fire: 1 = write it running, 2 = a retry of an unanswered claim. */
+function claimFlags(fire: DueFire): number {
+  return (fire.startNow === true ? 1 : 0) + (fire.retry === true ? 2 : 0);
 }

@@ -3,7 +3,11 @@ import type { BucketKeys } from './keys.js';
 import { scripts } from './scripts.js';
 
 interface Pending {
-  args: Array<string | number>;
+  op: string;
+  fireId: string;
+  owner: string;
+  ms: number;
+  status: string;
   resolve: (changed: boolean) => void;
   reject: (error: unknown) => void;
 }
@@ -20,11 +24,12 @@ export class UpdateBatcher {
 
   constructor(private readonly connection: RedisConnection) {}
 
-  update(keys: BucketKeys, op: string, fireId: string, token: string, ms: number, status: string): Promise<boolean> {
+  /** `owner` is the record's `node SEP fencing` (see `recordOwner`). */
+  update(keys: BucketKeys, op: string, fireId: string, owner: string, ms: number, status: string): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       let list = this.pending.get(keys);
       if (!list) this.pending.set(keys, (list = []));
-      list.push({ args: [op, fireId, token, ms, status], resolve, reject });
+      list.push({ op, fireId, owner, ms, status, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -36,12 +41,29 @@ export class UpdateBatcher {
     this.scheduled = false;
     const batches = [...this.pending];
     this.pending.clear();
-    for (const [keys, list] of batches) {
-      const args = list.flatMap((p) => p.args);
+    for (const [keys, pending] of batches) {
+      // Updates that share an operation, ms and status go as one group: its header once, then two args an update.
+      const groups = new Map<string, Pending[]>();
+      for (const p of pending) {
+        const key = `${p.op}|${p.ms}|${p.status}`;
+        let group = groups.get(key);
+        if (!group) groups.set(key, (group = []));
+        group.push(p);
+      }
+      const args: Array<string | number> = [];
+      const list: Pending[] = [];
+      for (const group of groups.values()) {
+        const first = group[0] as Pending;
+        args.push(first.op, first.ms, first.status, group.length);
+        for (const p of group) {
+          args.push(p.fireId, p.owner);
+          list.push(p);
+        }
+      }
       this.connection.run('updateFires', scripts.updateFires, [keys.fires, keys.live, keys.done], args).then(
         (out) => {
-          const results = out as number[];
-          list.forEach((p, i) => p.resolve(results[i] === 1));
+          const results = String(out);
+          list.forEach((p, i) => p.resolve(results.charCodeAt(i) === 49));
         },
         (error: unknown) => {
           for (const p of list) p.reject(error);
@@ -49,4 +71,10 @@ export class UpdateBatcher {
       );
     }
   }
+}
+
+/** A record's owner as the scripts store it (`node SEP fencing`), from a lease token `node:fencing`. */
+export function recordOwner(token: string): string {
+  const at = token.lastIndexOf(':');
+  return at < 0 ? token : `${token.slice(0, at)}\u001f${token.slice(at + 1)}`;
 }

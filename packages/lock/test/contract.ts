@@ -269,6 +269,71 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(await t.stateStore.getCatchup('cj')).toBeNull();
     });
 
+    it('claims fires of different instants, previous instants and flags in one call, a job twice among them', async () => {
+      const t0 = Date.now() + 60_000;
+      await t.stateStore.getMarks(['m1', 'm2', 'm3']);
+      await t.lockManager.claimDue([{ jobName: 'm3', instant: t0 - 5000 }], a);
+      const result = await t.lockManager.claimDue(
+        [
+          { jobName: 'm1', instant: t0, startNow: true },
+          { jobName: 'm2', instant: t0 + 1000, prevInstant: t0 },
+          { jobName: 'm1', instant: t0 + 1000, prevInstant: t0 },
+          { jobName: 'm3', instant: t0, prevInstant: t0 - 1000 },
+          { jobName: 'm1', instant: t0 - 1000 },
+        ],
+        a,
+      );
+      const won = result.won.map((w) => [w.fireId, w.started === true, w.gapAfter]);
+      expect(won).toEqual(
+        expect.arrayContaining([
+          [`m1@${t0}`, true, undefined],
+          [`m2@${t0 + 1000}`, false, undefined],
+          [`m1@${t0 + 1000}`, false, undefined],
+          [`m3@${t0}`, false, t0 - 5000],
+        ]),
+      );
+      expect(result.won).toHaveLength(4);
+      expect(result.lost.map((f) => `${f.jobName}@${f.instant}`)).toEqual([`m1@${t0 - 1000}`]);
+      const fencingOf = (fireId: string) => result.won.find((w) => w.fireId === fireId)!.fencingToken;
+      expect(fencingOf(`m1@${t0 + 1000}`)).toBeGreaterThan(fencingOf(`m1@${t0}`));
+      expect(await t.stateStore.getMarks(['m1', 'm2', 'm3'])).toEqual(
+        new Map([
+          ['m1', t0 + 1000],
+          ['m2', t0 + 1000],
+          ['m3', t0],
+        ]),
+      );
+    });
+
+    it('applies record updates sent in the same turn each on its own: start, renew, finish, a forged token, one fire twice', async () => {
+      const at = Date.now() + 60_000;
+      const names = ['u1', 'u2', 'u3', 'u4'];
+      await t.stateStore.getMarks(names);
+      const { won } = await t.lockManager.claimDue(
+        names.map((jobName) => ({ jobName, instant: at, startNow: jobName !== 'u1' })),
+        a,
+      );
+      const [u1, u2, u3, u4] = names.map((j) => won.find((w) => w.jobName === j)!);
+      const results = await Promise.all([
+        t.lockManager.startFire(u1!, { leaseTtlMs: 10_000 }),
+        t.lockManager.renewFire(u2!, { leaseTtlMs: 10_000 }),
+        t.lockManager.finishFire({ ...u3!, token: `a:${u3!.fencingToken + 1}` }, 'failed', { retentionMs: 10_000 }),
+        t.lockManager.finishFire(u3!, 'completed', { retentionMs: 10_000 }),
+        t.lockManager.renewFire(u4!, { leaseTtlMs: 10_000 }),
+        t.lockManager.finishFire(u4!, 'timeout', { retentionMs: 10_000 }),
+        t.lockManager.finishFire(u4!, 'completed', { retentionMs: 10_000 }),
+      ]);
+      expect(results).toEqual([true, true, false, true, true, true, false]);
+      expect((await t.stateStore.getFireRecord(u1!.fireId))?.state).toBe('running');
+      expect((await t.stateStore.getFireRecord(u2!.fireId))?.state).toBe('running');
+      expect(await t.stateStore.getFireRecord(u3!.fireId)).toMatchObject({ state: 'done', status: 'completed' });
+      expect(await t.stateStore.getFireRecord(u4!.fireId)).toMatchObject({ state: 'done', status: 'timeout' });
+      // Finished fires left the live set: a lapse makes no takeover of them.
+      await lapse();
+      const expired = await t.stateStore.listExpiredFires(Date.now() + 20_000, 10);
+      expect(expired.map((r) => r.fireId).sort()).toEqual([u1!.fireId, u2!.fireId]);
+    });
+
     it('claims many jobs over every bucket in one call', async () => {
       const names = Array.from({ length: 200 }, (_, i) => `job-${i}`);
       await t.stateStore.getMarks(names);

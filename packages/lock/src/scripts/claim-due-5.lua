@@ -7,15 +7,20 @@
   ARGV[1] node id
   ARGV[2] lease ttl ms
   ARGV[3] lowest epoch to start if the bucket must be initialised (the caller's highest seen + 1)
-  ARGV[4..] quads: jobName, instant, prevInstant ('' when none), flags: 1 = write the
-            record running (the caller starts it at once), 2 = a retry of a claim that got
-            no answer (3 = both)
-  Returns a flat array, three integers per fire in order:
-    code (1 won, 0 lost, 2 lost to data loss, 3 won by this node's earlier call and
-    still claimed, 4 the same but written running), fencing token (won), gapAfter
-    (won; -1 when no gap)
+  ARGV[4..] groups of fires that share an instant, a previous instant and flags:
+            instant, prevInstant ('' when none), flags (1 = write the records running:
+            the caller starts them at once; 2 = a retry of a claim that got no answer;
+            3 = both), count, then `count` job names
+  Returns { codes, fencings, gaps }:
+    codes    a string, one digit per fire in the order sent: 1 won, 0 lost, 2 lost to
+             data loss, 3 won by this node's earlier call and still claimed, 4 the same
+             but written running
+    fencings the fencing token of each fire coded 1, 3 or 4, in order
+    gaps     pairs (fire position from 1, the mark it moved from) for won fires
+             whose job's mark was behind the previous instant
   A fire is won only if its instant is later than the job's mark; winning
-  moves the mark and writes a claimed record under the winner's lease.
+  moves the mark and writes a record under the winner's lease. The loop does
+  as little per fire as it can: it is the cost of every cron fire.
 ]]
 --! include bucket.lua
 local meta, marks, fires, live, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -23,60 +28,97 @@ local node, ttl = ARGV[1], tonumber(ARGV[2])
 ensure_epoch(meta, ARGV[3])
 local m = redis.call('HMGET', meta, 'epoch', 'ctr', 'floor')
 local epoch, ctr, floor = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
+local format = string.format
+
+local jobs, groups, n_jobs = {}, {}, 0
+local i, argc = 4, #ARGV
+while i <= argc do
+  local count = tonumber(ARGV[i + 3])
+  local prev = ARGV[i + 1]
+  groups[#groups + 1] = { ARGV[i], prev ~= '' and tonumber(prev) or false, tonumber(ARGV[i + 2]), n_jobs + 1, n_jobs + count }
+  for j = i + 4, i + 3 + count do
+    n_jobs = n_jobs + 1
+    jobs[n_jobs] = ARGV[j]
+  end
+  i = i + 4 + count
+end
 -- Every read and write is one command per batch: the marks in one HMGET, the
 -- records, live set and marks written in one HSET / ZADD each.
-local jobs = {}
-for i = 4, #ARGV, 4 do jobs[#jobs + 1] = ARGV[i] end
 local current = hmget_chunked(marks, jobs)
 local moved = {} -- job -> its mark after this call (a job may come twice)
-local out, records, leases = {}, {}, {}
+-- The marks written, in order: a job that comes twice moves forward, so its last pair wins.
+local mark_pairs, n_marks = {}, 0
+local codes, fencings, gaps = {}, {}, {}
+local records, leases, n_rec, n_fen = {}, {}, 0, 0
 local expires = NOW + ttl
-local expires_text = ms_string(expires)
-for k = 1, #jobs do
-  local base = 3 + (k - 1) * 4
-  local job, raw_instant, prev, flags = jobs[k], ARGV[base + 2], ARGV[base + 3], tonumber(ARGV[base + 4])
-  local start_now, retry = flags % 2 == 1, flags >= 2
+-- A record is `state SEP node SEP fencing SEP expires SEP status` (see pack).
+local tail = SEP .. ms_string(expires) .. SEP
+local head_running, head_claimed = 'running' .. SEP .. node .. SEP, 'claimed' .. SEP .. node .. SEP
+
+-- A retry whose earlier call landed finds the fire still its own.
+local function earlier_claim(fire_id)
+  local packed = redis.call('HGET', fires, fire_id)
+  if not packed then return nil end
+  local rec = unpack_record(packed)
+  if rec.node == node and rec.state ~= 'done' and rec.expires > NOW then return rec end
+  return nil
+end
+
+for g = 1, #groups do
+  local group = groups[g]
+  local raw_instant, prev, flags = group[1], group[2], group[3]
   local instant = tonumber(raw_instant)
-  local mark = moved[job]
-  if mark == nil and current[k] then mark = tonumber(current[k]) end
-  local earlier = nil
-  if mark and instant <= mark and retry then
-    -- A retry: if this node's earlier call landed, the fire is still its own.
-    local packed = redis.call('HGET', fires, job .. '@' .. raw_instant)
-    if packed then
-      local rec = unpack_record(packed)
-      if rec.node == node and rec.state ~= 'done' and rec.expires > NOW then earlier = rec end
+  local head = flags % 2 == 1 and head_running or head_claimed
+  local retry = flags >= 2
+  local at = '@' .. raw_instant
+  for k = group[4], group[5] do
+    local job = jobs[k]
+    local mark = moved[job]
+    if mark == nil then
+      local c = current[k]
+      if c then mark = tonumber(c) end
+    end
+    if mark and instant <= mark then
+      local rec = retry and earlier_claim(job .. at) or nil
+      if rec then
+        codes[k] = rec.state == 'running' and '4' or '3'
+        n_fen = n_fen + 1
+        fencings[n_fen] = tonumber(rec.fencing)
+      else
+        codes[k] = '0'
+      end
+    elseif (not mark) and instant <= floor then
+      moved[job] = instant
+      mark_pairs[n_marks + 1] = job
+      mark_pairs[n_marks + 2] = raw_instant
+      n_marks = n_marks + 2
+      codes[k] = '2'
+    else
+      moved[job] = instant
+      mark_pairs[n_marks + 1] = job
+      mark_pairs[n_marks + 2] = raw_instant
+      n_marks = n_marks + 2
+      ctr = ctr + 1
+      if ctr >= COUNTER_SPAN then epoch = epoch + 1; ctr = 1 end
+      local fencing = epoch * COUNTER_SPAN + ctr
+      local fire_id = job .. at
+      records[n_rec + 1] = fire_id
+      records[n_rec + 2] = head .. format('%d', fencing) .. tail
+      leases[n_rec + 1] = expires
+      leases[n_rec + 2] = fire_id
+      n_rec = n_rec + 2
+      n_fen = n_fen + 1
+      fencings[n_fen] = fencing
+      if mark and prev and mark < prev then
+        gaps[#gaps + 1] = k
+        gaps[#gaps + 1] = mark
+      end
+      codes[k] = '1'
     end
   end
-  if earlier then
-    out[#out + 1] = earlier.state == 'running' and 4 or 3; out[#out + 1] = tonumber(earlier.fencing); out[#out + 1] = -1
-  elseif mark and instant <= mark then
-    out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = -1
-  elseif (not mark) and instant <= floor then
-    moved[job] = instant
-    out[#out + 1] = 2; out[#out + 1] = 0; out[#out + 1] = -1
-  else
-    moved[job] = instant
-    ctr = ctr + 1
-    if ctr >= COUNTER_SPAN then epoch = epoch + 1; ctr = 1 end
-    local fencing = epoch * COUNTER_SPAN + ctr
-    local fire_id = job .. '@' .. raw_instant
-    records[#records + 1] = fire_id
-    records[#records + 1] = pack(start_now and 'running' or 'claimed', node, string.format('%d', fencing), expires_text, '')
-    leases[#leases + 1] = expires
-    leases[#leases + 1] = fire_id
-    local gap = -1
-    if mark and prev ~= '' and mark < tonumber(prev) then gap = mark end
-    out[#out + 1] = 1; out[#out + 1] = fencing; out[#out + 1] = gap
-  end
-end
-local mark_pairs = {}
-for job, instant in pairs(moved) do
-  mark_pairs[#mark_pairs + 1] = job
-  mark_pairs[#mark_pairs + 1] = string.format('%d', instant)
 end
 call_chunked('HSET', marks, mark_pairs)
 call_chunked('HSET', fires, records)
 call_chunked('ZADD', live, leases)
-redis.call('HSET', meta, 'epoch', string.format('%d', epoch), 'ctr', ctr)
-return out
+redis.call('HSET', meta, 'epoch', format('%d', epoch), 'ctr', ctr)
+return { table.concat(codes), fencings, gaps }
