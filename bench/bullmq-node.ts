@@ -2,11 +2,13 @@
  * One BullMQ worker process of the comparison (bench/vs-bullmq.ts): a Worker
  * on the queue whose job schedulers the orchestrator upserted. It records,
  * for each job it runs, the intended instant (BullMQ names a scheduler's job
- * `repeat:<schedulerId>:<millis>`) and its lateness. Config in BENCH_NODE;
+ * `repeat:<schedulerId>:<millis>`) and its lateness, and counts the commands its
+ * clients send. Config in BENCH_NODE;
  * prints `ready`; on SIGTERM closes and writes its results to `out`.
  */
 import { writeFileSync } from 'node:fs';
 import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 
 interface BullBenchConfig {
   nodeId: string;
@@ -20,6 +22,13 @@ const cfg = JSON.parse(process.env.BENCH_NODE ?? '{}') as BullBenchConfig;
 const url = new URL(cfg.url);
 const late: number[] = [];
 const fires: string[] = [];
+// Every command this process's clients send (BullMQ's ioredis is this one; pipelined ones counted one by one).
+let commands = 0;
+const send = Redis.prototype.sendCommand;
+Redis.prototype.sendCommand = function (this: Redis, ...a: Parameters<typeof send>) {
+  commands += 1;
+  return send.apply(this, a);
+};
 const worker = new Worker(
   cfg.queue,
   async (job) => {
@@ -40,7 +49,7 @@ await worker.waitUntilReady();
 process.on('SIGTERM', () => {
   void worker.close().then(() => {
     const cpu = process.cpuUsage();
-    writeFileSync(cfg.out, JSON.stringify({ nodeId: cfg.nodeId, late, fires, cpuUsec: cpu.user + cpu.system }));
+    writeFileSync(cfg.out, JSON.stringify({ nodeId: cfg.nodeId, late, fires, commands, cpuUsec: cpu.user + cpu.system }));
     process.exit(0);
   });
 });

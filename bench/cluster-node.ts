@@ -29,6 +29,14 @@ if (cfg.mode === 'floor') {
   writeFileSync(cfg.out, JSON.stringify({ late }));
   process.exit(0);
 } else {
+  // Every command this node's clients send (its pub/sub connection too; pipelined ones counted
+  // one by one): its share of the client round trips.
+  let commands = 0;
+  const send = Redis.prototype.sendCommand;
+  Redis.prototype.sendCommand = function (this: Redis, ...a: Parameters<typeof send>) {
+    commands += 1;
+    return send.apply(this, a);
+  };
   const redis = new Redis(cfg.url, { maxRetriesPerRequest: 1 });
   const scheduler = createClusterScheduler({
     redis,
@@ -45,13 +53,6 @@ if (cfg.mode === 'floor') {
   const late: number[] = [];
   const fires: string[] = [];
   let claimCalls = 0;
-  // Every command this node sends (pipelined ones too): its share of the client round trips.
-  let commands = 0;
-  const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = (...a: Parameters<typeof send>) => {
-    commands += 1;
-    return send(...a);
-  };
   const lockManager = scheduler.schedulerCache.lockManager;
   const claimDue = lockManager.claimDue.bind(lockManager);
   lockManager.claimDue = (f, o) => {

@@ -7,8 +7,10 @@
  * run within 3 s, Redis commands per fire (INFO commandstats, those inside
  * Lua included), Redis CPU per fire (INFO cpu, its idle CPU subtracted), node
  * CPU per 1,000 fires (the processes' whole life), duplicates and misses from
- * each process's own list of the fires it ran. Floors measured in the same
- * run: bare timers (L1), the sequential round trip (L2). Registration time and
+ * each process's own list of the fires it ran, client commands per fire (every
+ * command the processes' clients sent). Floors measured in the same run: bare
+ * timers (L1), the sequential round trip of a PING and of one claim (L2),
+ * redis-benchmark of the claim script (L3), Redis CPU of one bare claim (L4). Registration time and
  * Redis bytes per job at BENCH_REG_JOBS apart. Prints the ratios ours/BullMQ.
  *
  *   BENCH_SECONDS (20) BENCH_REPEATS (3) BENCH_JOBS (100,1000,5000) BENCH_REG_JOBS (100000)
@@ -21,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RedisServer, stopProcess } from '@sched/testkit';
+import { claimFloors } from './lib/claim-floor.js';
 import { timerFloor } from './lib/floor.js';
 import { idleCpuPerSecond, redisCommandCalls, redisCpuUsec, usedMemory } from './lib/redis.js';
 import { spawnBenchProcess } from './lib/spawn.js';
@@ -54,6 +57,7 @@ const label = (s: System) =>
 interface ProcessResult {
   late: number[];
   fires: string[];
+  commands: number;
   cpuUsec: number;
 }
 
@@ -61,6 +65,7 @@ interface Cell {
   late: ReturnType<typeof summary>;
   within3s: number;
   commandsPerFire: number;
+  clientCommandsPerFire: number;
   redisUsecPerFire: number;
   nodeCpuMsPer1k: number;
   duplicates: number;
@@ -140,6 +145,8 @@ async function cell(server: RedisServer, admin: Redis, system: System, jobs: num
     // Of the fires due in the window: run, and within 3 s of the instant (misses count as not).
     within3s: expected === 0 ? 0 : late.filter((l) => l <= 3_000).length / expected,
     commandsPerFire: calls / Math.max(1, windowFires),
+    // The processes' whole life (start-up and stop included), as node CPU; BullMQ's upserts are the orchestrator's.
+    clientCommandsPerFire: results.reduce((a, r) => a + r.commands, 0) / Math.max(1, allFires),
     redisUsecPerFire: (after - before - idleUsecPerSecond * ((t1 - t0) / 1000)) / Math.max(1, windowFires),
     nodeCpuMsPer1k: results.reduce((a, r) => a + r.cpuUsec, 0) / 1000 / Math.max(1, allFires / 1000),
     duplicates,
@@ -202,6 +209,19 @@ async function main(): Promise<void> {
     console.log(
       `L2 round trip (PING): p50 ${fmt(rt.p50, 3)} ms, p99 ${fmt(rt.p99, 3)} ms; Redis idle CPU ${fmt(idleUsecPerSecond, 0)} µs/s (subtracted)`,
     );
+    const claim = await claimFloors(server.url, admin);
+    keepRaw(RAW, { floors: { pingRoundTrip: rt, claim } });
+    console.log(
+      `L2 round trip (one claim, EVALSHA): p50 ${fmt(claim.roundTrip.p50, 3)} ms, p99 ${fmt(claim.roundTrip.p99, 3)} ms; ` +
+        `L4 Redis CPU of one bare claim: ${fmt(claim.usecPerCall, 1)} µs`,
+    );
+    console.log(
+      claim.ceiling
+        ? `L3 redis-benchmark of the claim script, 50 clients: ${claim.ceiling
+            .map((c) => `-P ${c.pipeline} ${fmt(c.opsPerSecond, 0)} claims/s (${fmt(c.cpuUsecPerCall, 1)} Redis CPU µs each)`)
+            .join(', ')}`
+        : 'L3 skipped: redis-benchmark is not installed',
+    );
     for (let repeat = 0; repeat < repeats; repeat++) {
       for (const jobs of jobCounts) {
         const f = summary(await timerFloor(dir, `${jobs}-${repeat}`, jobs, 5));
@@ -214,7 +234,8 @@ async function main(): Promise<void> {
           keepRaw(RAW, { system, jobs, repeat, seconds, ...c });
           console.log(
             `${label(system).padEnd(24)} ${String(jobs).padStart(5)}/s rep ${repeat + 1}: p50 ${fmt(c.late.p50)} p99 ${fmt(c.late.p99)} max ${fmt(c.late.max)} ms, ` +
-              `≤3 s ${fmt(c.within3s * 100)} %, ${fmt(c.commandsPerFire, 1)} cmds/fire, ${fmt(c.redisUsecPerFire, 1)} Redis µs/fire, ` +
+              `≤3 s ${fmt(c.within3s * 100)} %, ${fmt(c.commandsPerFire, 1)} cmds/fire, ${fmt(c.clientCommandsPerFire, 2)} client cmds/fire, ` +
+              `${fmt(c.redisUsecPerFire, 1)} Redis µs/fire, ` +
               `${fmt(c.nodeCpuMsPer1k, 1)} node CPU ms/1k, dup ${c.duplicates}, miss ${c.misses}/${c.expected}`,
           );
         }
@@ -238,6 +259,7 @@ async function main(): Promise<void> {
         '',
         '',
         '',
+        '',
       ]);
       const of = (s: System) =>
         cells.filter((x) => x.jobs === jobs && JSON.stringify(x.system) === JSON.stringify(s)).map((x) => x.c);
@@ -251,6 +273,7 @@ async function main(): Promise<void> {
           fmt(Math.max(...cs.map((c) => c.late.max))),
           `${fmt(med(cs.map((c) => c.within3s * 100)))} %`,
           fmt(med(cs.map((c) => c.commandsPerFire)), 1),
+          fmt(med(cs.map((c) => c.clientCommandsPerFire)), 2),
           fmt(med(cs.map((c) => c.redisUsecPerFire)), 1),
           fmt(med(cs.map((c) => c.nodeCpuMsPer1k)), 1),
           `${cs.reduce((a, c) => a + c.duplicates, 0)} / ${cs.reduce((a, c) => a + c.misses, 0)} of ${cs.reduce((a, c) => a + c.expected, 0)}`,
@@ -281,6 +304,7 @@ async function main(): Promise<void> {
           'max ms',
           'run ≤ 3 s',
           'Redis cmds/fire',
+          'client cmds/fire',
           'Redis CPU µs/fire',
           'node CPU ms/1k',
           'dup / miss',
