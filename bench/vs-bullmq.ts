@@ -13,7 +13,8 @@
  * redis-benchmark of the claim script (L3), Redis CPU of one bare claim (L4). Registration time and
  * Redis bytes per job at BENCH_REG_JOBS apart. Prints the ratios ours/BullMQ.
  *
- *   BENCH_SECONDS (20) BENCH_REPEATS (3) BENCH_JOBS (100,1000,5000) BENCH_REG_JOBS (100000)
+ *   BENCH_SECONDS (20) BENCH_REPEATS (3) BENCH_JOBS (100,1000,5000) BENCH_REG_JOBS (100000; 0 skips it)
+ *   BENCH_NODE_FLAGS (Node options for every node and worker process of both systems)
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -196,7 +197,8 @@ async function registration(server: RedisServer, admin: Redis, system: 'sched' |
 
 async function main(): Promise<void> {
   console.log(
-    `sched vs BullMQ job schedulers — ${machine()}; ${seconds} s cells, ${repeats} repeats, jobs ${jobCounts.join('/')}`,
+    `sched vs BullMQ job schedulers — ${machine()}; ${seconds} s cells, ${repeats} repeats, jobs ${jobCounts.join('/')}` +
+      (process.env.BENCH_NODE_FLAGS ? `; every process run with ${process.env.BENCH_NODE_FLAGS}` : ''),
   );
   const server = await RedisServer.start();
   const admin = new Redis(server.url);
@@ -314,6 +316,7 @@ async function main(): Promise<void> {
     );
     console.log();
     console.log(table(['ours / BullMQ', 'jobs/s', 'p50', 'p99', 'Redis CPU/fire'], ratios));
+    if (regJobs <= 0) return;
     const reg = {
       sched: await registration(server, admin, 'sched', regJobs),
       bullmq: await registration(server, admin, 'bullmq', regJobs),
