@@ -413,20 +413,23 @@ export class Scheduler {
       );
     }
     this.stateValue = 'starting';
+    let attached = 0;
     try {
       this.validateGraph();
       await this.registry.register(this.localNodeInfo());
       this.listenToRegistry();
       await this.membership.refresh();
-      await this.remoteExecutor.attach(this.host);
-      await this.dependencyCoordinator?.attach(this.host);
-      await this.shardPlanner?.attach(this.host);
-      for (const sink of this.reporter.metricsSinks) await sink.attach?.(this.metricsHost);
+      for (const adapter of this.adapters()) {
+        await adapter.attach();
+        attached += 1;
+      }
       // The shared configuration first, so the first schedule is the cluster's.
       await this.configSync?.start();
     } catch (error) {
       this.stateValue = 'idle';
       for (const off of this.registryListeners.splice(0)) off();
+      // What attached before the failure lets go again (a sink's timers, a coordinator's subscriptions).
+      await this.detachAll(attached);
       // Registered before a later step failed: leave again, so no one waits on a node that never started.
       await this.registry.deregister().catch(() => undefined);
       throw this.logged('start', toError('start', error));
@@ -1662,19 +1665,37 @@ export class Scheduler {
     }
   }
 
-  private async detachAll(): Promise<void> {
-    const steps: Array<[string, () => unknown]> = [
-      ['remoteExecutor.detach', () => this.remoteExecutor.detach?.()],
-      ['dependencyCoordinator.detach', () => this.dependencyCoordinator?.detach?.()],
-      ['shardPlanner.detach', () => this.shardPlanner?.detach?.()],
-      ...this.reporter.metricsSinks.map((sink): [string, () => unknown] => [
-        'metricsSink.detach',
-        () => sink.detach?.(this.metricsHost),
-      ]),
+  /** The adapters a start attaches, in order (a stop, or a failed start, detaches them). */
+  private adapters(): Array<{ name: string; attach: () => unknown; detach: () => unknown }> {
+    const { remoteExecutor, dependencyCoordinator, shardPlanner } = this;
+    return [
+      { name: 'remoteExecutor', attach: () => remoteExecutor.attach(this.host), detach: () => remoteExecutor.detach?.() },
+      ...(dependencyCoordinator
+        ? [
+            {
+              name: 'dependencyCoordinator',
+              attach: () => dependencyCoordinator.attach(this.host),
+              detach: () => dependencyCoordinator.detach?.(),
+            },
+          ]
+        : []),
+      ...(shardPlanner
+        ? [{ name: 'shardPlanner', attach: () => shardPlanner.attach(this.host), detach: () => shardPlanner.detach?.() }]
+        : []),
+      ...this.reporter.metricsSinks.map((sink) => ({
+        name: 'metricsSink',
+        attach: () => sink.attach?.(this.metricsHost),
+        detach: () => sink.detach?.(this.metricsHost),
+      })),
     ];
-    for (const [operation, step] of steps) {
+  }
+
+  /** Detaches the first `count` adapters (all by default); a throw is logged and the rest still detach. */
+  private async detachAll(count = Number.POSITIVE_INFINITY): Promise<void> {
+    for (const adapter of this.adapters().slice(0, count)) {
+      const operation = `${adapter.name}.detach`;
       try {
-        await step();
+        await adapter.detach();
       } catch (error) {
         this.reporter.error(operation, toError(operation, error));
       }

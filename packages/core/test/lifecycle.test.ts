@@ -13,6 +13,30 @@ describe('start and stop', () => {
     expect(sched.state).toBe('stopped');
   });
 
+  it('a start that fails part-way detaches what it had attached, and may be retried', async () => {
+    const calls: string[] = [];
+    let fail = true;
+    const first = { record() {}, attach: () => void calls.push('attach first'), detach: () => void calls.push('detach first') };
+    const second = {
+      record() {},
+      attach: () => {
+        calls.push('attach second');
+        if (fail) throw new Error('sink backend down');
+      },
+      detach: () => void calls.push('detach second'),
+    };
+    const { sched } = setup({ metricsSink: [first, second] });
+    await expect(sched.start()).rejects.toThrow(/sink backend down/);
+    expect(calls).toEqual(['attach first', 'attach second', 'detach first']);
+    expect(sched.state).toBe('idle');
+    fail = false;
+    calls.length = 0;
+    await sched.start();
+    expect(calls).toEqual(['attach first', 'attach second']);
+    await sched.stop();
+    expect(calls).toEqual(['attach first', 'attach second', 'detach first', 'detach second']);
+  });
+
   it('trigger before start, and registerJob after stop, are typed errors', async () => {
     const { sched } = setup();
     sched.registerJob({ name: 'a', execute() {} });
