@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisConnection, RedisStateStore } from '@sched/cluster';
 import { canRunRedis } from '@sched/testkit';
 import { redisScenarios, sleep, until, type LedgerLine, type Scenario } from './harness.js';
 
@@ -120,6 +122,15 @@ describe.skipIf(!canRunRedis())('DAG runs across node processes on Redis', () =>
     await until(() => s.read().some((l) => l.job === 'A' && l.ev === 'start'), 12_000, 'A to start');
     const aStart = s.read().find((l) => l.job === 'A' && l.ev === 'start') as LedgerLine;
     await until(() => lines(s, 'A', 'end', aStart.scheduledAt as number).length === 1, 5_000, 'A to end');
+    // The job wrote its end before its node recorded it: kill only once A's record says done. (A node
+    // killed in between leaves A running, then abandoned, and its dependents rightly never run.)
+    const admin = new Redis(suite.url(), { maxRetriesPerRequest: 1 });
+    try {
+      const state = new RedisStateStore(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }));
+      await until(async () => (await state.getFireRecord(aStart.fireId))?.state === 'done', 5_000, "A's record done");
+    } finally {
+      admin.disconnect();
+    }
     s.signal(aStart.node, 'SIGKILL');
     const instant = aStart.scheduledAt as number;
     // The bound: the others' sweep (250 ms) + the release grace (500 ms) + a dependent's lease (1.5 s), with margin.
