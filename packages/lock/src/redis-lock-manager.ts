@@ -15,7 +15,9 @@ import { cronFireId } from '@sched/core';
 import { connectionOf, type RedisConnection } from '@sched/redis';
 import { BucketKeyring, catchupKey, EpochWatermark } from './keys.js';
 import { scripts } from './scripts.js';
-import { recordOwner, UpdateBatcher } from './update-batcher.js';
+import { groupBy } from './group-by.js';
+import { recordOwner } from './redis-state-store.js';
+import { UpdateBatcher } from './update-batcher.js';
 
 /**
  * LockManager on Redis (DESIGN.md "Claims, two mechanisms"): cron fires are
@@ -39,13 +41,7 @@ export class RedisLockManager implements LockManager {
   }
 
   async claimDue(fires: readonly DueFire[], options: ClaimOptions): Promise<ClaimDueResult> {
-    const byBucket = new Map<number, DueFire[]>();
-    for (const fire of fires) {
-      const b = this.connection.bucketOf(fire.jobName);
-      let list = byBucket.get(b);
-      if (!list) byBucket.set(b, (list = []));
-      list.push(fire);
-    }
+    const byBucket = groupBy(fires, (fire) => this.connection.bucketOf(fire.jobName));
     const result: ClaimDueResult = { won: [], lost: [] };
     // One call per bucket, all sent before any answer is awaited.
     await Promise.all([...byBucket].map(([b, list]) => this.claimBucket(b, list, options, result)));
@@ -56,13 +52,7 @@ export class RedisLockManager implements LockManager {
     const k = this.keys.of(bucket);
     // Fires that share an instant, a previous instant and flags go as one group (usually
     // the whole call): the script reads each group's header once, then one job name a fire.
-    const groups = new Map<string, DueFire[]>();
-    for (const f of fires) {
-      const key = `${f.instant}|${f.prevInstant ?? ''}|${claimFlags(f)}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = []));
-      group.push(f);
-    }
+    const groups = groupBy(fires, (f) => `${f.instant}|${f.prevInstant ?? ''}|${claimFlags(f)}`);
     const args: Array<string | number> = [options.nodeId, options.leaseTtlMs, this.epochs.next()];
     const sent: DueFire[] = [];
     for (const group of groups.values()) {

@@ -1,5 +1,6 @@
 import type { RedisConnection } from '@sched/redis';
 import type { BucketKeys } from './keys.js';
+import { groupBy } from './group-by.js';
 import { scripts } from './scripts.js';
 
 interface Pending {
@@ -43,13 +44,7 @@ export class UpdateBatcher {
     this.pending.clear();
     for (const [keys, pending] of batches) {
       // Updates that share an operation, ms and status go as one group: its header once, then two args an update.
-      const groups = new Map<string, Pending[]>();
-      for (const p of pending) {
-        const key = `${p.op}|${p.ms}|${p.status}`;
-        let group = groups.get(key);
-        if (!group) groups.set(key, (group = []));
-        group.push(p);
-      }
+      const groups = groupBy(pending, (p) => `${p.op}|${p.ms}|${p.status}`);
       const args: Array<string | number> = [];
       const list: Pending[] = [];
       for (const group of groups.values()) {
@@ -71,10 +66,4 @@ export class UpdateBatcher {
       );
     }
   }
-}
-
-/** A record's owner as the scripts store it (`node SEP fencing`), from a lease token `node:fencing`. */
-export function recordOwner(token: string): string {
-  const at = token.lastIndexOf(':');
-  return at < 0 ? token : `${token.slice(0, at)}\u001f${token.slice(at + 1)}`;
 }
