@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { countClientCommands } from './lib/redis.js';
 
 interface BullBenchConfig {
   nodeId: string;
@@ -22,13 +22,8 @@ const cfg = JSON.parse(process.env.BENCH_NODE ?? '{}') as BullBenchConfig;
 const url = new URL(cfg.url);
 const late: number[] = [];
 const fires: string[] = [];
-// Every command this process's clients send (BullMQ's ioredis is this one; pipelined ones counted one by one).
-let commands = 0;
-const send = Redis.prototype.sendCommand;
-Redis.prototype.sendCommand = function (this: Redis, ...a: Parameters<typeof send>) {
-  commands += 1;
-  return send.apply(this, a);
-};
+// BullMQ's ioredis is the one counted here.
+const commands = countClientCommands();
 const worker = new Worker(
   cfg.queue,
   async (job) => {
@@ -49,7 +44,10 @@ await worker.waitUntilReady();
 process.on('SIGTERM', () => {
   void worker.close().then(() => {
     const cpu = process.cpuUsage();
-    writeFileSync(cfg.out, JSON.stringify({ nodeId: cfg.nodeId, late, fires, commands, cpuUsec: cpu.user + cpu.system }));
+    writeFileSync(
+      cfg.out,
+      JSON.stringify({ nodeId: cfg.nodeId, late, fires, commands: commands(), cpuUsec: cpu.user + cpu.system }),
+    );
     process.exit(0);
   });
 });

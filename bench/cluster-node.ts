@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { createClusterScheduler } from '@sched/cluster';
 import { silentLogger } from '@sched/core';
 import { bareTimers } from './lib/floor.js';
+import { countClientCommands } from './lib/redis.js';
 
 interface NodeBenchConfig {
   mode: 'node' | 'floor';
@@ -29,14 +30,7 @@ if (cfg.mode === 'floor') {
   writeFileSync(cfg.out, JSON.stringify({ late }));
   process.exit(0);
 } else {
-  // Every command this node's clients send (its pub/sub connection too; pipelined ones counted
-  // one by one): its share of the client round trips.
-  let commands = 0;
-  const send = Redis.prototype.sendCommand;
-  Redis.prototype.sendCommand = function (this: Redis, ...a: Parameters<typeof send>) {
-    commands += 1;
-    return send.apply(this, a);
-  };
+  const commands = countClientCommands();
   const redis = new Redis(cfg.url, { maxRetriesPerRequest: 1 });
   const scheduler = createClusterScheduler({
     redis,
@@ -76,7 +70,7 @@ if (cfg.mode === 'floor') {
       const cpu = process.cpuUsage();
       writeFileSync(
         cfg.out,
-        JSON.stringify({ nodeId: cfg.nodeId, late, fires, claimCalls, commands, cpuUsec: cpu.user + cpu.system }),
+        JSON.stringify({ nodeId: cfg.nodeId, late, fires, claimCalls, commands: commands(), cpuUsec: cpu.user + cpu.system }),
       );
       redis.disconnect();
       process.exit(0);

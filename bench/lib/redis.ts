@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 
 /** Redis CPU (user + system) in µs from INFO cpu: everything the server spent, networking included. */
 export async function redisCpuUsec(redis: Redis): Promise<number> {
@@ -26,4 +26,19 @@ export async function idleCpuPerSecond(admin: Redis, ms = 5_000): Promise<number
 
 export async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
+}
+
+/**
+ * Counts every command this process's ioredis clients send from now on (all
+ * connections, pub/sub and BullMQ's included; pipelined ones one by one): a
+ * process's share of the client round trips. Returns a reader of the count.
+ */
+export function countClientCommands(): () => number {
+  let commands = 0;
+  const send = Redis.prototype.sendCommand;
+  Redis.prototype.sendCommand = function (this: Redis, ...a: Parameters<typeof send>) {
+    commands += 1;
+    return send.apply(this, a);
+  };
+  return () => commands;
 }
