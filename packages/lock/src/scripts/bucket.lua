@@ -49,11 +49,16 @@ end
 
 -- Split at the four separators with plain finds (cheaper than one pattern match).
 local find, sub = string.find, string.sub
-local function unpack_record(s)
+-- The positions of a record's four separators.
+local function record_seps(s)
   local a = find(s, SEP, 1, true)
   local b = find(s, SEP, a + 1, true)
   local c = find(s, SEP, b + 1, true)
-  local d = find(s, SEP, c + 1, true)
+  return a, b, c, find(s, SEP, c + 1, true)
+end
+
+local function unpack_record(s)
+  local a, b, c, d = record_seps(s)
   return {
     state = sub(s, 1, a - 1),
     node = sub(s, a + 1, b - 1),

@@ -42,13 +42,10 @@ for g = 1, #groups do
     local s = latest[fire_id] or stored[k]
     local rec = nil
     if s then
-      -- Fields by plain finds: state SEP node SEP fencing SEP expires SEP status.
-      local a = find(s, SEP, 1, true)
-      local b = find(s, SEP, a + 1, true)
-      local c = find(s, SEP, b + 1, true)
+      -- Fields by position: state SEP node SEP fencing SEP expires SEP status.
+      local a, _, c, d = record_seps(s)
       local state = sub(s, 1, a - 1)
       if state ~= 'done' and sub(s, a + 1, c - 1) == owners[k] then
-        local d = find(s, SEP, c + 1, true)
         if op == 'finish' then
           rec = 'done' .. sub(s, a, c) .. ms_string(NOW + ms) .. SEP .. final_status
           now_done[#now_done + 1] = NOW + ms
