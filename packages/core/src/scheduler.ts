@@ -1077,7 +1077,7 @@ export class Scheduler {
       const late = now - claim.instant > threshold;
       const task = this.cronTask(entry, claim, 'cron');
       if (missed.length === 0 && !late) {
-        this.background(this.accept(task, now), 'accept', task.jobName);
+        this.acceptInBackground(task, now);
         continue;
       }
       this.applyMisfirePolicy(entry, task, missed, moreMissed, late, missed.length > 0 ? 'claim-gap' : 'late-wake', now);
@@ -1111,16 +1111,16 @@ export class Scheduler {
       task.missedCount = missedCount;
       task.missedFrom = all[0];
       recordOnly = missed;
-      this.background(this.accept(task, now), 'accept', task.jobName);
+      this.acceptInBackground(task, now);
     } else if (policy === 'delayed') {
       action = 'run-each';
       const keep = this.tuning.misfireMaxCatchup;
       const replay = keep === 0 ? [] : all.slice(-keep);
       recordOnly = all.slice(0, all.length - replay.length).filter((t) => t !== claimed);
-      if (!late) this.background(this.accept(task, now), 'accept', task.jobName);
+      if (!late) this.acceptInBackground(task, now);
       else if (replay.includes(claimed)) {
         task.kind = 'catch-up';
-        this.background(this.accept(task, now), 'accept', task.jobName);
+        this.acceptInBackground(task, now);
       } else this.finishUnrun(task, 'misfired');
       const later = replay.filter((t) => t !== claimed);
       if (later.length > 0) this.background(this.storeCatchup(entry, later, recordOnly.length), 'catch-up list', entry.name);
@@ -1129,7 +1129,7 @@ export class Scheduler {
       if (late) {
         this.finishUnrun(task, 'misfired');
         recordOnly = all;
-      } else this.background(this.accept(task, now), 'accept', task.jobName);
+      } else this.acceptInBackground(task, now);
     }
     this.reportMisfire(entry, all, recordOnly, action, detectedBy);
     this.logger.warn('missed instants', {
@@ -1314,12 +1314,12 @@ export class Scheduler {
    * A fire this node owns enters the dispatcher, unless overlap prevention
    * or the circuit breaker skips it (recorded `skipped` with the reason).
    */
-  private async accept(task: FireTask, now: number): Promise<void> {
+  private accept(task: FireTask, now: number): Promise<void> | undefined {
     const entry = task.entry;
     if (this.stateValue !== 'running') {
       this.schedulerCache.lockManager.releaseFire(task.lease).catch(() => undefined);
       task.reject?.(new SchedulerStateError('stop', `the scheduler stopped before fire ${task.fireId} started`));
-      return;
+      return undefined;
     }
     // A shard is part of its parent's fire: the parent counted the fire and holds its overlap lease and breaker.
     const shardPart = task.shardOf !== undefined;
@@ -1327,7 +1327,7 @@ export class Scheduler {
       entry.inFlight += 1;
       this.keepFireLease(task);
       this.dispatcher.submit(task);
-      return;
+      return undefined;
     }
     const lateMs = task.scheduledAt === undefined || task.kind !== 'cron' ? 0 : Math.max(0, now - task.scheduledAt);
     this.reporter.metric({ type: 'fire', jobName: task.jobName, kind: task.kind, lateMs });
@@ -1346,32 +1346,55 @@ export class Scheduler {
     if (entry.cfg.overlapPrevent) {
       if (entry.inFlight > 1) {
         this.skipTask(task, 'overlap');
-        return;
+        return undefined;
       }
-      try {
-        const lease = await this.schedulerCache.lockManager.acquireLease(`overlap:${entry.name}`, {
-          ttlMs: this.tuning.leaseTtlMs,
-          nodeId: this.nodeId,
-        });
-        if (!lease) {
-          this.skipTask(task, 'overlap');
-          return;
-        }
-        task.overlapLease = lease;
-        this.leaseKeeper.keep(
-          lease,
-          () => lease.renew(),
-          () => this.logger.warn('overlap lease lost', { jobName: entry.name }),
-        );
-      } catch (error) {
-        // Without the overlap lease the fire may not run: give its claim back for a later sweep.
-        this.reporter.error('acquireLease', toError(entry.name, error), entry.name);
-        entry.inFlight -= 1;
-        this.schedulerCache.lockManager.releaseFire(task.lease).catch(() => undefined);
-        task.reject?.(toError(entry.name, error));
-        return;
-      }
+      return this.acceptUnderOverlapLease(task);
     }
+    this.admit(task);
+    return undefined;
+  }
+
+  /** `overlapPrevent`: the fire runs only under the job's cluster-wide overlap lease. */
+  private async acceptUnderOverlapLease(task: FireTask): Promise<void> {
+    const entry = task.entry;
+    try {
+      const lease = await this.schedulerCache.lockManager.acquireLease(`overlap:${entry.name}`, {
+        ttlMs: this.tuning.leaseTtlMs,
+        nodeId: this.nodeId,
+      });
+      if (!lease) {
+        this.skipTask(task, 'overlap');
+        return;
+      }
+      task.overlapLease = lease;
+      this.leaseKeeper.keep(
+        lease,
+        () => lease.renew(),
+        () => this.logger.warn('overlap lease lost', { jobName: entry.name }),
+      );
+    } catch (error) {
+      // Without the overlap lease the fire may not run: give its claim back for a later sweep.
+      this.reporter.error('acquireLease', toError(entry.name, error), entry.name);
+      entry.inFlight -= 1;
+      this.schedulerCache.lockManager.releaseFire(task.lease).catch(() => undefined);
+      task.reject?.(toError(entry.name, error));
+      return;
+    }
+    this.admit(task);
+  }
+
+  /** Accepts a fire no caller waits for: a bug in accepting it is reported, and the other fires go on. */
+  private acceptInBackground(task: FireTask, now: number): void {
+    try {
+      this.background(this.accept(task, now), 'accept', task.jobName);
+    } catch (error) {
+      this.reporter.error('accept', toError(task.jobName, error), task.jobName);
+    }
+  }
+
+  /** The last gate before the dispatcher: the circuit breaker, then the fire's lease keeper. */
+  private admit(task: FireTask): void {
+    const entry = task.entry;
     if (entry.breaker && !entry.breaker.admit(this.clock.now())) {
       if (task.overlapLease) {
         this.leaseKeeper.release(task.overlapLease);
@@ -1456,10 +1479,17 @@ export class Scheduler {
   }
 
   private tellDependents(task: FireTask, outcome: ExecutionOutcome): void {
-    const release = this.dependencyCoordinator
-      ?.onFireComplete(outcome)
-      .catch((e: unknown) => this.reporter.error('dependency release', toError(task.jobName, e), task.jobName));
-    if (!release) return;
+    let pending: Promise<void> | void;
+    try {
+      pending = this.dependencyCoordinator?.onFireComplete(outcome);
+    } catch (e) {
+      pending = Promise.reject(toError(task.jobName, e));
+    }
+    // Most fires concern no DAG run: the coordinator answers them without a promise.
+    if (!pending) return;
+    const release = pending.catch((e: unknown) =>
+      this.reporter.error('dependency release', toError(task.jobName, e), task.jobName),
+    );
     // stop() waits for these before detaching the coordinator: a run that ends while stopping still releases.
     this.releasing.add(release);
     void release.finally(() => this.releasing.delete(release));
@@ -1553,7 +1583,7 @@ export class Scheduler {
     return new Promise<ExecutionOutcome>((resolve, reject) => {
       task.settle = resolve;
       task.reject = reject;
-      this.accept(task, this.clock.now()).catch(reject);
+      this.accept(task, this.clock.now())?.catch(reject);
     });
   }
 
@@ -1820,8 +1850,8 @@ export class Scheduler {
   // ─── helpers ─────────────────────────────────────────────────────────────
 
   /** Runs work nobody awaits; an unexpected failure is reported, never an unhandled rejection. */
-  private background(work: Promise<unknown>, operation: string, jobName?: string): void {
-    work.catch((e: unknown) => this.reporter.error(operation, toError(jobName ?? operation, e), jobName));
+  private background(work: Promise<unknown> | undefined, operation: string, jobName?: string): void {
+    work?.catch((e: unknown) => this.reporter.error(operation, toError(jobName ?? operation, e), jobName));
   }
 
   private entry(api: string, name: string): JobEntry {

@@ -145,28 +145,33 @@ export class DagCoordinator implements DependencyCoordinator {
     return parseDependentFire(fireId) !== undefined;
   }
 
-  async onFireComplete(outcome: ExecutionOutcome): Promise<void> {
+  /**
+   * Records a finished fire in its DAG run and releases what became ready.
+   * Returns nothing (synchronously) for a fire no run concerns, which is most
+   * of them: the scheduler calls this for every fire it ends.
+   */
+  onFireComplete(outcome: ExecutionOutcome): Promise<void> | undefined {
     const host = this.host;
-    if (!host) return;
+    if (!host) return undefined;
     const job = outcome.jobName;
     const dependent = parseDependentFire(outcome.fireId);
-    let runId: string;
-    if (dependent) runId = dependent.runId;
-    else {
-      const dag = this.graph.component(job);
-      // Only a root opens a run; a dependent triggered on its own is no run.
-      if (dag === undefined || this.graph.dependencies(job).length > 0) return;
-      const kind = outcome.kind ?? (outcome.scheduledAt ? 'cron' : 'manual');
-      const { runId: id, byInstant } = rootRunId(dag, { ...outcome, kind });
-      runId = id;
-      await this.open(runId, {
-        dag,
-        root: byInstant ? undefined : job,
-        scheduledAt: outcome.scheduledAt?.getTime(),
-        kind,
-        scope: byInstant ? [...this.graph.jobsOf(dag)] : this.graph.downstream(job),
-      });
-    }
+    if (dependent) return this.complete(host, dependent.runId, job, outcome);
+    const dag = this.graph.component(job);
+    // Only a root opens a run; a dependent triggered on its own is no run.
+    if (dag === undefined || this.graph.dependencies(job).length > 0) return undefined;
+    const kind = outcome.kind ?? (outcome.scheduledAt ? 'cron' : 'manual');
+    const { runId, byInstant } = rootRunId(dag, { ...outcome, kind });
+    const meta: RunMeta = {
+      dag,
+      root: byInstant ? undefined : job,
+      scheduledAt: outcome.scheduledAt?.getTime(),
+      kind,
+      scope: byInstant ? [...this.graph.jobsOf(dag)] : this.graph.downstream(job),
+    };
+    return this.open(runId, meta).then(() => this.complete(host, runId, job, outcome));
+  }
+
+  private async complete(host: SchedulerHost, runId: string, job: string, outcome: ExecutionOutcome): Promise<void> {
     await host.stateStore.setRunFields(
       runId,
       { [Fields.done(job)]: doneValue(doneStateOf(outcome.status), host.nodeId) },

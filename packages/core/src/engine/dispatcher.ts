@@ -69,11 +69,14 @@ export class Dispatcher<T extends Dispatchable> {
       const task = this.queue.pop();
       if (task === undefined) break;
       this.runningCount += 1;
-      void this.run(task).finally(() => {
-        this.runningCount -= 1;
-        this.pump();
-        this.onSlotFree();
-      });
+      // One handler for every task (no closure a task); `run` should not reject, but a slot frees either way.
+      void this.run(task).then(this.slotFreed, this.slotFreed);
     }
   }
+
+  private readonly slotFreed = (): void => {
+    this.runningCount -= 1;
+    this.pump();
+    this.onSlotFree();
+  };
 }

@@ -60,9 +60,9 @@ class ExecutionAbort {
   }
 
   /** Settles with `work`, or rejects with the reason as soon as the run is aborted (the job may go on). */
-  race(work: Promise<void>): Promise<void> {
+  race(work: PromiseLike<unknown>): Promise<unknown> {
     if (this.reason) return Promise.reject(this.reason);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       this.rejectRace = reject;
       work.then(resolve, reject);
     });
@@ -256,7 +256,16 @@ export class FireExecutor {
         const coordinator = task.coordinator;
         await abort.race(coordinator(ctx).then((results) => void (shards = results)));
         if (shards?.some((r) => r.status !== 'completed')) throw new ShardsFailedError(task.jobName, task.fireId, shards);
-      } else await abort.race(invoke(task, ctx));
+      } else {
+        const result: unknown = task.entry.runnable.execute(ctx);
+        // A job that returned a promise races it against an abort; a synchronous one has ended already
+        // (one await all the same: the fires started with it start before any of them is wrapped up).
+        if (isPromiseLike(result)) await abort.race(result);
+        else {
+          await Promise.resolve();
+          if (abort.reason) throw abort.reason;
+        }
+      }
     } catch (thrown) {
       error = toError(task.jobName, thrown);
       status = classify(error, abort.reason);
@@ -364,12 +373,8 @@ export class FireExecutor {
   }
 }
 
-function invoke(task: FireTask, ctx: JobContext): Promise<void> {
-  try {
-    return Promise.resolve(task.entry.runnable.execute(ctx));
-  } catch (thrown) {
-    return Promise.reject(thrown);
-  }
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 /** A sharded fire's items: the sum over the shards that report them. */

@@ -18,7 +18,8 @@ export interface DependencyCoordinator {
   validate(graph: DependencyGraph, schedules?: ReadonlyMap<string, string | undefined>): void;
   attach(host: SchedulerHost): Promise<void> | void;
   detach?(): Promise<void> | void;
-  onFireComplete(outcome: ExecutionOutcome): Promise<void>;
+  /** Returns nothing (or settles at once) for a fire no DAG run concerns: it is called for every fire. */
+  onFireComplete(outcome: ExecutionOutcome): Promise<void> | void;
   /**
    * True for the per-fire records of dependents this coordinator runs: the
    * scheduler's takeover sweep leaves them to it (it re-runs one whose node
