@@ -276,6 +276,44 @@ describe('cancel', () => {
   });
 });
 
+describe('synchronous jobs', () => {
+  it('a synchronous job ends as it returns or throws; one cancelled while it ran is recorded cancelled', async () => {
+    const { sched, clock } = setup();
+    const outcomes: Array<{ jobName: string; status: string }> = [];
+    for (const e of ['complete', 'fail', 'cancel'] as const)
+      sched.on(e, (o) => outcomes.push({ jobName: o.jobName, status: o.status }));
+    sched.registerJob({ name: 'ok', execute() {} }, { cronSpec: '0 * * * * *' });
+    sched.registerJob(
+      {
+        name: 'throws',
+        execute() {
+          throw new Error('boom');
+        },
+      },
+      { cronSpec: '0 * * * * *' },
+    );
+    sched.registerJob(
+      {
+        name: 'cancelled',
+        execute(ctx) {
+          // The abort lands while the job still runs: it cannot stop a synchronous job, but it is its outcome.
+          void sched.cancel(ctx.executionId);
+        },
+      },
+      { cronSpec: '0 * * * * *' },
+    );
+    await sched.start();
+    await clock.advance(60_000);
+    await clock.advance(100);
+    expect(outcomes.sort((a, b) => a.jobName.localeCompare(b.jobName))).toEqual([
+      { jobName: 'cancelled', status: 'cancelled' },
+      { jobName: 'ok', status: 'completed' },
+      { jobName: 'throws', status: 'failed' },
+    ]);
+    await stopWith(sched, clock);
+  });
+});
+
 describe('chain', () => {
   it('applies wrappers as a(b(c(job)))', async () => {
     const { clock } = setup();

@@ -380,6 +380,45 @@ describe('DAG runs', () => {
   );
 });
 
+describe('DagCoordinator.onFireComplete', () => {
+  it('answers a fire no DAG run concerns at once, without a promise; a root opens its run', async () => {
+    const clock = new FakeClock(T0);
+    const coordinator = new DagCoordinator();
+    const sched = new Scheduler({
+      clock,
+      logger: silentLogger,
+      schedulerCache: new MemorySchedulerCache({ clock }),
+      dependencyCoordinator: coordinator,
+    });
+    sched.registerJob({ name: 'A', execute() {} }, { cronSpec: '*/10 * * * * *' });
+    sched.registerJob({ name: 'B', execute() {} }, { dependencies: ['A'] });
+    sched.registerJob({ name: 'X', execute() {} }, { cronSpec: '* * * * * *' });
+    await sched.start();
+    const outcome = (jobName: string, instant: number) => ({
+      jobName,
+      fireId: `${jobName}@${instant}`,
+      executionId: `e-${jobName}`,
+      nodeId: sched.nodeId,
+      status: 'completed' as const,
+      attempt: 1,
+      scheduledAt: new Date(instant),
+      startedAt: new Date(instant),
+      finishedAt: new Date(instant),
+      durationMs: 0,
+      kind: 'cron' as const,
+    });
+    expect(coordinator.onFireComplete(outcome('X', T0 + 1_000))).toBeUndefined();
+    // B triggered on its own (no run id in its fire id) is no run either.
+    expect(coordinator.onFireComplete(outcome('B', T0 + 1_000))).toBeUndefined();
+    const opened = coordinator.onFireComplete(outcome('A', T0 + 10_000));
+    expect(opened).toBeInstanceOf(Promise);
+    await opened;
+    const run = await coordinator.getRun('A', T0 + 10_000);
+    expect(run?.jobs.find((j) => j.jobName === 'A')?.state).toBe('completed');
+    await sched.stop();
+  });
+});
+
 describe('DagCoordinator.detach', () => {
   it('waits for a sweep in flight (a slow store) instead of pulling the host from under it', async () => {
     const clock = new FakeClock(T0);
