@@ -74,25 +74,34 @@ export class ClusterClock implements Clock {
   }
 
   /**
-   * Measures the offset from Redis `TIME` (best of `samples` round trips).
+   * Measures the offset from Redis `TIME` (the quickest of `samples` round trips).
    * Rejects with `StoreUnavailableError` when Redis cannot be reached; the
    * previous offset stays in force.
    */
   async sync(samples = 3): Promise<number> {
-    let best: { rtt: number; correction: number } | undefined;
+    let best: { before: number; server: number; after: number } | undefined;
     for (let i = 0; i < samples; i++) {
       const before = this.base.now();
       const server = await this.connection.time();
       const after = this.base.now();
-      const rtt = after - before;
-      const correction = server - (before + after) / 2;
-      if (!best || rtt < best.rtt) best = { rtt, correction };
+      if (!best || after - before < best.after - best.before) best = { before, server, after };
     }
-    const sample = best as { rtt: number; correction: number };
+    const sample = best as { before: number; server: number; after: number };
+    return this.observe(sample.before, sample.server, sample.after);
+  }
+
+  /**
+   * Takes one sample of the offset from any round trip that read Redis `TIME`
+   * (`before` and `after` on the base clock, `server` in ms): a heartbeat is
+   * one, so the clock needs no round trip of its own. Returns the offset.
+   */
+  observe(before: number, server: number, after: number): number {
+    const rtt = after - before;
+    const correction = server - (before + after) / 2;
     // A slow sample (a GC pause, a busy Redis) is noisier than the one it would replace.
-    if (!this.synced || sample.rtt <= Math.max(this.lastRtt * 2, 5)) {
-      this.correction = sample.correction;
-      this.lastRtt = sample.rtt;
+    if (Number.isFinite(correction) && (!this.synced || rtt <= Math.max(this.lastRtt * 2, 5))) {
+      this.correction = correction;
+      this.lastRtt = rtt;
       this.synced = true;
     }
     if (Math.abs(this.correction) > this.warnThresholdMs) {

@@ -154,9 +154,13 @@ export class RedisNodeRegistry implements NodeRegistry {
       [this.keys.nodes, this.keys.beats],
       [LIST_WINDOW_MS],
     )) as string[];
-    const now = Number(flat[0]);
+    return this.nodesOf(flat, 1, Number(flat[0]));
+  }
+
+  /** The live nodes of a `list` answer (id, beat, JSON triples from `from`), with their job lists. */
+  private async nodesOf(flat: string[], from: number, now: number): Promise<NodeInfo[]> {
     const nodes: Array<{ stored: StoredNode; beat: number }> = [];
-    for (let i = 1; i < flat.length; i += 3) {
+    for (let i = from; i < flat.length; i += 3) {
       const parsed = StoredNode.safeParse(safeJson(flat[i + 2] as string));
       if (!parsed.success) {
         this.logger.warn('registry entry is malformed; ignored', { nodeId: flat[i] });
@@ -342,16 +346,15 @@ export class RedisNodeRegistry implements NodeRegistry {
   }
 
   private async beat(): Promise<void> {
-    if (this.clock)
-      // One TIME sample per heartbeat keeps the offset fresh; the start took the best of three.
-      await this.clock.sync(1).catch((error: unknown) => this.logger.warn('clock sync failed', { error: String(error) }));
     const jobs = this.jobsDirty ? this.jobsJson() : '';
-    const [status, detail] = (await this.connection.run(
+    const sentAt = this.clock?.base.now();
+    const reply = (await this.connection.run(
       'heartbeat',
       scripts.heartbeat,
       [this.keys.nodes, this.keys.beats, this.keys.jobs],
-      [this.nodeId, this.instance, this.storedJson(), jobs, this.nodeTtlMs * 10],
+      [this.nodeId, this.instance, this.storedJson(), jobs, this.nodeTtlMs * 10, LIST_WINDOW_MS],
     )) as string[];
+    const [status, detail] = reply as [string, string];
     if (status === 'replaced') {
       this.logger.error('another instance took over this node id; this instance stops', { nodeId: this.nodeId, by: detail });
       this.registered = false;
@@ -359,17 +362,18 @@ export class RedisNodeRegistry implements NodeRegistry {
       this.emit('replaced', this.publicInfo('leaving'));
       return;
     }
+    // The heartbeat's round trip is the clock's sample too (Redis TIME inside it): no TIME call of its own.
+    if (this.clock && sentAt !== undefined) this.clock.observe(sentAt, Number(reply[2]) * 1000, this.clock.base.now());
     this.jobsDirty = false;
     if (status === 'registered') {
       this.logger.warn('registry entry was gone (Redis lost its data?); registered again', { nodeId: this.nodeId });
       await this.announce('join');
     }
-    await this.noticeSilentLeaves();
+    await this.noticeSilentLeaves(await this.nodesOf(reply, 3, Number(detail)));
   }
 
   /** Nodes whose TTL passed since the last look left without a word: tell the listeners. */
-  private async noticeSilentLeaves(): Promise<void> {
-    const live = await this.getAllNodes();
+  private async noticeSilentLeaves(live: NodeInfo[]): Promise<void> {
     const liveIds = new Set(live.map((n) => n.nodeId));
     for (const [id, node] of this.known) {
       if (liveIds.has(id)) continue;

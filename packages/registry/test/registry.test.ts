@@ -181,6 +181,45 @@ describe.skipIf(!canRunRedis())('RedisNodeRegistry', () => {
     expect(warnings.filter((w) => w.includes('malformed membership message'))).toHaveLength(3);
   });
 
+  it('a heartbeat is its one round trip: it keeps the clock offset fresh and finds silent leaves without TIME or list calls', async () => {
+    const conn = connect();
+    const { SystemClock } = await import('@sched/core');
+    const system = new SystemClock();
+    let skew = -1_500;
+    const base = {
+      now: () => system.now() + skew,
+      setTimer: system.setTimer.bind(system),
+      clearTimer: system.clearTimer.bind(system),
+    };
+    const clock = new ClusterClock(conn, { base, warnThresholdMs: 10_000 });
+    const a = new RedisNodeRegistry(conn, { nodeId: 'a', heartbeatIntervalMs: 100, nodeTtlMs: 400, clock });
+    registries.push(a);
+    const b = make('b');
+    await a.register(info([]));
+    await b.register(info([]));
+    expect(clock.offsetMs).toBeGreaterThan(-1_550);
+    expect(clock.offsetMs).toBeLessThan(-1_450);
+    const sent: string[] = [];
+    const send = conn.client.sendCommand.bind(conn.client);
+    conn.client.sendCommand = ((command: { name: string; args: unknown[] }) => {
+      // A script is told apart by its SHA (EVALSHA) or its source (EVAL, after NOSCRIPT).
+      sent.push(command.name === 'evalsha' ? `evalsha ${String(command.args[0])}` : command.name);
+      return send(command as never);
+    }) as typeof conn.client.sendCommand;
+    // The node's clock jumps 2 s ahead: the next heartbeats carry the new offset.
+    skew = 500;
+    const left = waitEvent(a, 'leave', 'b');
+    await b.halt();
+    await left;
+    expect(clock.offsetMs).toBeGreaterThan(450);
+    expect(clock.offsetMs).toBeLessThan(550);
+    // One script (the heartbeat) and b's job list read once when b was first seen: no TIME, no list call.
+    const scriptsRun = new Set(sent.filter((c) => c.startsWith('evalsha ')));
+    expect(scriptsRun.size).toBe(1);
+    expect(sent.filter((c) => !c.startsWith('evalsha ') && c !== 'eval' && c !== 'get')).toEqual([]);
+    expect(sent.filter((c) => c === 'get').length).toBeLessThanOrEqual(1);
+  });
+
   it('advertises the cluster clock offset', async () => {
     const conn = connect();
     const { SystemClock } = await import('@sched/core');

@@ -7,10 +7,15 @@
   ARGV[3] JSON NodeInfo (for re-registration after data loss, and updates)
   ARGV[4] JSON array of job names, or '' when unchanged
   ARGV[5] ms after which a silent node's entry is deleted (a multiple of the ttl)
-  Returns { 'ok', now }, { 'registered', now } when the entry was gone (data
-  loss: written again), or { 'replaced', instance } when another instance took
-  the id over (this one must stop).
+  ARGV[6] how far back the list of nodes returned reads heartbeats, ms
+  Returns { 'ok', now, time, id1, beat1, json1, … } ('registered' instead of 'ok'
+  when the entry was gone: data loss, written again), where `time` is Redis TIME
+  as seconds.microseconds (a sample for the cluster clock) and the rest is the
+  `list` script's answer (the heartbeat is also the node's look at the others);
+  or { 'replaced', instance } when another instance took the id over (this one
+  must stop).
 ]]
+--! include live-nodes.lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local held = redis.call('HGET', KEYS[1], ARGV[1])
@@ -30,4 +35,5 @@ for _, id in ipairs(gone) do
   redis.call('HDEL', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
 end
-return { status, string.format('%d', now) }
+local out = { status, string.format('%d', now), string.format('%d.%06d', tonumber(t[1]), tonumber(t[2])) }
+return append_live_nodes(KEYS[1], KEYS[2], now, tonumber(ARGV[6]), out)
