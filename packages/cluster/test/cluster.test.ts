@@ -66,6 +66,38 @@ describe.skipIf(!canRunRedis())('createClusterScheduler (two nodes in one proces
     expect(onA).toBeLessThan(ledger.length);
   });
 
+  it("remote execution stays inside its key prefix: two clusters on one Redis with the same node ids never run each other's messages", async () => {
+    const ran: string[] = [];
+    const make = (keyPrefix: string) => {
+      const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+      redis.on('error', () => {});
+      clients.push(redis);
+      const s = createClusterScheduler({
+        redis,
+        nodeId: 'a',
+        keyPrefix,
+        heartbeatIntervalMs: 200,
+        nodeTtlMs: 1_000,
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+      });
+      s.registerJob({ name: 'shared', execute: () => void ran.push(keyPrefix) }, {});
+      return s;
+    };
+    const one = make('tenant1');
+    const two = make('tenant2');
+    await one.start();
+    await two.start();
+    try {
+      const result = await one.execute({ jobName: 'shared', routeStrategy: 'specific', nodeId: 'a', timeoutMs: 5_000 });
+      expect(result.outcomes.map((o) => o.status)).toEqual(['completed']);
+      const broadcast = await two.execute({ jobName: 'shared', routeStrategy: 'broadcast', timeoutMs: 5_000 });
+      expect(broadcast.outcomes.map((o) => o.status)).toEqual(['completed']);
+      expect(ran).toEqual(['tenant1', 'tenant2']);
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+    }
+  });
+
   it('attaches a MetricsCollector unless told not to: its /metrics text counts the runs; a node without one is missing from the aggregate', async () => {
     const ledger: Array<{ fireId: string; nodeId: string }> = [];
     const a = node('m-a', ledger, { keyPrefix: 'ct-metrics' });

@@ -31,12 +31,15 @@ export interface ClusterRemoteExecutorOptions {
 /**
  * The execute channel of one node: `execute()` publishes a routed envelope on
  * each target's own channel, so only the nodes that run it read it (a raw
- * message goes to `scheduler:execute:global`, which every node reads).
+ * message goes to `scheduler:execute:global`, which every node reads). Under
+ * the connection's key prefix (`RedisConnection.prefix`, e.g. `sched:v1`), so two
+ * clusters on one Redis with different prefixes never read each other's, even
+ * with the same node ids.
  */
-export const nodeChannelOf = (nodeId: string): string => `scheduler:execute:node:${nodeId}`;
+export const nodeChannelOf = (prefix: string, nodeId: string): string => `${prefix}:execute:node:${nodeId}`;
 
-/** The reply channel of a node: outcomes of the messages it sent. */
-export const replyChannelOf = (nodeId: string): string => `scheduler:execute:reply:${nodeId}`;
+/** The reply channel of a node (under the key prefix, as `nodeChannelOf`): outcomes of the messages it sent. */
+export const replyChannelOf = (prefix: string, nodeId: string): string => `${prefix}:execute:reply:${nodeId}`;
 
 /** An outcome on a reply channel: `{ messageId, nodeId, outcome }` (any sender may read them with it). */
 export const executeReplySchema = z.object({
@@ -132,8 +135,8 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     }
     this.unsubscribes.push(
       await this.connection.subscribe(EXECUTE_CHANNEL, (raw) => void this.onMessage(raw)),
-      await this.connection.subscribe(nodeChannelOf(host.nodeId), (raw) => void this.onMessage(raw)),
-      await this.connection.subscribe(replyChannelOf(host.nodeId), (raw) => this.onReply(raw)),
+      await this.connection.subscribe(nodeChannelOf(this.connection.prefix, host.nodeId), (raw) => void this.onMessage(raw)),
+      await this.connection.subscribe(replyChannelOf(this.connection.prefix, host.nodeId), (raw) => this.onReply(raw)),
     );
   }
 
@@ -184,7 +187,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
       jobName: request.jobName,
       routeStrategy: strategy,
       timeoutMs,
-      replyTo: replyChannelOf(host.nodeId),
+      replyTo: replyChannelOf(this.connection.prefix, host.nodeId),
       targets,
       ...(request.nodeId === undefined ? {} : { nodeId: request.nodeId }),
       ...(request.params === undefined ? {} : { params: request.params }),
@@ -192,7 +195,7 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     try {
       // Routed already: each target reads it on its own channel; the other nodes never parse it.
       const body = JSON.stringify(this.sign(envelope));
-      await Promise.all(targets.map((target) => this.connection.publish(nodeChannelOf(target), body)));
+      await Promise.all(targets.map((target) => this.connection.publish(nodeChannelOf(this.connection.prefix, target), body)));
     } catch (error) {
       // Not sent: nothing to wait for (the routed message expires unused).
       abandon();
@@ -225,7 +228,14 @@ export class ClusterRemoteExecutor implements RemoteExecutor {
     });
     await this.connection.publish(
       EXECUTE_CHANNEL,
-      JSON.stringify(this.sign({ messageId, messageType: 'cancel', executionId, replyTo: replyChannelOf(host.nodeId) })),
+      JSON.stringify(
+        this.sign({
+          messageId,
+          messageType: 'cancel',
+          executionId,
+          replyTo: replyChannelOf(this.connection.prefix, host.nodeId),
+        }),
+      ),
     );
     return answered;
   }
