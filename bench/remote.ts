@@ -95,7 +95,8 @@ async function ours(server: RedisServer, rate: number, run: number): Promise<Cel
   const pub = new Redis(server.url);
   const sub = new Redis(server.url);
   // Routed before publishing, as sched.execute() does (the receivers then do not route).
-  const router = new RemoteRouter(new RedisConnection(pub, { keyPrefix: prefix }));
+  const connection = new RedisConnection(pub, { keyPrefix: prefix });
+  const router = new RemoteRouter(connection);
   const waiting = new Map<string, (ms: number) => void>();
   const replyTo = `bench-replies-${prefix}`;
   await sub.subscribe(replyTo);
@@ -112,7 +113,7 @@ async function ours(server: RedisServer, rate: number, run: number): Promise<Cel
       waiting.set(messageId, done);
       const { targets } = await router.route(messageId, { jobName: 'noop', strategy: 'round-robin' }, ['n1', 'n2', 'n3']);
       await pub.publish(
-        nodeChannelOf(targets[0] as string),
+        nodeChannelOf(connection.prefix, targets[0] as string),
         JSON.stringify({
           messageId,
           messageType: 'execute',
