@@ -73,7 +73,13 @@ export function configStoreContract(name: string, make: () => Promise<ConfigStor
       }
       // Notices or, if one is lost, the 5 s poll deliver them; 30 s leaves room for a loaded CI machine
       // (one CI run on a 3-master cluster under load missed the 10 s bound).
-      await until(() => seen.length >= 4, 'three changes', 30_000);
+      await until(() => seen.length >= 4, 'three changes', 30_000).catch(async (error: Error) => {
+        // Say what the watcher had and what the store holds, so a failure here can be told apart.
+        const stored = await store.get().catch((e: unknown) => String(e));
+        throw new Error(
+          `${error.message}: delivered ${JSON.stringify(seen.map((c) => c.version))}, stored ${JSON.stringify(typeof stored === 'string' ? stored : stored?.version)}`,
+        );
+      });
       await new Promise((r) => setTimeout(r, 100));
       stop();
       expect(seen.map((c) => c.version)).toEqual([1, 2, 3, 4]);
