@@ -38,6 +38,8 @@ export class RedisConnection {
   readonly commandTimeoutMs: number;
   private sub: RedisClient | undefined;
   private readonly handlers = new Map<string, Set<(message: string, channel: string) => void>>();
+  /** SUBSCRIBEs in flight, by channel. */
+  private readonly subscribing = new Map<string, Promise<void>>();
 
   constructor(client: RedisClient, options: RedisConnectionOptions = {}) {
     if (typeof client !== 'object' || client === null || typeof (client as Redis).evalsha !== 'function') {
@@ -118,12 +120,25 @@ export class RedisConnection {
    */
   async subscribe(channel: string, handler: (message: string, channel: string) => void): Promise<() => Promise<void>> {
     const sub = this.subscriber();
-    let set = this.handlers.get(channel);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(channel, set);
-      await this.call('subscribe', () => sub.subscribe(channel));
+    // One SUBSCRIBE a channel, shared by callers that come while it is in flight; one that fails
+    // leaves no trace, so the next caller sends it again (not a channel that looks subscribed and is not).
+    let subscribing = this.subscribing.get(channel);
+    if (!subscribing && !this.handlers.has(channel)) {
+      subscribing = this.call('subscribe', () => sub.subscribe(channel)).then(
+        () => {
+          this.subscribing.delete(channel);
+          if (!this.handlers.has(channel)) this.handlers.set(channel, new Set());
+        },
+        (error: unknown) => {
+          this.subscribing.delete(channel);
+          throw error;
+        },
+      );
+      this.subscribing.set(channel, subscribing);
     }
+    if (subscribing) await subscribing;
+    let set = this.handlers.get(channel);
+    if (!set) this.handlers.set(channel, (set = new Set()));
     set.add(handler);
     return async () => {
       const current = this.handlers.get(channel);

@@ -77,6 +77,33 @@ describe.skipIf(!canRunRedis())('RedisConnection on one redis-server', () => {
     await off1();
   });
 
+  it('a SUBSCRIBE that failed leaves no trace: the next subscribe sends it again and its handler hears the channel', async () => {
+    const sub = (connection as unknown as { subscriber(): Redis }).subscriber();
+    const subscribe = sub.subscribe.bind(sub);
+    let failures = 1;
+    sub.subscribe = ((...args: Parameters<typeof subscribe>) => {
+      if (failures-- > 0) return Promise.reject(new Error('read ECONNRESET'));
+      return subscribe(...args);
+    }) as typeof sub.subscribe;
+    try {
+      await expect(connection.subscribe('flaky', () => undefined)).rejects.toBeInstanceOf(StoreUnavailableError);
+      const heard: string[] = [];
+      let bothHeard: () => void = () => undefined;
+      const arrived = new Promise<void>((resolve) => (bothHeard = resolve));
+      const hear = (m: string) => {
+        heard.push(m);
+        if (heard.length === 2) bothHeard();
+      };
+      // Two callers at once share the one SUBSCRIBE, sent again after the failed one.
+      await Promise.all([connection.subscribe('flaky', (m) => hear(m)), connection.subscribe('flaky', (m) => hear(m))]);
+      await connection.publish('flaky', 'again');
+      await arrived;
+      expect(heard).toEqual(['again', 'again']);
+    } finally {
+      sub.subscribe = subscribe;
+    }
+  });
+
   it('measures the cluster clock offset of a skewed node', async () => {
     const skewed = new SystemClock({ offsetMs: 1_500 });
     const clock = new ClusterClock(connection, { base: skewed, warnThresholdMs: 1_000 });
