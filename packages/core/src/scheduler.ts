@@ -1813,7 +1813,13 @@ export class Scheduler {
     for (const [entry, eff] of planned) {
       const rescheduleNeeded = !sameSchedule(entry.cfg, eff);
       const breakerChanged = JSON.stringify(entry.cfg.circuitBreaker) !== JSON.stringify(eff.circuitBreaker);
+      const priorityChanged = entry.cfg.priority !== eff.priority;
       entry.cfg = eff;
+      if (priorityChanged) {
+        // Fires already waiting (for a claim or a slot) take the new priority too, not only later ones.
+        this.claims.reprioritize(entry, eff.priority);
+        this.dispatcher.reprioritize((task) => task.entry === entry, eff.priority);
+      }
       entry.spec = compileFor(api, eff);
       if (breakerChanged) {
         entry.breaker = eff.circuitBreaker

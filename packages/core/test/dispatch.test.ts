@@ -94,6 +94,33 @@ describe('priority and concurrency', () => {
   });
 });
 
+describe('priority changed while fires wait', () => {
+  it('a hot reload that raises a job above the others moves its queued fire ahead of theirs', async () => {
+    const { sched, clock } = setup({ maxConcurrency: 1 });
+    const { runs, job } = recorder(clock);
+    const cfg = (priority: number) => ({ cronSpec: '0 * * * * *', priority });
+    for (const [name, priority] of [
+      ['low', 1],
+      ['mid', 5],
+      ['top', 9],
+    ] as const) {
+      sched.registerJob(
+        job(name, () => clock.sleep(1_000)),
+        cfg(priority),
+      );
+    }
+    await sched.start();
+    await clock.advance(60_000);
+    expect(runs.map((r) => r.jobName)).toEqual(['top']);
+    expect(sched.getMetrics()).toMatchObject({ running: 1, queued: 2 });
+    // 'low' and 'mid' wait for the slot; 'low' now outranks 'mid'.
+    await sched.loadFromConfig({ jobs: { low: cfg(7), mid: cfg(5), top: cfg(9) } });
+    await clock.advance(2_000);
+    expect(runs.map((r) => r.jobName)).toEqual(['top', 'low', 'mid']);
+    await stopWith(sched, clock);
+  });
+});
+
 describe('overlapPrevent', () => {
   it('skips a fire while the previous run is going (event skip, reason overlap), and records it', async () => {
     const { sched, clock } = setup();

@@ -85,6 +85,12 @@ export class ClaimQueue {
     if (this.pending.length > 0 && this.failures === 0) this.flushInBackground();
   }
 
+  /** A job's new priority, for its fires not claimed yet (they are ordered by it at each flush). */
+  reprioritize(entry: JobEntry, priority: number): void {
+    for (const f of this.pending) if (f.entry === entry) f.priority = priority;
+    for (const f of this.deferred) if (f.entry === entry) f.priority = priority;
+  }
+
   /** Drops every pending fire (nothing was claimed for them) and stops. */
   stop(): PendingFire[] {
     this.stopped = true;

@@ -59,6 +59,15 @@ export class Dispatcher<T extends Dispatchable> {
     return out;
   }
 
+  /** Gives the queued tasks `which` picks a new priority, and moves them in the queue accordingly. */
+  reprioritize(which: (task: T) => boolean, priority: number): void {
+    for (const task of this.queue.toArray()) {
+      if (!which(task) || task.priority === priority) continue;
+      task.priority = priority;
+      this.queue.update(task);
+    }
+  }
+
   /** Stops starting queued tasks (running ones go on). */
   pause(): void {
     this.paused = true;

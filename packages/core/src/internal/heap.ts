@@ -23,6 +23,11 @@ export class IndexedHeap<T extends HeapItem> {
     return this.items[0];
   }
 
+  /** The items, in no particular order (a copy: the heap may change while it is read). */
+  toArray(): T[] {
+    return this.items.slice();
+  }
+
   has(item: T): boolean {
     return item.heapIndex >= 0 && this.items[item.heapIndex] === item;
   }
