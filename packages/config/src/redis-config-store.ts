@@ -137,10 +137,19 @@ export class RedisConfigStore implements ConfigStore {
   /** Versions after `after` up to the current one, oldest first (what the history still holds). */
   async versionsAfter(after: number): Promise<VersionedConfig[]> {
     const raw = await this.connection.call('config.watch', () => this.connection.client.get(this.keys.version));
-    const current = Number(raw ?? 0);
-    if (current <= after) return [];
-    const entries = await this.history(Math.min(current - after, this.historyLimit));
-    return entries.filter((e) => e.version > after).reverse();
+    let want = Number(raw ?? 0) - after;
+    if (want <= 0) return [];
+    for (;;) {
+      const entries = await this.history(Math.min(want, this.historyLimit)); // newest first
+      const newest = entries[0]?.version ?? after;
+      // A change that landed between the two reads pushed the older entries down the list: read
+      // again, wider, so the one right after `after` is in (never skip a version).
+      if (newest - after > want && want < this.historyLimit) {
+        want = newest - after;
+        continue;
+      }
+      return entries.filter((e) => e.version > after).reverse();
+    }
   }
 }
 

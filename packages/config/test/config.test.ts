@@ -42,6 +42,23 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
     expect((await store.history(10)).map((h) => h.version)).toEqual([5, 4, 3]);
   });
 
+  it('a change that lands between reading the version and reading the history is not skipped', async () => {
+    const { store, other } = twoNodes();
+    await store.compareAndSet({ jobs: {} }, 0, { nodeId: 'a' });
+    await other.compareAndSet({ jobs: {} }, 1, { nodeId: 'b' });
+    const history = store.history.bind(store);
+    let injected = false;
+    store.history = async (limit?: number) => {
+      // Version 3 lands after the reader saw version 2 as the newest, before it reads the list.
+      if (!injected) {
+        injected = true;
+        await other.compareAndSet({ jobs: {} }, 2, { nodeId: 'b' });
+      }
+      return history(limit);
+    };
+    expect((await store.versionsAfter(1)).map((c) => c.version)).toEqual([2, 3]);
+  });
+
   it('a watcher whose subscriber was cut off catches up on the versions it missed, in order', async () => {
     const { store, other } = twoNodes({ pollIntervalMs: 200 });
     const seen: VersionedConfig[] = [];
