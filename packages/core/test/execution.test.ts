@@ -84,6 +84,47 @@ describe('timeoutMs', () => {
     await sched.stop();
   });
 
+  it('a copy of ctx ({ ...ctx }) carries the same signal, and SPEC.md fields only', async () => {
+    const { sched, clock } = setup();
+    let copy: Record<string, unknown> | undefined;
+    let copiedSignal: AbortSignal | undefined;
+    sched.registerJob(
+      {
+        name: 'spread',
+        async execute(ctx) {
+          const spread = { ...ctx };
+          copy = spread;
+          copiedSignal = spread.signal;
+          await clock.sleep(60_000, spread.signal);
+        },
+      },
+      { cronSpec: '0 * * * * *', timeoutMs: 1_000 },
+    );
+    await sched.start();
+    await clock.advance(60_000);
+    expect(Object.keys(copy ?? {})).toEqual([
+      'jobName',
+      'fireId',
+      'executionId',
+      'scheduledAt',
+      'nodeId',
+      'attempt',
+      'signal',
+      'logger',
+      'fencingToken',
+      'params',
+      'missedCount',
+      'missedFrom',
+      'shard',
+    ]);
+    expect(copiedSignal).toBeInstanceOf(AbortSignal);
+    expect(copiedSignal?.aborted).toBe(false);
+    await clock.advance(1_000);
+    expect(copiedSignal?.aborted).toBe(true);
+    expect(copiedSignal?.reason).toBeInstanceOf(JobTimeoutError);
+    await sched.stop();
+  });
+
   it('frees the slot even when the job ignores the signal', async () => {
     const { sched, clock } = setup({ maxConcurrency: 1 });
     const { runs, job } = recorder(clock);

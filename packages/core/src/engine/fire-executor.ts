@@ -7,6 +7,7 @@ import type { Clock } from '../ports/clock.js';
 import type { LockManager } from '../ports/lock-manager.js';
 import type { Logger } from '../ports/logger.js';
 import { childLogger } from '../ports/logger.js';
+import { ExecutionContext } from './execution-context.js';
 import type { FireTask } from './job-entry.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { Reporter } from './reporter.js';
@@ -182,23 +183,8 @@ export class FireExecutor {
     const startedAt = clock.now();
     const attempt = task.attempt;
     const scheduledAt = task.scheduledAt === undefined ? undefined : new Date(task.scheduledAt);
-    const ctx: JobContext = {
-      jobName: task.jobName,
-      fireId: task.fireId,
-      executionId,
-      scheduledAt,
-      nodeId: deps.nodeId,
-      attempt,
-      get signal() {
-        return abort.signal;
-      },
-      logger: childLogger(deps.logger, { jobName: task.jobName, fireId: task.fireId, executionId }),
-      fencingToken: task.lease.fencingToken,
-      params: task.params,
-      missedCount: task.missedCount,
-      missedFrom: task.missedFrom === undefined ? undefined : new Date(task.missedFrom),
-      shard: task.shard,
-    };
+    const logger = childLogger(deps.logger, { jobName: task.jobName, fireId: task.fireId, executionId });
+    const ctx: JobContext = new ExecutionContext(task, executionId, scheduledAt, deps.nodeId, logger, abort);
     this.running.set(executionId, { task, abort });
     const lateMs =
       attempt === 1 && task.kind === 'cron' && task.scheduledAt !== undefined ? startedAt - task.scheduledAt : undefined;
