@@ -868,19 +868,20 @@ export class Scheduler {
     for (const entry of due) {
       const spec = entry.spec;
       if (!spec || !this.fires(entry)) continue;
-      const fires: PendingFire[] = [];
+      // This job's fires go straight into `pending` (no array a job): they are pending[from..].
+      const from = pending.length;
       let t: number | undefined = entry.next;
       if (t < cutoff) t = spec.next(cutoff - 1);
       let prev = this.prevInstant(entry, t);
-      while (t !== undefined && t <= now && fires.length < MAX_FIRES_PER_WAKE) {
-        fires.push({ jobName: entry.name, instant: t, prevInstant: prev, entry, priority: entry.cfg.priority });
+      while (t !== undefined && t <= now && pending.length - from < MAX_FIRES_PER_WAKE) {
+        pending.push({ jobName: entry.name, instant: t, prevInstant: prev, entry, priority: entry.cfg.priority });
         prev = t;
         t = spec.next(t);
       }
-      if (fires.length === 0) {
+      if (pending.length === from) {
         const latest = spec.prev(now + 1);
         if (latest !== undefined && latest >= entry.next) {
-          fires.push({
+          pending.push({
             jobName: entry.name,
             instant: latest,
             prevInstant: this.prevInstant(entry, latest),
@@ -897,12 +898,13 @@ export class Scheduler {
       entry.wakeDelay = owner ? 0 : this.tuning.takeoverGraceMs;
       this.timer.schedule(entry);
       if (entry.paused) {
-        for (const f of fires) {
+        for (let k = from; k < pending.length; k++) {
+          const instant = (pending[k] as PendingFire).instant;
           this.reporter.skip(
             {
               jobName: entry.name,
-              fireId: cronFireId(entry.name, f.instant),
-              scheduledAt: f.instant,
+              fireId: cronFireId(entry.name, instant),
+              scheduledAt: instant,
               kind: 'cron',
               nodeId: this.nodeId,
               executionId: '',
@@ -911,11 +913,13 @@ export class Scheduler {
             false,
           );
         }
+        pending.length = from;
         continue;
       }
       // Not the preferred node: sweep at T + grace for what the owner left unclaimed.
-      if (!owner) for (const f of fires) f.notBefore = f.instant + this.tuning.takeoverGraceMs;
-      for (const f of fires) pending.push(f);
+      if (!owner)
+        for (let k = from; k < pending.length; k++)
+          (pending[k] as PendingFire).notBefore = (pending[k] as PendingFire).instant + this.tuning.takeoverGraceMs;
     }
     this.claims.add(pending);
   }

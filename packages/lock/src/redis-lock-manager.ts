@@ -52,7 +52,7 @@ export class RedisLockManager implements LockManager {
     const k = this.keys.of(bucket);
     // Fires that share an instant, a previous instant and flags go as one group (usually
     // the whole call): the script reads each group's header once, then one job name a fire.
-    const groups = groupBy(fires, (f) => `${f.instant}|${f.prevInstant ?? ''}|${claimFlags(f)}`);
+    const groups = groupBy(fires, claimGroupKey());
     const args: Array<string | number> = [options.nodeId, options.leaseTtlMs, this.epochs.next()];
     const sent: DueFire[] = [];
     for (const group of groups.values()) {
@@ -172,6 +172,24 @@ export class RedisLockManager implements LockManager {
 }
 
 /** The claim script's flags of a due fire: 1 = write it running, 2 = a retry of an unanswered claim. */
+/** A fire's group key (instant, previous instant, flags), built once per run of fires that share it. */
+function claimGroupKey(): (fire: DueFire) => string {
+  let instant = Number.NaN;
+  let prev: number | undefined = Number.NaN;
+  let flags = -1;
+  let key = '';
+  return (fire) => {
+    const f = claimFlags(fire);
+    if (fire.instant !== instant || fire.prevInstant !== prev || f !== flags) {
+      instant = fire.instant;
+      prev = fire.prevInstant;
+      flags = f;
+      key = `${instant}|${prev ?? ''}|${f}`;
+    }
+    return key;
+  };
+}
+
 function claimFlags(fire: DueFire): number {
   return (fire.startNow === true ? 1 : 0) + (fire.retry === true ? 2 : 0);
 }

@@ -44,7 +44,7 @@ export class UpdateBatcher {
     this.pending.clear();
     for (const [keys, pending] of batches) {
       // Updates that share an operation, ms and status go as one group: its header once, then two args an update.
-      const groups = groupBy(pending, (p) => `${p.op}|${p.ms}|${p.status}`);
+      const groups = groupBy(pending, updateGroupKey());
       const args: Array<string | number> = [];
       const list: Pending[] = [];
       for (const group of groups.values()) {
@@ -66,4 +66,21 @@ export class UpdateBatcher {
       );
     }
   }
+}
+
+/** An update's group key (operation, ms, status), built once per run of updates that share it. */
+function updateGroupKey(): (p: Pending) => string {
+  let op = '';
+  let ms = Number.NaN;
+  let status = '';
+  let key = '';
+  return (p) => {
+    if (p.op !== op || p.ms !== ms || p.status !== status || key === '') {
+      op = p.op;
+      ms = p.ms;
+      status = p.status;
+      key = `${op}|${ms}|${status}`;
+    }
+    return key;
+  };
 }

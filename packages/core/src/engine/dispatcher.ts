@@ -48,6 +48,12 @@ export class Dispatcher<T extends Dispatchable> {
 
   submit(task: T): void {
     if (task.seq === 0) task.seq = this.nextSeq();
+    // Nothing waits and a slot is free: it would be popped at once, so it skips the queue (whose
+    // array, emptied after every task, would otherwise grow a new backing store each time).
+    if (this.queue.size === 0 && !this.paused && this.runningCount < this.maxConcurrency) {
+      this.start(task);
+      return;
+    }
     this.queue.push(task);
     this.pump();
   }
@@ -77,10 +83,14 @@ export class Dispatcher<T extends Dispatchable> {
     while (!this.paused && this.runningCount < this.maxConcurrency) {
       const task = this.queue.pop();
       if (task === undefined) break;
-      this.runningCount += 1;
-      // One handler for every task (no closure a task); `run` should not reject, but a slot frees either way.
-      void this.run(task).then(this.slotFreed, this.slotFreed);
+      this.start(task);
     }
+  }
+
+  private start(task: T): void {
+    this.runningCount += 1;
+    // One handler for every task (no closure a task); `run` should not reject, but a slot frees either way.
+    void this.run(task).then(this.slotFreed, this.slotFreed);
   }
 
   private readonly slotFreed = (): void => {
