@@ -51,8 +51,10 @@ local mark_pairs, n_marks = {}, 0
 local codes, fencings, gaps = {}, {}, {}
 local records, leases, n_rec, n_fen = {}, {}, 0, 0
 local expires = NOW + ttl
+-- As text once: a number handed to redis.call is formatted again for every fire.
+local expires_text = ms_string(expires)
 -- A record is `state SEP node SEP fencing SEP expires SEP status` (see pack).
-local tail = SEP .. ms_string(expires) .. SEP
+local tail = SEP .. expires_text .. SEP
 local head_running, head_claimed = 'running' .. SEP .. node .. SEP, 'claimed' .. SEP .. node .. SEP
 
 -- A retry whose earlier call landed finds the fire still its own.
@@ -104,7 +106,7 @@ for g = 1, #groups do
       local fire_id = job .. at
       records[n_rec + 1] = fire_id
       records[n_rec + 2] = head .. format('%d', fencing) .. tail
-      leases[n_rec + 1] = expires
+      leases[n_rec + 1] = expires_text
       leases[n_rec + 2] = fire_id
       n_rec = n_rec + 2
       n_fen = n_fen + 1
