@@ -171,7 +171,6 @@ export class RedisLockManager implements LockManager {
   }
 }
 
-/** The claim script's flags of a due fire: 1 = write it running, 2 = a retry of an unanswered claim. */
 /** A fire's group key (instant, previous instant, flags), built once per run of fires that share it. */
 function claimGroupKey(): (fire: DueFire) => string {
   let instant = Number.NaN;
@@ -190,6 +189,7 @@ function claimGroupKey(): (fire: DueFire) => string {
   };
 }
 
+/** The claim script's flags of a due fire: 1 = write it running, 2 = a retry of an unanswered claim. */
 function claimFlags(fire: DueFire): number {
   return (fire.startNow === true ? 1 : 0) + (fire.retry === true ? 2 : 0);
 }
