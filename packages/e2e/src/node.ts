@@ -8,6 +8,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { createClusterScheduler } from '@sched/cluster';
+import { readJsonLines } from '@sched/testkit';
 import { Scheduler, SystemClock, type JobContext, type Logger, type MisfirePolicy } from '@sched/core';
 import { EmbeddedSnapshotRepository } from '@sched/snapshots';
 import { DagCoordinator } from '@sched/dag';
@@ -285,16 +286,7 @@ scheduler.on('misfire', (e) =>
  * `answer <json>` with the same id.
  */
 if (process.stdin.readable) {
-  let pending = '';
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (chunk: string) => {
-    pending += chunk;
-    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (line.trim()) void command(JSON.parse(line) as { id: number; cmd: string; args: unknown[] });
-    }
-  });
+  readJsonLines(process.stdin, (line) => void command(line as { id: number; cmd: string; args: unknown[] }));
 }
 
 async function command({ id, cmd, args }: { id: number; cmd: string; args: unknown[] }): Promise<void> {

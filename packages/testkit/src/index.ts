@@ -5,7 +5,7 @@
 export { RedisServer, startRedisCluster, hasRedisServer, canRunRedis } from './redis-server.js';
 export type { RedisServerOptions, RedisClusterInfo } from './redis-server.js';
 export { PostgresServer, canRunPostgres, postgresBinDir } from './postgres.js';
-export { freePort, freePorts, startTracked, stopProcess, waitForOutput } from './process.js';
+export { freePort, freePorts, readJsonLines, startTracked, stopProcess, waitForOutput } from './process.js';
 export { canRunChromium, chromiumPath, CHROMIUM_ARGS } from './browser.js';
 export {
   createSimulatedCluster,

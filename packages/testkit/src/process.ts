@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 
 /** Every process a test helper started, killed by PID when this process exits, whatever happens. */
 const children = new Set<ChildProcess>();
@@ -123,4 +124,31 @@ export async function freePorts(count: number): Promise<number[]> {
   });
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   return ports;
+}
+
+/**
+ * Reads a child's commands from `input` (its stdin), one JSON value per line, and
+ * hands each to `handle`, in order. A line that is not JSON goes to `onMalformed`
+ * (by default a line on stderr) and the reader goes on. Returns a function that
+ * stops reading.
+ */
+export function readJsonLines(
+  input: NodeJS.ReadableStream,
+  handle: (value: unknown) => void,
+  onMalformed: (line: string, error: Error) => void = (line, error) =>
+    process.stderr.write(`ignored a malformed command line (${error.message}): ${line.slice(0, 200)}\n`),
+): () => void {
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  lines.on('line', (line) => {
+    if (!line.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line) as unknown;
+    } catch (error) {
+      onMalformed(line, error as Error);
+      return;
+    }
+    handle(value);
+  });
+  return () => lines.close();
 }

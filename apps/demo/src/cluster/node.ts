@@ -8,6 +8,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createClusterScheduler, RedisConfigStore, RedisConnection } from '@sched/cluster';
+import { readJsonLines } from '@sched/testkit';
 import { loadConfigFile } from '@sched/config';
 import type { ExecuteRequest } from '@sched/core';
 import { clusterDemoJobs } from './jobs.js';
@@ -112,16 +113,7 @@ async function command({ id, cmd, args }: { id: number; cmd: string; args: unkno
   }
 }
 
-let pending = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk: string) => {
-  pending += chunk;
-  for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-    const line = pending.slice(0, nl);
-    pending = pending.slice(nl + 1);
-    if (line.trim()) void command(JSON.parse(line) as { id: number; cmd: string; args: unknown[] });
-  }
-});
+readJsonLines(process.stdin, (line) => void command(line as { id: number; cmd: string; args: unknown[] }));
 
 process.once('SIGTERM', () => {
   stopWatching();
