@@ -51,6 +51,7 @@ import { MemorySnapshotRepository } from './memory/snapshot-repository.js';
 import { LocalRemoteExecutor } from './remote/local-executor.js';
 import { CatchupPacer } from './engine/catchup.js';
 import { CircuitBreaker, type BreakerState } from './engine/circuit-breaker.js';
+import { ClaimAnnouncer } from './engine/claim-announcer.js';
 import { ClaimQueue, type PendingFire } from './engine/claim-queue.js';
 import { Counters, type JobMetrics, type SchedulerMetrics } from './engine/counters.js';
 import { Defaults } from './engine/defaults.js';
@@ -172,6 +173,7 @@ export class Scheduler {
   private fileStore: FileStore | undefined;
   private readonly dispatcher: Dispatcher<FireTask>;
   private readonly executor: FireExecutor;
+  private readonly announcer: ClaimAnnouncer;
   private readonly leaseKeeper: LeaseKeeper;
   private readonly catchup: CatchupPacer;
   private readonly membership: Membership;
@@ -271,6 +273,14 @@ export class Scheduler {
       () => this.onSlotFree(),
     );
     this.timer = new ScheduleTimer<JobEntry>(this.clock, Defaults.maxSleepMs, (due, now) => this.onDue(due, now));
+    this.announcer = new ClaimAnnouncer({
+      pubsub: this.pubsub,
+      clock: this.clock,
+      logger: this.logger,
+      nodeId: this.nodeId,
+      keepMs: Math.max(10_000, 4 * t.takeoverGraceMs),
+      delayMs: Math.floor(t.takeoverGraceMs / 4),
+    });
     this.claims = new ClaimQueue({
       clock: this.clock,
       logger: this.logger,
@@ -288,6 +298,10 @@ export class Scheduler {
         this.reporter.metric({ type: 'claim-error', error });
         this.reporter.error('claim', error);
       },
+      onClaimed: (fires) => {
+        if (this.membership.size > 1) this.announcer.announce(fires);
+      },
+      claimedElsewhere: (fire) => this.announcer.claimedElsewhere(fire),
     });
     this.catchup = new CatchupPacer(this.clock, t.catchupIntervalMs, (entry, instant) =>
       this.background(this.runCatchup(entry, instant), 'catch-up', entry.name),
@@ -1703,6 +1717,7 @@ export class Scheduler {
   private adapters(): Array<{ name: string; attach: () => unknown; detach: () => unknown }> {
     const { remoteExecutor, dependencyCoordinator, shardPlanner } = this;
     return [
+      { name: 'claimAnnouncer', attach: () => this.announcer.attach(), detach: () => this.announcer.detach() },
       { name: 'remoteExecutor', attach: () => remoteExecutor.attach(this.host), detach: () => remoteExecutor.detach?.() },
       ...(dependencyCoordinator
         ? [

@@ -18,6 +18,30 @@ describe('simulated cluster (FakeClock)', () => {
     await cluster.stop();
   });
 
+  it('non-owners leave out of their sweep the fires an owner announced claimed; each fire still exactly once', async () => {
+    const cluster = createSimulatedCluster({ nodes: 3, jobs: everySecond(30) });
+    // Every claim the nodes send, with how many of its fires are the sweep's (not the sender's at the instant).
+    const sweeps: Array<{ at: number; swept: number }> = [];
+    const lockManager = cluster.store.lockManager;
+    const claimDue = lockManager.claimDue.bind(lockManager);
+    lockManager.claimDue = (fires, options) => {
+      sweeps.push({
+        at: cluster.clock.now(),
+        swept: fires.filter((f) => (f as { notBefore?: number }).notBefore !== undefined).length,
+      });
+      return claimDue(fires, options);
+    };
+    await cluster.start();
+    await cluster.advance(10_000);
+    // Once every node sees the others (the first heartbeats), the owners' announcements leave nothing to sweep.
+    const settled = sweeps.filter((c) => c.at > cluster.startedAt + 3_000);
+    expect(settled.length).toBeGreaterThan(0);
+    expect(settled.reduce((a, c) => a + c.swept, 0)).toBe(0);
+    const report = cluster.expectExactlyOncePerFire({ settleMs: 1_000 });
+    expect(report.expected).toBeGreaterThanOrEqual(30 * 8);
+    await cluster.stop();
+  });
+
   it('kill -9 of a node: no duplicate, no miss; its claimed-but-unstarted fires run late elsewhere', async () => {
     const cluster = createSimulatedCluster({
       nodes: 3,

@@ -33,6 +33,10 @@ export interface ClaimQueueDeps {
   /** Fires the store refused because it lost its data after they were due (see `ClaimDueResult.dataLoss`). */
   onDataLoss: (fires: PendingFire[], now: number) => void;
   onError: (error: Error) => void;
+  /** The owner's fires of an answered claim, won or lost (not those lost to data loss): announced to the others. */
+  onClaimed?: (fires: PendingFire[]) => void;
+  /** Whether another node announced this fire claimed: the sweep leaves it out. */
+  claimedElsewhere?: (fire: PendingFire) => boolean;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -71,6 +75,7 @@ export class ClaimQueue {
     let ready = false;
     for (const f of fires) {
       if (f.notBefore !== undefined && f.notBefore > now) this.deferred.push(f);
+      else if (f.notBefore !== undefined && this.sweptElsewhere(f)) continue;
       else {
         this.pending.push(f);
         ready = true;
@@ -106,10 +111,15 @@ export class ClaimQueue {
     if (this.deferred.length === 0) return;
     const keep: PendingFire[] = [];
     for (const f of this.deferred) {
-      if ((f.notBefore as number) <= now) this.pending.push(f);
-      else keep.push(f);
+      if ((f.notBefore as number) > now) keep.push(f);
+      else if (!this.sweptElsewhere(f)) this.pending.push(f);
     }
     this.deferred = keep;
+  }
+
+  /** A fire of the sweep (not this node's at its instant) that its owner announced claimed: nothing to sweep. */
+  private sweptElsewhere(fire: PendingFire): boolean {
+    return this.deps.claimedElsewhere?.(fire) === true;
   }
 
   private flushInBackground(): void {
@@ -164,6 +174,7 @@ export class ClaimQueue {
         const fires = take.filter((f) => lostToData.has(`${f.jobName}\u0000${f.instant}`));
         this.safely(() => deps.onDataLoss(fires, deps.clock.now()));
       }
+      this.announce(take, dataLoss);
       if (won.length > 0 && !this.stopped) {
         const byKey = new Map<string, PendingFire>();
         for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
@@ -178,6 +189,16 @@ export class ClaimQueue {
       deps.onError(error as Error);
       return false;
     }
+  }
+
+  /** Tells the others which of the owner's fires this answered claim settled (see ClaimAnnouncer). */
+  private announce(take: PendingFire[], dataLoss: readonly DueFire[] | undefined): void {
+    const onClaimed = this.deps.onClaimed;
+    if (!onClaimed || this.stopped) return;
+    // After a data loss the marks were reseeded: nothing is announced, everyone sweeps as before.
+    if (dataLoss && dataLoss.length > 0) return;
+    const settled = take.filter((f) => f.notBefore === undefined);
+    if (settled.length > 0) this.safely(() => onClaimed(settled));
   }
 
   private expireAndRearm(): void {

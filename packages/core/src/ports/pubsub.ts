@@ -20,6 +20,8 @@ export const Channels = {
   /** Remote execution requests any Redis client may publish (SPEC.md §10). */
   executeGlobal: 'scheduler:execute:global',
   nodeEvents: 'scheduler:nodes',
+  /** The fires a node's claims at an instant settled, so the others' sweep leaves them out (best effort). */
+  claimed: 'scheduler:claimed',
   config: 'scheduler:config',
   /** Requests for every node's counters (`getClusterMetrics`); answers go to `metricsReply + nodeId`. */
   metricsRequest: 'scheduler:metrics:request',
