@@ -931,9 +931,12 @@ export class Scheduler {
         continue;
       }
       // Not the preferred node: sweep at T + grace for what the owner left unclaimed.
-      if (!owner)
-        for (let k = from; k < pending.length; k++)
-          (pending[k] as PendingFire).notBefore = (pending[k] as PendingFire).instant + this.tuning.takeoverGraceMs;
+      if (!owner) {
+        for (let k = from; k < pending.length; k++) {
+          const f = pending[k] as PendingFire;
+          f.notBefore = f.instant + this.tuning.takeoverGraceMs;
+        }
+      }
     }
     this.claims.add(pending);
   }

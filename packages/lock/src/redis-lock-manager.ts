@@ -15,7 +15,7 @@ import { cronFireId } from '@sched/core';
 import { connectionOf, type RedisConnection } from '@sched/redis';
 import { BucketKeyring, catchupKey, EpochWatermark } from './keys.js';
 import { scripts } from './scripts.js';
-import { groupBy } from './group-by.js';
+import { groupBy, keyPerRun } from './group-by.js';
 import { recordOwner } from './redis-state-store.js';
 import { UpdateBatcher } from './update-batcher.js';
 
@@ -172,22 +172,11 @@ export class RedisLockManager implements LockManager {
 }
 
 /** A fire's group key (instant, previous instant, flags), built once per run of fires that share it. */
-function claimGroupKey(): (fire: DueFire) => string {
-  let instant = Number.NaN;
-  let prev: number | undefined = Number.NaN;
-  let flags = -1;
-  let key = '';
-  return (fire) => {
-    const f = claimFlags(fire);
-    if (fire.instant !== instant || fire.prevInstant !== prev || f !== flags) {
-      instant = fire.instant;
-      prev = fire.prevInstant;
-      flags = f;
-      key = `${instant}|${prev ?? ''}|${f}`;
-    }
-    return key;
-  };
-}
+const claimGroupKey = (): ((fire: DueFire) => string) =>
+  keyPerRun(
+    (a, b) => a.instant === b.instant && a.prevInstant === b.prevInstant && claimFlags(a) === claimFlags(b),
+    (f) => `${f.instant}|${f.prevInstant ?? ''}|${claimFlags(f)}`,
+  );
 
 /** The claim script's flags of a due fire: 1 = write it running, 2 = a retry of an unanswered claim. */
 function claimFlags(fire: DueFire): number {

@@ -1,6 +1,6 @@
 import type { RedisConnection } from '@sched/redis';
 import type { BucketKeys } from './keys.js';
-import { groupBy } from './group-by.js';
+import { groupBy, keyPerRun } from './group-by.js';
 import { scripts } from './scripts.js';
 
 interface Pending {
@@ -69,18 +69,8 @@ export class UpdateBatcher {
 }
 
 /** An update's group key (operation, ms, status), built once per run of updates that share it. */
-function updateGroupKey(): (p: Pending) => string {
-  let op = '';
-  let ms = Number.NaN;
-  let status = '';
-  let key = '';
-  return (p) => {
-    if (p.op !== op || p.ms !== ms || p.status !== status || key === '') {
-      op = p.op;
-      ms = p.ms;
-      status = p.status;
-      key = `${op}|${ms}|${status}`;
-    }
-    return key;
-  };
-}
+const updateGroupKey = (): ((p: Pending) => string) =>
+  keyPerRun(
+    (a, b) => a.op === b.op && a.ms === b.ms && a.status === b.status,
+    (p) => `${p.op}|${p.ms}|${p.status}`,
+  );

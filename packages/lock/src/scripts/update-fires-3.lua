@@ -59,19 +59,22 @@ for g = 1, #groups do
           n_done = n_done + 2
           n_finished = n_finished + 1
           finished[n_finished] = fire_id
-        elseif tonumber(sub(s, c + 1, d - 1)) > NOW and (op ~= 'start' or sub(s, 1, a - 1) == 'claimed') then
-          local new_state, expires = sub(s, 1, a - 1), NOW + ms
-          if op == 'start' then
-            new_state = 'running'
-          elseif op == 'release' then
-            -- Given back unstarted (also a fire written running at its claim): claimable by anyone now.
-            new_state, expires = 'claimed', NOW
+        else
+          local state = sub(s, 1, a - 1)
+          if tonumber(sub(s, c + 1, d - 1)) > NOW and (op ~= 'start' or state == 'claimed') then
+            local new_state, expires = state, NOW + ms
+            if op == 'start' then
+              new_state = 'running'
+            elseif op == 'release' then
+              -- Given back unstarted (also a fire written running at its claim): claimable by anyone now.
+              new_state, expires = 'claimed', NOW
+            end
+            local expires_text = ms_string(expires)
+            rec = new_state .. sub(s, a, c) .. expires_text .. sub(s, d)
+            still_live[n_live + 1] = expires_text
+            still_live[n_live + 2] = fire_id
+            n_live = n_live + 2
           end
-          local expires_text = ms_string(expires)
-          rec = new_state .. sub(s, a, c) .. expires_text .. sub(s, d)
-          still_live[n_live + 1] = expires_text
-          still_live[n_live + 2] = fire_id
-          n_live = n_live + 2
         end
       end
     end
