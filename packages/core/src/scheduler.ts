@@ -261,7 +261,7 @@ export class Scheduler {
       leaseKeeper: this.leaseKeeper,
       reporter: this.reporter,
       leaseTtlMs: t.leaseTtlMs,
-      fireRecordRetentionMs: t.fireRecordRetentionMs,
+      retentionOf: (task) => this.recordRetentionOf(task),
       isStopping: () => this.stateValue === 'stopping' || this.stateValue === 'stopped',
       resubmit: (task) => this.dispatcher.submit(task),
       onFireDone: (task, outcome) => this.onFireDone(task, outcome),
@@ -991,7 +991,7 @@ export class Scheduler {
     // A sharded fire's parent only waits for its shards: running it again picks them up where they are.
     const recover = running && (entry.cfg.recoverAbandoned || (entry.cfg.shardingEnabled && this.shardPlanner !== undefined));
     const lease = await lockManager.claimFire(
-      { fireId: record.fireId, jobName: entry.name, recoverAbandoned: running },
+      { fireId: record.fireId, jobName: entry.name, recoverAbandoned: running, takeover: true },
       claimOptions,
     );
     if (!lease) return;
@@ -1097,6 +1097,7 @@ export class Scheduler {
       }
       const late = now - claim.instant > threshold;
       const task = this.cronTask(entry, claim, 'cron');
+      task.markGuarded = true;
       if (missed.length === 0 && !late) {
         this.acceptInBackground(task, now);
         continue;
@@ -1313,6 +1314,7 @@ export class Scheduler {
           const entry = this.jobs.get(claim.jobName);
           if (!entry) continue;
           const task = this.cronTask(entry, claim, 'cron');
+          task.markGuarded = true;
           this.finishUnrun(task, 'misfired');
           this.reportMisfire(entry, [claim.instant], [claim.instant], 'recorded', 'saturated');
         }
@@ -1325,8 +1327,24 @@ export class Scheduler {
   /** Marks a claimed fire finished without running it. */
   private finishUnrun(task: FireTask, status: 'misfired' | 'skipped'): void {
     this.schedulerCache.lockManager
-      .finishFire(task.lease, status, { retentionMs: this.tuning.fireRecordRetentionMs })
+      .finishFire(task.lease, status, { retentionMs: this.recordRetentionOf(task) })
       .catch((e: unknown) => this.reporter.error('finishFire', toError(task.jobName, e), task.jobName));
+  }
+
+  /**
+   * How long a finished fire's record stays. A cron fire won by `claimDue` needs
+   * none: its job's mark already makes any later claim of the instant lose, and
+   * takeovers claim only records that still exist. So it is deleted at finish
+   * (Redis keeps what is in flight, and a fire costs two fewer writes and no
+   * purge) — unless something reads it after the end: a DAG coordinator opening
+   * or repairing a run from its roots' records, or a sharded fire's takeover.
+   */
+  private recordRetentionOf(task: FireTask): number {
+    if (task.markGuarded === true && !task.entry.cfg.shardingEnabled) {
+      const coordinator = this.dependencyCoordinator;
+      if (!coordinator || coordinator.readsFireRecordsOf?.(task.jobName) === false) return 0;
+    }
+    return this.tuning.fireRecordRetentionMs;
   }
 
   // ─── running fires ───────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import {
   type DependencyCoordinator,
   type DependencyGraph,
   type ExecutionOutcome,
+  type FireRecord,
   type SchedulerHost,
 } from '../src/index.js';
 import { T0, recorder, setup, stopWith } from './helpers.js';
@@ -23,10 +24,8 @@ describe('leases', () => {
     expect(record).toMatchObject({ state: 'running' });
     await clock.advance(5_000);
     expect(outcomes.map((o) => o.status)).toEqual(['completed']);
-    expect(await sched.schedulerCache.stateStore.getFireRecord(`long@${T0 + 60_000}`)).toMatchObject({
-      state: 'done',
-      status: 'completed',
-    });
+    // Done, a plain cron fire leaves no record: its job's mark guards the instant.
+    expect(await sched.schedulerCache.stateStore.getFireRecord(`long@${T0 + 60_000}`)).toBeNull();
     await sched.stop();
   });
 
@@ -150,6 +149,69 @@ describe('store calls that time out but land', () => {
     expect(second).toHaveLength(1);
     expect(second[0]!.startedAt - second[0]!.scheduledAt!).toBeGreaterThan(0);
     await stopWith(sched, clock);
+  });
+});
+
+describe('finished fire records', () => {
+  const at = T0 + 60_000;
+
+  it('a plain cron fire leaves none; a takeover that listed it before its finish does not run it again', async () => {
+    const clock = new FakeClock(T0);
+    const cache = new MemorySchedulerCache({ clock });
+    const { sched } = setup({ clock, schedulerCache: cache, leaseTtlMs: 3_000, leaseRenewMs: 1_000 });
+    const { runs, job } = recorder(clock);
+    let listed: FireRecord | null = null;
+    sched.registerJob(
+      job('tick', async () => {
+        // What another node's sweep saw: the record, its lease lapsed, before the owner finished it.
+        const rec = await cache.stateStore.getFireRecord(`tick@${at}`);
+        listed = rec && { ...rec, state: 'claimed', nodeId: 'gone', expiresAt: at };
+      }),
+      { cronSpec: '0 * * * * *' },
+    );
+    await sched.start();
+    await clock.advance(60_000 + 100);
+    expect(runs).toHaveLength(1);
+    expect(listed).not.toBeNull();
+    expect(await cache.stateStore.getFireRecord(`tick@${at}`)).toBeNull();
+    // The sweep acts on that stale listing now: its claim must lose.
+    const list = cache.stateStore.listExpiredFires.bind(cache.stateStore);
+    const stale: FireRecord[] = [listed as unknown as FireRecord];
+    cache.stateStore.listExpiredFires = async (now, limit) => [...stale.splice(0), ...(await list(now, limit))];
+    const abandoned: string[] = [];
+    sched.on('abandon', (o) => abandoned.push(o.fireId));
+    await clock.advance(10_000);
+    expect(stale).toEqual([]); // the sweep did read it
+    expect(runs.filter((r) => r.scheduledAt === at)).toHaveLength(1);
+    expect(abandoned).toEqual([]);
+    await stopWith(sched, clock);
+  });
+
+  for (const reads of [true, false, undefined]) {
+    it(`a DAG coordinator that ${reads === undefined ? 'does not say' : reads ? 'reads' : 'does not read'} a job's records: ${reads === false ? 'deleted' : 'kept'} at finish`, async () => {
+      const c = recordingCoordinator();
+      if (reads !== undefined) c.coordinator.readsFireRecordsOf = () => reads;
+      const { sched, clock } = setup({ dependencyCoordinator: c.coordinator });
+      sched.registerJob({ name: 'root', execute() {} }, { cronSpec: '0 * * * * *' });
+      await sched.start();
+      await clock.advance(60_000 + 100);
+      expect(c.completed).toEqual(['root:completed']);
+      const record = await sched.schedulerCache.stateStore.getFireRecord(`root@${at}`);
+      if (reads === false) expect(record).toBeNull();
+      else expect(record).toMatchObject({ state: 'done', status: 'completed', expiresAt: clock.now() - 100 + 60_000 });
+      await sched.stop();
+    });
+  }
+
+  it('a fire claimed by id (a manual trigger) keeps its record for fireRecordRetentionMs', async () => {
+    const { sched, clock } = setup({ fireRecordRetentionMs: 5_000 });
+    sched.registerJob({ name: 'm', execute() {} });
+    await sched.start();
+    const outcome = await sched.trigger('m');
+    expect(await sched.schedulerCache.stateStore.getFireRecord(outcome.fireId)).toMatchObject({ state: 'done' });
+    await clock.advance(6_000);
+    expect(await sched.schedulerCache.stateStore.getFireRecord(outcome.fireId)).toBeNull();
+    await sched.stop();
   });
 });
 

@@ -145,6 +145,11 @@ export class DagCoordinator implements DependencyCoordinator {
     return parseDependentFire(fireId) !== undefined;
   }
 
+  /** A job of a DAG: its roots' records open or repair a run whose node died (see sweep). */
+  readsFireRecordsOf(jobName: string): boolean {
+    return this.graph.component(jobName) !== undefined;
+  }
+
   /**
    * Records a finished fire in its DAG run and releases what became ready.
    * Returns nothing (synchronously) for a fire no run concerns, which is most

@@ -415,6 +415,11 @@ describe('DagCoordinator.onFireComplete', () => {
     await opened;
     const run = await coordinator.getRun('A', T0 + 10_000);
     expect(run?.jobs.find((j) => j.jobName === 'A')?.state).toBe('completed');
+    // The records of DAG jobs are read after their end (a run whose node died is opened from its roots'); X's are not.
+    expect(['A', 'B', 'X'].map((j) => coordinator.readsFireRecordsOf(j))).toEqual([true, true, false]);
+    await clock.advance(10_100);
+    expect(await sched.schedulerCache.stateStore.getFireRecord(`A@${T0 + 10_000}`)).toMatchObject({ state: 'done' });
+    expect(await sched.schedulerCache.stateStore.getFireRecord(`X@${T0 + 10_000}`)).toBeNull();
     await sched.stop();
   });
 });

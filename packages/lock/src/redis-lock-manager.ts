@@ -114,6 +114,7 @@ export class RedisLockManager implements LockManager {
         this.epochs.next(),
         request.catchupInstant ?? '',
         request.startNow === true ? '1' : '0',
+        request.takeover === true ? '1' : '0',
       ],
     );
     if (fencing === null || fencing === undefined) return null;

@@ -334,6 +334,51 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(expired.map((r) => r.fireId).sort()).toEqual([u1!.fireId, u2!.fireId]);
     });
 
+    it('deletes a record finished with retention 0: the mark still guards the instant, a takeover of it loses', async () => {
+      const at = Date.now() + 60_000;
+      const names = ['d1', 'd2', 'd3', 'd4'];
+      await t.stateStore.getMarks(names);
+      const { won } = await t.lockManager.claimDue(
+        names.map((jobName) => ({ jobName, instant: at, startNow: jobName !== 'd1' })),
+        a,
+      );
+      const [d1, d2, d3, d4] = names.map((j) => won.find((w) => w.jobName === j)!);
+      // In one batch: started then dropped; dropped beside one kept; dropped twice; a forged drop.
+      const results = await Promise.all([
+        t.lockManager.startFire(d1!, { leaseTtlMs: 10_000 }),
+        t.lockManager.finishFire(d1!, 'completed', { retentionMs: 0 }),
+        t.lockManager.finishFire(d2!, 'completed', { retentionMs: 0 }),
+        t.lockManager.finishFire(d3!, 'failed', { retentionMs: 10_000 }),
+        t.lockManager.finishFire({ ...d4!, token: `a:${d4!.fencingToken + 1}` }, 'completed', { retentionMs: 0 }),
+        t.lockManager.finishFire(d2!, 'completed', { retentionMs: 0 }),
+        t.lockManager.renewFire(d2!, { leaseTtlMs: 10_000 }),
+      ]);
+      expect(results).toEqual([true, true, true, true, false, false, false]);
+      expect(await t.stateStore.getFireRecord(d1!.fireId)).toBeNull();
+      expect(await t.stateStore.getFireRecord(d2!.fireId)).toBeNull();
+      expect(await t.stateStore.getFireRecord(d3!.fireId)).toMatchObject({ state: 'done', status: 'failed' });
+      expect((await t.stateStore.getFireRecord(d4!.fireId))?.state).toBe('running');
+      // Nothing is left to sweep but d4, which is still its owner's.
+      await lapse();
+      const expired = await t.stateStore.listExpiredFires(Date.now() + 20_000, 10);
+      expect(expired.map((r) => r.fireId)).toEqual([d4!.fireId]);
+      // The instants stay taken: a sweep's claim loses to the mark, a takeover to the missing record.
+      const again = await t.lockManager.claimDue(
+        ['d1', 'd2'].map((jobName) => ({ jobName, instant: at })),
+        b,
+      );
+      expect(again.won).toEqual([]);
+      const takeover = { fireId: d2!.fireId, jobName: 'd2', recoverAbandoned: true, takeover: true };
+      expect(await t.lockManager.claimFire(takeover, b)).toBeNull();
+      // A takeover of a record that is there and lapsed wins it.
+      const taken = await t.lockManager.claimFire(
+        { fireId: d4!.fireId, jobName: 'd4', recoverAbandoned: true, takeover: true },
+        b,
+      );
+      expect(taken?.nodeId).toBe('b');
+      expect(await t.stateStore.getFireRecord(d4!.fireId)).toMatchObject({ nodeId: 'b', state: 'claimed' });
+    });
+
     it('claims many jobs over every bucket in one call', async () => {
       const names = Array.from({ length: 200 }, (_, i) => `job-${i}`);
       await t.stateStore.getMarks(names);

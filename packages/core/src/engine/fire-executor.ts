@@ -22,7 +22,8 @@ export interface FireExecutorDeps {
   leaseKeeper: LeaseKeeper;
   reporter: Reporter;
   leaseTtlMs: number;
-  fireRecordRetentionMs: number;
+  /** How long a finished fire's record is kept (0: deleted at once, see `Scheduler.recordRetentionOf`). */
+  retentionOf: (task: FireTask) => number;
   isStopping: () => boolean;
   /** Puts a task back in the dispatcher queue (a retry). */
   resubmit: (task: FireTask) => void;
@@ -327,7 +328,7 @@ export class FireExecutor {
         .catch((e: unknown) => deps.reporter.error('releaseFire', toError(task.jobName, e)));
     } else if (!task.fenced && task.started && outcome) {
       try {
-        await deps.lockManager.finishFire(task.lease, outcome.status, { retentionMs: deps.fireRecordRetentionMs });
+        await deps.lockManager.finishFire(task.lease, outcome.status, { retentionMs: deps.retentionOf(task) });
       } catch (e) {
         deps.reporter.error('finishFire', toError(task.jobName, e), task.jobName);
       }

@@ -90,6 +90,8 @@ export interface FireTask {
   started: boolean;
   /** Set when the lease was lost: the fire is no longer ours. */
   fenced: boolean;
+  /** Won by `claimDue`: its job's mark makes every later claim of the instant lose. */
+  markGuarded?: boolean;
   lastOutcome?: ExecutionOutcome | undefined;
   retryTimer?: TimerHandle | undefined;
   /** Callers waiting for the fire's outcome (`trigger`, `execute`). */

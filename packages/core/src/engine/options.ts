@@ -70,7 +70,12 @@ export interface SchedulerOptions {
   leaseTtlMs?: number;
   /** Renewal interval of held leases. @default 10000 */
   leaseRenewMs?: number;
-  /** How long a finished fire's record is kept. @default 60000 */
+  /**
+   * How long a finished fire's record is kept: fires claimed by id (manual, remote, DAG
+   * dependents, shards, catch-up, takeovers) and the cron fires of DAG and sharded jobs.
+   * Other cron fires need no record once done (the job's mark guards the instant): theirs
+   * is deleted at finish. @default 60000
+   */
   fireRecordRetentionMs?: number;
   /** Default wait of `stop()` for running jobs. @default 30000 */
   stopTimeoutMs?: number;

@@ -80,6 +80,8 @@ export class MemoryLockManager implements LockManager {
       const takeable =
         expired && (existing.state === 'claimed' || (existing.state === 'running' && request.recoverAbandoned === true));
       if (!takeable) return null;
+    } else if (request.takeover === true) {
+      return null; // finished and deleted since it was listed
     }
     const lease: ClaimedFire = {
       fireId: request.fireId,
@@ -122,6 +124,10 @@ export class MemoryLockManager implements LockManager {
     const rec = store.fires.get(lease.fireId);
     // A finish is accepted while the record is still ours, even just past its lease.
     if (!rec || rec.token !== lease.token || rec.state === 'done') return false;
+    if (options.retentionMs <= 0) {
+      store.fires.delete(rec.fireId);
+      return true;
+    }
     rec.state = 'done';
     rec.status = status;
     rec.expiresAt = store.clock.now() + options.retentionMs;

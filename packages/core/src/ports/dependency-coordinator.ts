@@ -26,6 +26,13 @@ export interface DependencyCoordinator {
    * died before starting it, and reads an abandoned one as failed).
    */
   ownsFire?(fireId: string): boolean;
+  /**
+   * False when this coordinator never reads the per-fire records of the job's
+   * finished cron fires (the job is in no DAG): the scheduler then deletes them
+   * at finish. True (or no such method): they are kept `fireRecordRetentionMs`
+   * — a DAG root's records let the coordinator open or repair a run whose node died.
+   */
+  readsFireRecordsOf?(jobName: string): boolean;
   /** The state of one DAG run (`sched.getDagRun`). */
   getRun?(rootJob: string, instantOrFireId: number | string): Promise<DagRunReport | null>;
 }

@@ -14,7 +14,10 @@ import type { FinalStatus } from '../model.js';
  *    claimed by id with `claimFire`, which writes the same per-fire record.
  *
  * A record goes `claimed` → `running` (`startFire`) → `done` (`finishFire`,
- * kept for the retention so a late claimer still loses). A claim whose lease
+ * kept for the retention so a late claimer still loses). A cron fire won by
+ * `claimDue` needs no such record once done — its job's mark already makes
+ * every later claim of the instant lose — so its finish may delete it
+ * (`retentionMs: 0`) and Redis keeps only what is in flight. A claim whose lease
  * lapses before it started may be claimed again by anyone: it never ran, so
  * that is no duplicate. A running fire whose lease lapses is abandoned.
  *
@@ -31,7 +34,9 @@ export interface LockManager {
   /** Extends the record's lease. False when the lease is no longer ours. */
   renewFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean>;
   /**
-   * `running` → `done` with the final status; the record is kept `retentionMs`.
+   * `running` → `done` with the final status; the record is kept `retentionMs`,
+   * or deleted at once with 0 (only for a fire its mark guards: a cron fire won
+   * by `claimDue`; a takeover claims with `takeover`, so it cannot win it back).
    * False when the record was no longer ours (it was taken over meanwhile).
    */
   finishFire(lease: FireLease, status: FinalStatus, options: { retentionMs: number }): Promise<boolean>;
@@ -96,6 +101,13 @@ export interface FireClaimRequest {
    * the record is written `running` and the lease comes back `started`.
    */
   startNow?: boolean;
+  /**
+   * Takes over a record found with a lapsed lease (`StateStore.listExpiredFires`):
+   * only an existing record is claimed. If it is gone (its owner finished it
+   * meanwhile and the finish deleted it), the claim loses instead of starting
+   * the fire afresh.
+   */
+  takeover?: boolean;
 }
 
 /** A fire claimed by id; `started` when it was written `running` (`startNow`): do not call `startFire`. */

@@ -14,6 +14,8 @@
           removed from the list in this same call whether the claim wins or not,
           so a list another node resumes never offers an instant claimed before
   ARGV[8] '1' to write the record running (the caller starts it at once)
+  ARGV[9] '1' for a takeover: only an existing record is claimed (one that is gone was
+          finished and deleted since it was listed)
   Returns the fencing token of the new claim, or false when the record is
   someone else's (live lease), done, or running and not to be recovered.
 ]]
@@ -28,6 +30,8 @@ if packed then
   local rec = unpack_record(packed)
   if rec.state == 'done' or rec.expires > NOW then return false end
   if rec.state == 'running' and ARGV[5] ~= '1' then return false end
+elseif ARGV[9] == '1' then
+  return false
 end
 local fencing = next_fencing(meta)
 redis.call('HSET', fires, fire_id, pack(ARGV[8] == '1' and 'running' or 'claimed', node, string.format('%d', fencing), ms_string(NOW + ttl), ''))

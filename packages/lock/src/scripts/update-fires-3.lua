@@ -6,6 +6,7 @@
           operation (start | renew | finish | release), ms (lease ttl for start and renew,
           retention for finish), final status (finish; '' otherwise), count, then `count`
           pairs: fire id, owner (`node SEP fencing`, as in the record)
+  A finish with ms 0 deletes the record at once (nothing kept: its claim's mark guards it).
   Returns a string, one digit per update in the order sent: 1 when the record was
   ours and changed, else 0. A record is ours while its owner matches and (but for
   finish) its lease has not lapsed.
@@ -32,33 +33,43 @@ purge_done(fires, done, 64 + 2 * n)
 local stored = hmget_chunked(fires, ids)
 local latest = {} -- fire id -> record after an earlier update of this call
 -- Applied in this order, so a fire updated twice ends as its last update left it.
-local writes, still_live, finished, now_done = {}, {}, {}, {}
+local writes, still_live, finished, now_done, dropped = {}, {}, {}, {}, {}
 -- Their lengths, kept by hand: `#t` searches for the border on every use.
-local n_writes, n_live, n_finished, n_done = 0, 0, 0, 0
+local n_writes, n_live, n_finished, n_done, n_dropped = 0, 0, 0, 0, 0
 local out = {}
 
 local byte, DONE = string.byte, string.byte('d')
 for g = 1, #groups do
   local op, ms, final_status, from, to = unpack(groups[g])
   -- A finish's retention as text, once a group (scores handed to redis.call as numbers are formatted a fire).
-  local until_text = op == 'finish' and ms_string(NOW + ms)
+  local finishing = op == 'finish'
+  local until_text = finishing and ms > 0 and ms_string(NOW + ms)
   for k = from, to do
     local fire_id = ids[k]
-    local s = latest[fire_id] or stored[k]
-    local rec = nil
+    -- An earlier update of this call wins over what was read; false: it deleted the record.
+    local s = latest[fire_id]
+    if s == nil then s = stored[k] end
+    local rec, ok = nil, false
     if s then
       -- Fields by position: state SEP node SEP fencing SEP expires SEP status. The state is told by
       -- its first letter and the owner matched in place: no substring made for either.
       local a, _, c, d = record_seps(s)
       local owner = owners[k]
       if byte(s, 1) ~= DONE and c - a - 1 == #owner and find(s, owner, a + 1, true) == a + 1 then
-        if until_text then
-          rec = 'done' .. SEP .. owner .. SEP .. until_text .. SEP .. final_status
-          now_done[n_done + 1] = until_text
-          now_done[n_done + 2] = fire_id
-          n_done = n_done + 2
+        if finishing then
+          ok = true
           n_finished = n_finished + 1
           finished[n_finished] = fire_id
+          if until_text then
+            rec = 'done' .. SEP .. owner .. SEP .. until_text .. SEP .. final_status
+            now_done[n_done + 1] = until_text
+            now_done[n_done + 2] = fire_id
+            n_done = n_done + 2
+          else
+            latest[fire_id] = false
+            n_dropped = n_dropped + 1
+            dropped[n_dropped] = fire_id
+          end
         else
           local state = sub(s, 1, a - 1)
           if tonumber(sub(s, c + 1, d - 1)) > NOW and (op ~= 'start' or state == 'claimed') then
@@ -79,18 +90,19 @@ for g = 1, #groups do
       end
     end
     if rec then
+      ok = true
       latest[fire_id] = rec
       writes[n_writes + 1] = fire_id
       writes[n_writes + 2] = rec
       n_writes = n_writes + 2
-      out[k] = '1'
-    else
-      out[k] = '0'
     end
+    out[k] = ok and '1' or '0'
   end
 end
 call_chunked('HSET', fires, writes)
 call_chunked('ZADD', live, still_live)
 call_chunked('ZREM', live, finished)
 call_chunked('ZADD', done, now_done)
+-- After the writes: a record written and then deleted in this call ends deleted.
+call_chunked('HDEL', fires, dropped)
 return table.concat(out)
