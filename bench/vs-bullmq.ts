@@ -5,7 +5,9 @@
  * processes at Redis `hz 10` and `hz 100`, with N jobs due every second.
  * Per cell: fire lateness p50/p99/max from the intended instant and the share
  * run within 3 s, Redis commands per fire (INFO commandstats, those inside
- * Lua included), Redis CPU per fire (INFO cpu, its idle CPU subtracted), node
+ * Lua included), Redis CPU per fire (INFO cpu, the server's idle CPU subtracted; and,
+ * as BENCH.md asks, once more less the system's own idle cost — its processes with
+ * nothing due, measured each repeat and reported apart), node
  * CPU per 1,000 fires (the processes' whole life), duplicates and misses from
  * each process's own list of the fires it ran, client commands per fire (every
  * command the processes' clients sent). Floors measured in the same run: bare
@@ -36,6 +38,7 @@ const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const jobCounts = (process.env.BENCH_JOBS ?? '100,1000,5000').split(',').map(Number);
 const regJobs = Number(process.env.BENCH_REG_JOBS ?? 100_000);
 const WARMUP_MS = 3_000;
+const IDLE_SECONDS = 10;
 const RAW = 'vs-bullmq.jsonl';
 const ours = fileURLToPath(new URL('./cluster-node.ts', import.meta.url));
 const bull = fileURLToPath(new URL('./bullmq-node.ts', import.meta.url));
@@ -68,6 +71,10 @@ interface Cell {
   commandsPerFire: number;
   clientCommandsPerFire: number;
   redisUsecPerFire: number;
+  /** Less the system's own idle cost too (its processes with nothing due, measured in the same repeat). */
+  redisUsecPerFireLessIdle: number;
+  /** That idle cost, Redis CPU µs per second (all the cell's processes). */
+  idleUsecPerSecond: number;
   nodeCpuMsPer1k: number;
   duplicates: number;
   misses: number;
@@ -86,29 +93,63 @@ async function upsertSchedulers(queue: Queue, jobs: number, pattern: string): Pr
   }
 }
 
-async function cell(server: RedisServer, admin: Redis, system: System, jobs: number, repeat: number): Promise<Cell> {
+/** A system's processes (and BullMQ's schedulers, upserted first) with `jobs` jobs on `pattern`; each writes its results to its `outs` file. */
+async function startSystem(server: RedisServer, admin: Redis, system: System, jobs: number, pattern: string, tag: string) {
   await admin.flushall();
   await admin.config('SET', 'hz', system.kind === 'bullmq' ? String(system.hz) : '10');
-  const tag = `${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${jobs}-${repeat}`;
   const outs = Array.from({ length: system.processes }, (_, i) => join(dir, `${tag}-${i}.json`));
   let queue: Queue | undefined;
   let children: ChildProcess[];
   if (system.kind === 'sched') {
     children = await Promise.all(
       outs.map((out, i) =>
-        spawnBenchProcess(ours, { mode: 'node', nodeId: `node-${i + 1}`, url: server.url, jobs, cronSpec: '* * * * * *', out }),
+        spawnBenchProcess(ours, { mode: 'node', nodeId: `node-${i + 1}`, url: server.url, jobs, cronSpec: pattern, out }),
       ),
     );
   } else {
     const url = new URL(server.url);
     queue = new Queue('bench', { connection: { host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null } });
-    await upsertSchedulers(queue, jobs, '* * * * * *');
+    await upsertSchedulers(queue, jobs, pattern);
     children = await Promise.all(
       outs.map((out, i) =>
         spawnBenchProcess(bull, { nodeId: `worker-${i + 1}`, url: server.url, queue: 'bench', concurrency: 1_000, out }),
       ),
     );
   }
+  const stop = async () => {
+    await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
+    await queue?.close();
+  };
+  return { outs, stop };
+}
+
+/**
+ * A system's own idle cost (BENCH.md: heartbeats and the like, reported apart): its
+ * processes with 100 jobs due once a year, Redis CPU µs per second less the server's idle.
+ */
+async function idleCost(server: RedisServer, admin: Redis, system: System, repeat: number): Promise<number> {
+  const tag = `idle-${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${repeat}`;
+  const running = await startSystem(server, admin, system, 100, '0 0 0 1 1 *', tag);
+  await new Promise((r) => setTimeout(r, WARMUP_MS));
+  const before = await redisCpuUsec(admin);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const spent = (await redisCpuUsec(admin)) - before;
+  const elapsed = (Date.now() - t0) / 1000;
+  await running.stop();
+  return spent / elapsed - idleUsecPerSecond;
+}
+
+async function cell(
+  server: RedisServer,
+  admin: Redis,
+  system: System,
+  jobs: number,
+  repeat: number,
+  idle: number,
+): Promise<Cell> {
+  const tag = `${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${jobs}-${repeat}`;
+  const { outs, stop } = await startSystem(server, admin, system, jobs, '* * * * * *', tag);
   await new Promise((r) => setTimeout(r, WARMUP_MS)); // warm-up excluded
   await admin.config('RESETSTAT');
   const before = await redisCpuUsec(admin);
@@ -120,8 +161,7 @@ async function cell(server: RedisServer, admin: Redis, system: System, jobs: num
   const t1 = Date.now();
   // Fires due up to 3 s before the end, so a late one still counts as run (a miss is one that never ran).
   const to = Math.floor(t1 / 1000) * 1000 - 3_000;
-  await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
-  await queue?.close();
+  await stop();
   const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as ProcessResult);
 
   const { counts, duplicates, misses, expected } = checkLedger(
@@ -149,6 +189,8 @@ async function cell(server: RedisServer, admin: Redis, system: System, jobs: num
     // The processes' whole life (start-up and stop included), as node CPU; BullMQ's upserts are the orchestrator's.
     clientCommandsPerFire: results.reduce((a, r) => a + r.commands, 0) / Math.max(1, allFires),
     redisUsecPerFire: (after - before - idleUsecPerSecond * ((t1 - t0) / 1000)) / Math.max(1, windowFires),
+    redisUsecPerFireLessIdle: (after - before - (idleUsecPerSecond + idle) * ((t1 - t0) / 1000)) / Math.max(1, windowFires),
+    idleUsecPerSecond: idle,
     nodeCpuMsPer1k: results.reduce((a, r) => a + r.cpuUsec, 0) / 1000 / Math.max(1, allFires / 1000),
     duplicates,
     misses,
@@ -224,20 +266,29 @@ async function main(): Promise<void> {
             .join(', ')}`
         : 'L3 skipped: redis-benchmark is not installed',
     );
+    const idles = new Map<string, number[]>(); // label -> the system's idle cost per repeat, µs/s
     for (let repeat = 0; repeat < repeats; repeat++) {
+      const idleOf = new Map<System, number>();
+      for (const system of SYSTEMS) {
+        const idle = await idleCost(server, admin, system, repeat);
+        idleOf.set(system, idle);
+        idles.set(label(system), [...(idles.get(label(system)) ?? []), idle]);
+        keepRaw(RAW, { system, repeat, idleUsecPerSecond: idle });
+        console.log(`${label(system).padEnd(24)} idle rep ${repeat + 1}: ${fmt(idle, 0)} Redis CPU µs/s`);
+      }
       for (const jobs of jobCounts) {
         const f = summary(await timerFloor(dir, `${jobs}-${repeat}`, jobs, 5));
         floors.set(jobs, [...(floors.get(jobs) ?? []), f]);
         // Interleaved: each repeat runs every system at this load, the order rotating by repeat.
         const order = SYSTEMS.map((_, i) => SYSTEMS[(i + repeat) % SYSTEMS.length] as System);
         for (const system of order) {
-          const c = await cell(server, admin, system, jobs, repeat);
+          const c = await cell(server, admin, system, jobs, repeat, idleOf.get(system) ?? 0);
           cells.push({ system, jobs, repeat, c });
           keepRaw(RAW, { system, jobs, repeat, seconds, ...c });
           console.log(
             `${label(system).padEnd(24)} ${String(jobs).padStart(5)}/s rep ${repeat + 1}: p50 ${fmt(c.late.p50)} p99 ${fmt(c.late.p99)} max ${fmt(c.late.max)} ms, ` +
               `≤3 s ${fmt(c.within3s * 100)} %, ${fmt(c.commandsPerFire, 1)} cmds/fire, ${fmt(c.clientCommandsPerFire, 2)} client cmds/fire, ` +
-              `${fmt(c.redisUsecPerFire, 1)} Redis µs/fire, ` +
+              `${fmt(c.redisUsecPerFire, 1)} Redis µs/fire (${fmt(c.redisUsecPerFireLessIdle, 1)} less idle), ` +
               `${fmt(c.nodeCpuMsPer1k, 1)} node CPU ms/1k, dup ${c.duplicates}, miss ${c.misses}/${c.expected}`,
           );
         }
@@ -262,6 +313,7 @@ async function main(): Promise<void> {
         '',
         '',
         '',
+        '',
       ]);
       const of = (s: System) =>
         cells.filter((x) => x.jobs === jobs && JSON.stringify(x.system) === JSON.stringify(s)).map((x) => x.c);
@@ -277,6 +329,7 @@ async function main(): Promise<void> {
           fmt(med(cs.map((c) => c.commandsPerFire)), 1),
           fmt(med(cs.map((c) => c.clientCommandsPerFire)), 2),
           fmt(med(cs.map((c) => c.redisUsecPerFire)), 1),
+          fmt(med(cs.map((c) => c.redisUsecPerFireLessIdle)), 1),
           fmt(med(cs.map((c) => c.nodeCpuMsPer1k)), 1),
           `${cs.reduce((a, c) => a + c.duplicates, 0)} / ${cs.reduce((a, c) => a + c.misses, 0)} of ${cs.reduce((a, c) => a + c.expected, 0)}`,
         ]);
@@ -291,6 +344,7 @@ async function main(): Promise<void> {
             fmt(med(a.map((c) => c.late.p50)) / med(b.map((c) => c.late.p50)), 3),
             fmt(med(a.map((c) => c.late.p99)) / med(b.map((c) => c.late.p99)), 3),
             fmt(med(a.map((c) => c.redisUsecPerFire)) / med(b.map((c) => c.redisUsecPerFire)), 3),
+            fmt(med(a.map((c) => c.redisUsecPerFireLessIdle)) / med(b.map((c) => c.redisUsecPerFireLessIdle)), 3),
           ]);
         }
       }
@@ -308,6 +362,7 @@ async function main(): Promise<void> {
           'Redis cmds/fire',
           'client cmds/fire',
           'Redis CPU µs/fire',
+          'less idle',
           'node CPU ms/1k',
           'dup / miss',
         ],
@@ -315,7 +370,14 @@ async function main(): Promise<void> {
       ),
     );
     console.log();
-    console.log(table(['ours / BullMQ', 'jobs/s', 'p50', 'p99', 'Redis CPU/fire'], ratios));
+    console.log(table(['ours / BullMQ', 'jobs/s', 'p50', 'p99', 'Redis CPU/fire', 'less idle'], ratios));
+    console.log();
+    console.log(
+      table(
+        ['idle (100 jobs due once a year)', 'Redis CPU µs/s, all processes [range]'],
+        SYSTEMS.map((system) => [label(system), range(idles.get(label(system)) ?? [], 0)]),
+      ),
+    );
     if (regJobs <= 0) return;
     const reg = {
       sched: await registration(server, admin, 'sched', regJobs),
