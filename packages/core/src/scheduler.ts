@@ -260,7 +260,6 @@ export class Scheduler {
       lockManager,
       leaseKeeper: this.leaseKeeper,
       reporter: this.reporter,
-      leaseTtlMs: t.leaseTtlMs,
       retentionOf: (task) => this.recordRetentionOf(task),
       isStopping: () => this.stateValue === 'stopping' || this.stateValue === 'stopped',
       resubmit: (task) => this.dispatcher.submit(task),

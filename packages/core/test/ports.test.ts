@@ -116,8 +116,8 @@ describe('store calls that time out but land', () => {
     let failNextStart = true;
     // The store applies the start, but the answer never arrives (a timeout).
     const lockManager = Object.assign(Object.create(real) as typeof real, {
-      startFire: async (lease: Parameters<typeof real.startFire>[0], o: { leaseTtlMs: number }) => {
-        const done = await real.startFire(lease, o);
+      startFire: async (lease: Parameters<typeof real.startFire>[0]) => {
+        const done = await real.startFire(lease);
         if (failNextStart) {
           failNextStart = false;
           throw new StoreUnavailableError('startFire', 'Redis did not answer within 2000 ms');

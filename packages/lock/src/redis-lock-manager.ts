@@ -130,8 +130,8 @@ export class RedisLockManager implements LockManager {
     };
   }
 
-  startFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {
-    return this.update('start', lease, options.leaseTtlMs);
+  startFire(lease: FireLease): Promise<boolean> {
+    return this.update('start', lease, 0);
   }
 
   renewFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {

@@ -81,9 +81,9 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       const [w] = (await t.lockManager.claimDue([{ jobName: 'j', instant: Date.now() + 5000 }], a)).won;
       if (!w) throw new Error('not won');
       const forged = { ...w, token: 'b:1' };
-      expect(await t.lockManager.startFire(forged, { leaseTtlMs: ttl })).toBe(false);
-      expect(await t.lockManager.startFire(w, { leaseTtlMs: ttl })).toBe(true);
-      expect(await t.lockManager.startFire(w, { leaseTtlMs: ttl })).toBe(false);
+      expect(await t.lockManager.startFire(forged)).toBe(false);
+      expect(await t.lockManager.startFire(w)).toBe(true);
+      expect(await t.lockManager.startFire(w)).toBe(false);
       expect(await t.lockManager.renewFire(w, { leaseTtlMs: 10_000 })).toBe(true);
       expect((await t.stateStore.getFireRecord(w.fireId))?.state).toBe('running');
       expect(await t.lockManager.finishFire(forged, 'completed', { retentionMs: 10_000 })).toBe(false);
@@ -109,7 +109,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(s2?.started).toBeUndefined();
       expect((await t.stateStore.getFireRecord(s1!.fireId))?.state).toBe('running');
       expect((await t.stateStore.getFireRecord(s2!.fireId))?.state).toBe('claimed');
-      expect(await t.lockManager.startFire(s1!, { leaseTtlMs: ttl })).toBe(false);
+      expect(await t.lockManager.startFire(s1!)).toBe(false);
       await t.lockManager.releaseFire(s1!);
       expect(await t.stateStore.getFireRecord(s1!.fireId)).toMatchObject({ state: 'claimed' });
       expect(await t.lockManager.claimFire({ fireId: s1!.fireId, jobName: 's1' }, b)).not.toBeNull();
@@ -158,7 +158,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       const running = await t.lockManager.claimFire({ fireId: 'j@manual-2', jobName: 'j' }, a);
       if (!claimed || !running) throw new Error('not claimed');
       expect(await t.lockManager.claimFire({ fireId: 'j@manual-1', jobName: 'j' }, b)).toBeNull();
-      expect(await t.lockManager.startFire(running, { leaseTtlMs: ttl })).toBe(true);
+      expect(await t.lockManager.startFire(running)).toBe(true);
       await t.lockManager.releaseFire(claimed);
       const expiredNow = await t.stateStore.listExpiredFires(Date.now() + 5, 10);
       expect(expiredNow.map((r) => r.fireId)).toEqual(['j@manual-1']);
@@ -315,7 +315,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       );
       const [u1, u2, u3, u4] = names.map((j) => won.find((w) => w.jobName === j)!);
       const results = await Promise.all([
-        t.lockManager.startFire(u1!, { leaseTtlMs: 10_000 }),
+        t.lockManager.startFire(u1!),
         t.lockManager.renewFire(u2!, { leaseTtlMs: 10_000 }),
         t.lockManager.finishFire({ ...u3!, token: `a:${u3!.fencingToken + 1}` }, 'failed', { retentionMs: 10_000 }),
         t.lockManager.finishFire(u3!, 'completed', { retentionMs: 10_000 }),
@@ -345,7 +345,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       const [d1, d2, d3, d4] = names.map((j) => won.find((w) => w.jobName === j)!);
       // In one batch: started then dropped; dropped beside one kept; dropped twice; a forged drop.
       const results = await Promise.all([
-        t.lockManager.startFire(d1!, { leaseTtlMs: 10_000 }),
+        t.lockManager.startFire(d1!),
         t.lockManager.finishFire(d1!, 'completed', { retentionMs: 0 }),
         t.lockManager.finishFire(d2!, 'completed', { retentionMs: 0 }),
         t.lockManager.finishFire(d3!, 'failed', { retentionMs: 10_000 }),
@@ -377,6 +377,28 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       );
       expect(taken?.nodeId).toBe('b');
       expect(await t.stateStore.getFireRecord(d4!.fireId)).toMatchObject({ nodeId: 'b', state: 'claimed' });
+    });
+
+    it('a start keeps the lease the claim gave (the watchdog renews it), so it lapses on time without a renewal', async () => {
+      await t.stateStore.getMarks(['k1', 'k2']);
+      const { won } = await t.lockManager.claimDue(
+        ['k1', 'k2'].map((jobName) => ({ jobName, instant: Date.now() + 60_000 })),
+        a,
+      );
+      const [k1, k2] = ['k1', 'k2'].map((j) => won.find((w) => w.jobName === j)!);
+      const claimed = (await t.stateStore.getFireRecord(k1!.fireId))!.expiresAt;
+      await sleep(ttl / 2);
+      expect(await t.lockManager.startFire(k1!)).toBe(true);
+      expect(await t.lockManager.startFire(k2!)).toBe(true);
+      expect(await t.lockManager.renewFire(k2!, { leaseTtlMs: 10_000 })).toBe(true);
+      expect(await t.stateStore.getFireRecord(k1!.fireId)).toMatchObject({ state: 'running', expiresAt: claimed });
+      await lapse();
+      const expired = await t.stateStore.listExpiredFires(Date.now(), 10);
+      expect(expired.map((r) => r.fireId)).toEqual([k1!.fireId]);
+      // Lapsed: a start of a claim this old fails.
+      const [late] = (await t.lockManager.claimDue([{ jobName: 'k1', instant: Date.now() + 70_000 }], a)).won;
+      await lapse();
+      expect(await t.lockManager.startFire(late!)).toBe(false);
     });
 
     it('claims many jobs over every bucket in one call', async () => {

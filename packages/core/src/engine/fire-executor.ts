@@ -21,7 +21,6 @@ export interface FireExecutorDeps {
   lockManager: LockManager;
   leaseKeeper: LeaseKeeper;
   reporter: Reporter;
-  leaseTtlMs: number;
   /** How long a finished fire's record is kept (0: deleted at once, see `Scheduler.recordRetentionOf`). */
   retentionOf: (task: FireTask) => number;
   isStopping: () => boolean;
@@ -130,7 +129,7 @@ export class FireExecutor {
     if (!task.started) {
       let started: boolean;
       try {
-        started = await deps.lockManager.startFire(task.lease, { leaseTtlMs: deps.leaseTtlMs });
+        started = await deps.lockManager.startFire(task.lease);
       } catch (error) {
         deps.reporter.error('startFire', toError(task.jobName, error), task.jobName);
         // The start may still land after its timeout: a release sent after it (same connection, in

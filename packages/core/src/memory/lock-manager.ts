@@ -103,11 +103,10 @@ export class MemoryLockManager implements LockManager {
     return lease;
   }
 
-  async startFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean> {
+  async startFire(lease: FireLease): Promise<boolean> {
     const rec = this.owned(lease, 'startFire');
     if (!rec || rec.state !== 'claimed') return false;
     rec.state = 'running';
-    rec.expiresAt = this.store.clock.now() + options.leaseTtlMs;
     return true;
   }
 

@@ -83,7 +83,7 @@ describe('MemoryLockManager: per-fire records and leases', () => {
     const { locks, state, clock } = stores();
     const lease = (await locks.claimFire({ fireId: 'f', jobName: 'j' }, opts))!;
     expect(await locks.claimFire({ fireId: 'f', jobName: 'j' }, { ...opts, nodeId: 'n2' })).toBeNull();
-    expect(await locks.startFire(lease, opts)).toBe(true);
+    expect(await locks.startFire(lease)).toBe(true);
     expect((await state.getFireRecord('f'))?.state).toBe('running');
     expect(await locks.finishFire(lease, 'completed', { retentionMs: 60_000 })).toBe(true);
     await clock.advance(30_000);
@@ -100,15 +100,15 @@ describe('MemoryLockManager: per-fire records and leases', () => {
     expect((await state.listExpiredFires(clock.now(), 10)).map((r) => r.fireId)).toEqual(['f']);
     const second = (await locks.claimFire({ fireId: 'f', jobName: 'j' }, { ...opts, nodeId: 'n2' }))!;
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
-    expect(await locks.startFire(first, opts)).toBe(false);
+    expect(await locks.startFire(first)).toBe(false);
     expect(await locks.renewFire(first, opts)).toBe(false);
-    expect(await locks.startFire(second, opts)).toBe(true);
+    expect(await locks.startFire(second)).toBe(true);
   });
 
   it('a running fire whose lease lapsed is taken only for recoverAbandoned', async () => {
     const { locks, clock } = stores();
     const first = (await locks.claimFire({ fireId: 'f', jobName: 'j' }, opts))!;
-    await locks.startFire(first, opts);
+    await locks.startFire(first);
     await clock.advance(2_000);
     expect(await locks.claimFire({ fireId: 'f', jobName: 'j' }, { ...opts, nodeId: 'n2' })).toBeNull();
     expect(

@@ -29,8 +29,12 @@ import type { FinalStatus } from '../model.js';
 export interface LockManager {
   claimDue(fires: readonly DueFire[], options: ClaimOptions): Promise<ClaimDueResult>;
   claimFire(request: FireClaimRequest, options: ClaimOptions): Promise<ClaimedFire | null>;
-  /** `claimed` → `running`. False when the lease was lost (expired and taken, or fenced). */
-  startFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean>;
+  /**
+   * `claimed` → `running`, under the lease the record has: the start does not extend it (the
+   * scheduler's watchdog renews a fire's lease from its admission on), so it writes only the
+   * state. False when the lease was lost (expired and taken, or fenced).
+   */
+  startFire(lease: FireLease): Promise<boolean>;
   /** Extends the record's lease. False when the lease is no longer ours. */
   renewFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean>;
   /**

@@ -3,8 +3,8 @@
   KEYS[2] live zset
   KEYS[3] done zset
   ARGV    groups of updates that share an operation (several fires of one bucket in one call):
-          operation (start | renew | finish | release), ms (lease ttl for start and renew,
-          retention for finish), final status (finish; '' otherwise), count, then `count`
+          operation (start | renew | finish | release), ms (lease ttl for renew, retention
+          for finish; unused by start and release), final status (finish; '' otherwise), count, then `count`
           pairs: fire id, owner (`node SEP fencing`, as in the record)
   A finish with ms 0 deletes the record at once (nothing kept: its claim's mark guards it).
   Returns a string, one digit per update in the order sent: 1 when the record was
@@ -38,7 +38,7 @@ local writes, still_live, finished, now_done, dropped = {}, {}, {}, {}, {}
 local n_writes, n_live, n_finished, n_done, n_dropped = 0, 0, 0, 0, 0
 local out = {}
 
-local byte, DONE = string.byte, string.byte('d')
+local byte, DONE, CLAIMED = string.byte, string.byte('d'), string.byte('c')
 for g = 1, #groups do
   local op, ms, final_status, from, to = unpack(groups[g])
   -- A finish's retention as text, once a group (scores handed to redis.call as numbers are formatted a fire).
@@ -70,13 +70,17 @@ for g = 1, #groups do
             n_dropped = n_dropped + 1
             dropped[n_dropped] = fire_id
           end
+        elseif op == 'start' then
+          -- claimed -> running under the lease it has: the node's watchdog renews a fire's lease
+          -- from its admission on, so the start moves neither the expiry nor the live set's score.
+          if byte(s, 1) == CLAIMED and tonumber(sub(s, c + 1, d - 1)) > NOW then
+            rec = 'running' .. sub(s, a)
+          end
         else
           local state = sub(s, 1, a - 1)
-          if tonumber(sub(s, c + 1, d - 1)) > NOW and (op ~= 'start' or state == 'claimed') then
+          if tonumber(sub(s, c + 1, d - 1)) > NOW then
             local new_state, expires = state, NOW + ms
-            if op == 'start' then
-              new_state = 'running'
-            elseif op == 'release' then
+            if op == 'release' then
               -- Given back unstarted (also a fire written running at its claim): claimable by anyone now.
               new_state, expires = 'claimed', NOW
             end
