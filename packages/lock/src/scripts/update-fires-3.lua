@@ -4,8 +4,8 @@
   KEYS[3] done zset
   ARGV    groups of updates that share an operation (several fires of one bucket in one call):
           operation (start | renew | finish | release), ms (lease ttl for renew, retention
-          for finish; unused by start and release), final status (finish; '' otherwise), count, then `count`
-          pairs: fire id, owner (`node SEP fencing`, as in the record)
+          for finish; unused by start and release), final status (finish; '' otherwise),
+          count, then `count` pairs: fire id, owner (`node SEP fencing`, as in the record)
   A finish with ms 0 deletes the record at once (nothing kept: its claim's mark guards it).
   Returns a string, one digit per update in the order sent: 1 when the record was
   ours and changed, else 0. A record is ours while its owner matches and (but for
