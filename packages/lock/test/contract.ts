@@ -87,6 +87,11 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(await t.lockManager.renewFire(w, { leaseTtlMs: 10_000 })).toBe(true);
       expect((await t.stateStore.getFireRecord(w.fireId))?.state).toBe('running');
       expect(await t.lockManager.finishFire(forged, 'completed', { retentionMs: 10_000 })).toBe(false);
+      // Tokens that are a prefix of the owner's, or extend it, are not the owner's either.
+      for (const token of [`a:${String(w.fencingToken).slice(0, -1)}`, `a:${w.fencingToken}0`, `ab:${w.fencingToken}`]) {
+        expect(await t.lockManager.renewFire({ ...w, token }, { leaseTtlMs: 10_000 })).toBe(false);
+        expect(await t.lockManager.finishFire({ ...w, token }, 'completed', { retentionMs: 0 })).toBe(false);
+      }
       expect(await t.lockManager.finishFire(w, 'completed', { retentionMs: 10_000 })).toBe(true);
       expect(await t.lockManager.finishFire(w, 'completed', { retentionMs: 10_000 })).toBe(false);
       expect(await t.lockManager.renewFire(w, { leaseTtlMs: ttl })).toBe(false);

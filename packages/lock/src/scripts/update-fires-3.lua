@@ -38,7 +38,8 @@ local writes, still_live, finished, now_done, dropped = {}, {}, {}, {}, {}
 local n_writes, n_live, n_finished, n_done, n_dropped = 0, 0, 0, 0, 0
 local out = {}
 
-local byte, DONE, CLAIMED = string.byte, string.byte('d'), string.byte('c')
+local byte, DONE, CLAIMED, SEP_BYTE = string.byte, string.byte('d'), string.byte('c'), string.byte(SEP)
+local OWNER_AT = 9 -- after a live state of 7 letters and its separator
 for g = 1, #groups do
   local op, ms, final_status, from, to = unpack(groups[g])
   -- A finish's retention as text, once a group (scores handed to redis.call as numbers are formatted a fire).
@@ -51,11 +52,13 @@ for g = 1, #groups do
     if s == nil then s = stored[k] end
     local rec, ok = nil, false
     if s then
-      -- Fields by position: state SEP node SEP fencing SEP expires SEP status. The state is told by
-      -- its first letter and the owner matched in place: no substring made for either.
-      local a, _, c, d = record_seps(s)
+      -- Fields by position: state SEP node SEP fencing SEP expires SEP status. A live state
+      -- ('claimed', 'running') is 7 letters, so the owner (`node SEP fencing`) starts at 9 and is
+      -- matched in place, then followed by a separator: no substring made and no separator
+      -- searched for but the one after the expiry, which only a lease update reads.
       local owner = owners[k]
-      if byte(s, 1) ~= DONE and c - a - 1 == #owner and find(s, owner, a + 1, true) == a + 1 then
+      local c = OWNER_AT + #owner -- the separator after the owner
+      if byte(s, 1) ~= DONE and find(s, owner, OWNER_AT, true) == OWNER_AT and byte(s, c) == SEP_BYTE then
         if finishing then
           ok = true
           n_finished = n_finished + 1
@@ -70,22 +73,22 @@ for g = 1, #groups do
             n_dropped = n_dropped + 1
             dropped[n_dropped] = fire_id
           end
-        elseif op == 'start' then
-          -- claimed -> running under the lease it has: the node's watchdog renews a fire's lease
-          -- from its admission on, so the start moves neither the expiry nor the live set's score.
-          if byte(s, 1) == CLAIMED and tonumber(sub(s, c + 1, d - 1)) > NOW then
-            rec = 'running' .. sub(s, a)
-          end
         else
-          local state = sub(s, 1, a - 1)
-          if tonumber(sub(s, c + 1, d - 1)) > NOW then
+          local d = find(s, SEP, c + 1, true)
+          local alive = tonumber(sub(s, c + 1, d - 1)) > NOW
+          if op == 'start' then
+            -- claimed -> running under the lease it has: the node's watchdog renews a fire's lease
+            -- from its admission on, so the start moves neither the expiry nor the live set's score.
+            if alive and byte(s, 1) == CLAIMED then rec = 'running' .. sub(s, OWNER_AT - 1) end
+          elseif alive then
+            local state = sub(s, 1, OWNER_AT - 2)
             local new_state, expires = state, NOW + ms
             if op == 'release' then
               -- Given back unstarted (also a fire written running at its claim): claimable by anyone now.
               new_state, expires = 'claimed', NOW
             end
             local expires_text = ms_string(expires)
-            rec = new_state .. sub(s, a, c) .. expires_text .. sub(s, d)
+            rec = new_state .. sub(s, OWNER_AT - 1, c) .. expires_text .. sub(s, d)
             still_live[n_live + 1] = expires_text
             still_live[n_live + 2] = fire_id
             n_live = n_live + 2
