@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { LockManager, StateStore } from '@sched/core';
+import type { LockManager, StateStore, WonFire } from '@sched/core';
 
 /** What a contract run needs: the adapters, and the faults the store can suffer. */
 export interface ContractTarget {
@@ -30,6 +30,15 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       t = make();
       await t.reset();
     });
+    /** One fire of each job at `instant`, claimed by `a` (marks read first, as a node does): the won fires in `names`' order. */
+    const claimEach = async (names: string[], instant: number, startNow: (job: string) => boolean = () => false) => {
+      await t.stateStore.getMarks(names);
+      const { won } = await t.lockManager.claimDue(
+        names.map((jobName) => ({ jobName, instant, startNow: startNow(jobName) })),
+        a,
+      );
+      return names.map((j) => won.find((w) => w.jobName === j)) as WonFire[];
+    };
 
     it('claims each due fire once: the first caller wins all, a later one loses all', async () => {
       const now = Date.now();
@@ -100,16 +109,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
     });
 
     it('writes a fire won with startNow as running, and a release gives it back claimable', async () => {
-      const at = Date.now() + 5_000;
-      await t.stateStore.getMarks(['s1', 's2']);
-      const { won } = await t.lockManager.claimDue(
-        [
-          { jobName: 's1', instant: at, startNow: true },
-          { jobName: 's2', instant: at, startNow: false },
-        ],
-        a,
-      );
-      const [s1, s2] = ['s1', 's2'].map((j) => won.find((w) => w.jobName === j)!);
+      const [s1, s2] = await claimEach(['s1', 's2'], Date.now() + 5_000, (job) => job === 's1');
       expect(s1?.started).toBe(true);
       expect(s2?.started).toBeUndefined();
       expect((await t.stateStore.getFireRecord(s1!.fireId))?.state).toBe('running');
@@ -311,14 +311,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
     });
 
     it('applies record updates sent in the same turn each on its own: start, renew, finish, a forged token, one fire twice', async () => {
-      const at = Date.now() + 60_000;
-      const names = ['u1', 'u2', 'u3', 'u4'];
-      await t.stateStore.getMarks(names);
-      const { won } = await t.lockManager.claimDue(
-        names.map((jobName) => ({ jobName, instant: at, startNow: jobName !== 'u1' })),
-        a,
-      );
-      const [u1, u2, u3, u4] = names.map((j) => won.find((w) => w.jobName === j)!);
+      const [u1, u2, u3, u4] = await claimEach(['u1', 'u2', 'u3', 'u4'], Date.now() + 60_000, (job) => job !== 'u1');
       const results = await Promise.all([
         t.lockManager.startFire(u1!),
         t.lockManager.renewFire(u2!, { leaseTtlMs: 10_000 }),
@@ -341,13 +334,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
 
     it('deletes a record finished with retention 0: the mark still guards the instant, a takeover of it loses', async () => {
       const at = Date.now() + 60_000;
-      const names = ['d1', 'd2', 'd3', 'd4'];
-      await t.stateStore.getMarks(names);
-      const { won } = await t.lockManager.claimDue(
-        names.map((jobName) => ({ jobName, instant: at, startNow: jobName !== 'd1' })),
-        a,
-      );
-      const [d1, d2, d3, d4] = names.map((j) => won.find((w) => w.jobName === j)!);
+      const [d1, d2, d3, d4] = await claimEach(['d1', 'd2', 'd3', 'd4'], at, (job) => job !== 'd1');
       // In one batch: started then dropped; dropped beside one kept; dropped twice; a forged drop.
       const results = await Promise.all([
         t.lockManager.startFire(d1!),
@@ -385,12 +372,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
     });
 
     it('a start keeps the lease the claim gave (the watchdog renews it), so it lapses on time without a renewal', async () => {
-      await t.stateStore.getMarks(['k1', 'k2']);
-      const { won } = await t.lockManager.claimDue(
-        ['k1', 'k2'].map((jobName) => ({ jobName, instant: Date.now() + 60_000 })),
-        a,
-      );
-      const [k1, k2] = ['k1', 'k2'].map((j) => won.find((w) => w.jobName === j)!);
+      const [k1, k2] = await claimEach(['k1', 'k2'], Date.now() + 60_000);
       const claimed = (await t.stateStore.getFireRecord(k1!.fireId))!.expiresAt;
       await sleep(ttl / 2);
       expect(await t.lockManager.startFire(k1!)).toBe(true);
