@@ -113,9 +113,15 @@ export class Scenario {
     }
   }
 
+  /**
+   * The complete lines of the ledger. Nodes append while tests poll, so a read can catch the
+   * last line half-written: everything after the final newline is left for the next read.
+   */
   read(): LedgerLine[] {
     if (!existsSync(this.ledger)) return [];
-    return readFileSync(this.ledger, 'utf8')
+    const text = readFileSync(this.ledger, 'utf8');
+    return text
+      .slice(0, text.lastIndexOf('\n') + 1)
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as LedgerLine);
