@@ -26,7 +26,7 @@ import {
 } from './errors.js';
 import { TypedEmitter, type SchedulerEventName, type SchedulerEvents } from './events.js';
 import { isShardingJob, type AnyJob } from './job.js';
-import type { ConfigLoadStrategy, ExecutionOutcome, FireKind, MisfirePolicy } from './model.js';
+import type { ConfigLoadStrategy, ExecutionOutcome, ExecutionSnapshot, FireKind, MisfirePolicy } from './model.js';
 import type { Clock } from './ports/clock.js';
 import { SystemClock } from './ports/clock.js';
 import type { DagRunReport, DependencyCoordinator } from './ports/dependency-coordinator.js';
@@ -264,6 +264,7 @@ export class Scheduler {
       isStopping: () => this.stateValue === 'stopping' || this.stateValue === 'stopped',
       resubmit: (task) => this.dispatcher.submit(task),
       onFireDone: (task, outcome) => this.onFireDone(task, outcome),
+      abandonCountedByTaker: (task) => this.abandonCountedByTaker(task),
     });
     this.dispatcher = new Dispatcher<FireTask>(
       t.maxConcurrency,
@@ -979,31 +980,37 @@ export class Scheduler {
     const entry = this.jobs.get(record.jobName);
     if (!entry || this.stateValue !== 'running') return;
     // A dependent of a DAG run, or a shard: its coordinator or planner re-runs or settles it.
-    if (this.dependencyCoordinator?.ownsFire?.(record.fireId)) return;
-    if (this.shardPlanner?.ownsFire(record.fireId)) return;
+    if (this.settledElsewhere(record.fireId)) return;
     // Our own record while the fire is still in our hands: the lease keeper decides on it.
     if (record.nodeId === this.nodeId && entry.inFlight > 0) return;
     const instant = cronInstantOf(record.fireId, record.jobName);
     const running = record.state === 'running';
     const { lockManager } = this.schedulerCache;
     const claimOptions = { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs };
-    // A sharded fire's parent only waits for its shards: running it again picks them up where they are.
-    const recover = running && (entry.cfg.recoverAbandoned || (entry.cfg.shardingEnabled && this.shardPlanner !== undefined));
+    // A sharded fire's parent only waits for its shards: running it again picks them up where they are
+    // (handed over, not abandoned: nothing is counted for it).
+    const handedOver = running && this.parentOfShards(entry);
+    const recover = running && (entry.cfg.recoverAbandoned || handedOver);
     const lease = await lockManager.claimFire(
       { fireId: record.fireId, jobName: entry.name, recoverAbandoned: running, takeover: true },
       claimOptions,
     );
     if (!lease) return;
     const retention = { retentionMs: this.tuning.fireRecordRetentionMs };
-    if (running && !recover) {
-      await lockManager.finishFire(lease, 'abandoned', retention);
+    if (running && !handedOver) {
+      // The run its node left is counted here, once (its node, if it wakes, leaves the count to us),
+      // and its snapshot closed: abandoned, whether or not it is recovered as the next attempt.
+      if (!recover) await lockManager.finishFire(lease, 'abandoned', retention);
       this.reporter.abandoned({
         jobName: entry.name,
         fireId: record.fireId,
         scheduledAt: instant,
         nodeId: record.nodeId,
         executionId: randomUUID(),
+        runs: await this.snapshotsOfLeftRun(record),
       });
+    }
+    if (running && !recover) {
       this.logger.warn('fire abandoned: its node stopped renewing the lease mid-run', {
         jobName: entry.name,
         fireId: record.fireId,
@@ -1034,6 +1041,48 @@ export class Scheduler {
       },
     );
     await this.accept(task, this.clock.now());
+  }
+
+  /** A job whose fires run as shards: its parent execution only waits for them, and a takeover picks it up. */
+  private parentOfShards(entry: JobEntry): boolean {
+    return entry.cfg.shardingEnabled && this.shardPlanner !== undefined;
+  }
+
+  /** A fire whose records a DAG coordinator or a shard planner settles (the takeover sweep leaves it alone). */
+  private settledElsewhere(fireId: string): boolean {
+    return this.dependencyCoordinator?.ownsFire?.(fireId) === true || this.shardPlanner?.ownsFire(fireId) === true;
+  }
+
+  /**
+   * The snapshots of the run a record's node left: `running` (it died before closing them) for
+   * the node that took the record over to close, or `abandoned` already (it woke fenced off and
+   * closed its own). None when the history is per node (the default memory one) or could not be
+   * read: the taker then writes one born finished.
+   */
+  private async snapshotsOfLeftRun(record: FireRecord): Promise<ExecutionSnapshot[]> {
+    try {
+      const page = await this.snapshotRepository.list({
+        jobName: record.jobName,
+        status: ['running', 'abandoned'],
+        nodeId: record.nodeId,
+        limit: 1_000,
+      });
+      return page.items.filter((s) => s.fireId === record.fireId);
+    } catch (error) {
+      this.reporter.error('snapshots.list', toError(record.jobName, error), record.jobName);
+      return [];
+    }
+  }
+
+  /**
+   * For a run fenced off by a lost lease: whether the node that takes its record over counts it
+   * (see `takeOver`). The record is still there (ours and lapsed, or already taken): yes. Gone
+   * (the store lost its data), a shard or DAG dependent (their planner or coordinator settles
+   * them without counting) or a sharded fire's parent (handed over): no, the fenced node counts it.
+   */
+  private async abandonCountedByTaker(task: FireTask): Promise<boolean> {
+    if (task.shardOf !== undefined || this.settledElsewhere(task.fireId) || this.parentOfShards(task.entry)) return false;
+    return (await this.schedulerCache.stateStore.getFireRecord(task.fireId)) !== null;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisConnection, RedisNodeRegistry, RedisStateStore } from '@sched/cluster';
+import { RedisSnapshotRepository } from '@sched/snapshots';
 import { RedisServer, canRunRedis } from '@sched/testkit';
 import { Scenario, checkExactlyOnce, sleep, until } from './harness.js';
 
@@ -190,8 +191,8 @@ describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', (
     expect(s.read().some((l) => l.ev === 'end' && l.node === first.node && l.fireId === first.fireId)).toBe(false);
   });
 
-  it('7b. without recoverAbandoned, a run whose node was killed -9 is recorded abandoned and not run again', async () => {
-    const s = make({ jobs: 1, cronSpec: '*/5 * * * * *', durationMs: 4_000 });
+  it('7b. without recoverAbandoned, a run whose node was killed -9 is recorded abandoned and not run again; its own snapshot is closed', async () => {
+    const s = make({ jobs: 1, cronSpec: '*/5 * * * * *', durationMs: 4_000, snapshots: 'redis' });
     await Promise.all(['a', 'b'].map((id) => s.start(id)));
     await until(() => s.starts().length > 0, 8_000, 'the first run');
     const first = s.starts()[0]!;
@@ -199,6 +200,14 @@ describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', (
     const state = new RedisStateStore(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }));
     await until(async () => (await state.getFireRecord(first.fireId))?.status === 'abandoned', 6_000, 'the abandoned record');
     expect(s.starts().filter((l) => l.fireId === first.fireId)).toHaveLength(1);
+    // The shared history: the dead run's own snapshot (its execution id) closed abandoned by the node that
+    // took the record over, not left `running` beside a second one.
+    const history = new RedisSnapshotRepository(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }));
+    const ofFire = async () => (await history.list({ jobName: first.job })).items.filter((x) => x.fireId === first.fireId);
+    await until(async () => (await ofFire()).some((x) => x.status === 'abandoned'), 3_000, 'the closed snapshot');
+    expect((await ofFire()).map((x) => [x.executionId, x.status, x.nodeId])).toEqual([
+      [first.executionId, 'abandoned', first.node],
+    ]);
   });
 
   it('8. malformed pub/sub payloads and wrong-typed fields are logged and ignored; every node keeps running', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createSimulatedCluster, type SimulatedJob } from '../src/index.js';
+import { MemorySnapshotRepository } from '@sched/core';
+import { FakeClock } from '@sched/core/testing';
+import { createSimulatedCluster, type SimulatedJob, type SimulatedCluster } from '../src/index.js';
 
 const everySecond = (n: number, extra: Partial<SimulatedJob> = {}): SimulatedJob[] =>
   Array.from({ length: n }, (_, i) => ({ name: `job-${i}`, cfg: { cronSpec: '* * * * * *' }, ...extra }));
@@ -133,6 +135,53 @@ describe('simulated cluster (FakeClock)', () => {
         }
         expect(statuses).toEqual([first.fireId]);
       }
+      // Counted once in the cluster: by the node that took the record over, not again by the woken one.
+      expect(abandonedInCluster(cluster)).toBe(1);
+      await cluster.stop();
+    });
+  }
+
+  for (const [how, recoverAbandoned] of [
+    ['killed', true],
+    ['killed', false],
+    ['frozen past its lease', false],
+  ] as const) {
+    it(`a shared history: the run of a node ${how} mid-run is closed abandoned under its own execution id${recoverAbandoned ? ', then run again as attempt 2' : ''}`, async () => {
+      const clock = new FakeClock();
+      const history = new MemorySnapshotRepository({ clock });
+      const cluster = createSimulatedCluster({
+        nodes: 3,
+        clock,
+        jobs: [{ name: 'long', cfg: { cronSpec: '0 * * * * *', recoverAbandoned }, durationMs: 8_000 }],
+        schedulerOptions: { snapshotRepository: history },
+      });
+      await cluster.start();
+      await cluster.advance(60_500);
+      const first = cluster.ledger[0]!;
+      const [running] = (await history.list({ jobName: 'long', status: 'running' })).items;
+      expect(running).toMatchObject({ fireId: first.fireId, nodeId: first.nodeId, attempt: 1 });
+      const victim = cluster.node(first.nodeId);
+      if (how === 'killed') victim.kill();
+      else victim.freeze();
+      await cluster.advance(6_000);
+      // Woken, it aborts its run and closes its own snapshot too: still one, counted once.
+      if (how !== 'killed') await victim.thaw();
+      await cluster.advance(9_000);
+      const ofFire = (await history.list({ jobName: 'long' })).items.filter((s) => s.fireId === first.fireId);
+      expect(ofFire.filter((s) => s.status === 'running')).toEqual([]);
+      // The dead run's own snapshot, closed: no second, born-finished one beside it.
+      expect(ofFire.filter((s) => s.status === 'abandoned')).toEqual([
+        expect.objectContaining({
+          executionId: running!.executionId,
+          nodeId: first.nodeId,
+          startedAt: running!.startedAt,
+          attempt: 1,
+        }),
+      ]);
+      expect(ofFire.filter((s) => s.status !== 'abandoned').map((s) => [s.status, s.attempt])).toEqual(
+        recoverAbandoned ? [['completed', 2]] : [],
+      );
+      expect(abandonedInCluster(cluster)).toBe(1);
       await cluster.stop();
     });
   }
@@ -188,3 +237,8 @@ describe('simulated cluster: misfire compensation', () => {
     await cluster.stop();
   });
 });
+
+/** Abandoned runs counted over every node's metrics. */
+function abandonedInCluster(cluster: SimulatedCluster): number {
+  return cluster.nodes.reduce((sum, n) => sum + n.scheduler.getJobMetrics('long').abandonedCount, 0);
+}

@@ -28,6 +28,11 @@ export interface FireExecutorDeps {
   resubmit: (task: FireTask) => void;
   /** Told once per fire, after its last attempt (or when the fire was given up). */
   onFireDone: (task: FireTask, outcome: ExecutionOutcome | undefined) => void;
+  /**
+   * Whether the run of a fenced task (its lease lost) is counted abandoned by the node that
+   * takes its record over, so this node leaves the count to it: true while the record is there.
+   */
+  abandonCountedByTaker: (task: FireTask) => Promise<boolean>;
 }
 
 interface RunningExecution {
@@ -283,7 +288,8 @@ export class FireExecutor {
       outcome.error = { message: error.message, name: error.name, ...(typeof code === 'string' ? { code } : {}) };
     }
     deps.reporter.recordEnd(outcome, error);
-    deps.reporter.metric({ type: 'execution', outcome, kind: task.kind });
+    // A run fenced off by a lost lease is counted once in the cluster: see countAbandoned.
+    if (!(task.fenced && status === 'abandoned')) deps.reporter.metric({ type: 'execution', outcome, kind: task.kind });
     switch (status) {
       case 'completed':
         events.emit('complete', outcome);
@@ -309,10 +315,26 @@ export class FireExecutor {
     return outcome;
   }
 
+  /**
+   * A run fenced off by a lost lease: the node that takes its record over counts it abandoned
+   * (and closes its snapshot), so this node counts it only when no one can — the record is gone
+   * (the store lost its data). Two nodes never both count one run.
+   */
+  private async countAbandoned(task: FireTask, outcome: ExecutionOutcome): Promise<void> {
+    let elsewhere = false;
+    try {
+      elsewhere = await this.deps.abandonCountedByTaker(task);
+    } catch (e) {
+      this.deps.reporter.error('getFireRecord', toError(task.jobName, e), task.jobName);
+    }
+    if (!elsewhere) this.deps.reporter.metric({ type: 'execution', outcome, kind: task.kind });
+  }
+
   /** Ends a fire: releases its leases, writes the record's final status, tells the scheduler. */
   private async finish(task: FireTask, outcome: ExecutionOutcome | undefined, error?: Error): Promise<void> {
     const { deps } = this;
     deps.leaseKeeper.release(task);
+    if (task.fenced && outcome?.status === 'abandoned') await this.countAbandoned(task, outcome);
     if (task.overlapLease) {
       const lease = task.overlapLease;
       deps.leaseKeeper.release(lease);

@@ -120,16 +120,34 @@ export class Reporter {
     };
   }
 
-  /** A run whose node stopped renewing its lease mid-run, closed by the node that found it. */
+  /**
+   * A run whose node stopped renewing its lease mid-run, found by the node that took its
+   * record over: counted, and its snapshot closed — the run's own (`runs`: still `running`
+   * in a shared history, or closed already by its node) or, when the history has none, one
+   * born finished.
+   */
   abandoned(args: {
     jobName: string;
     fireId: string;
     scheduledAt: number | undefined;
     nodeId: string;
     executionId: string;
+    runs: readonly ExecutionSnapshot[];
   }): void {
     this.metric({ type: 'abandoned', jobName: args.jobName });
-    this.recordFinished(bornFinished(args, 'abandoned', args.scheduledAt === undefined ? 'manual' : 'cron', this.now()));
+    const now = this.now();
+    if (args.runs.length === 0) {
+      this.recordFinished(bornFinished(args, 'abandoned', args.scheduledAt === undefined ? 'manual' : 'cron', now));
+      return;
+    }
+    for (const run of args.runs) {
+      if (run.status !== 'running') continue; // closed already by its own node, woken fenced off
+      this.snapshots.update(run.executionId, {
+        status: 'abandoned',
+        finishedAt: now,
+        durationMs: Math.max(0, now - run.startedAt),
+      });
+    }
   }
 
   misfired(args: {
