@@ -1079,6 +1079,8 @@ export class Scheduler {
    * (see `takeOver`). The record is still there (ours and lapsed, or already taken): yes. Gone
    * (the store lost its data), a shard or DAG dependent (their planner or coordinator settles
    * them without counting) or a sharded fire's parent (handed over): no, the fenced node counts it.
+   * A node frozen so long that the taker's finished record passed `fireRecordRetentionMs` too
+   * finds it gone and counts the run a second time: the store keeps nothing older to tell.
    */
   private async abandonCountedByTaker(task: FireTask): Promise<boolean> {
     if (task.shardOf !== undefined || this.settledElsewhere(task.fireId) || this.parentOfShards(task.entry)) return false;
