@@ -318,7 +318,7 @@ export class FireExecutor {
   /**
    * A run fenced off by a lost lease: the node that takes its record over counts it abandoned
    * (and closes its snapshot), so this node counts it only when no one can — the record is gone
-   * (the store lost its data). Two nodes never both count one run.
+   * (the store lost its data, or its retention passed while this node was frozen).
    */
   private async countAbandoned(task: FireTask, outcome: ExecutionOutcome): Promise<void> {
     let elsewhere = false;
