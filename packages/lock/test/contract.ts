@@ -93,8 +93,12 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(await t.lockManager.startFire(forged)).toBe(false);
       expect(await t.lockManager.startFire(w)).toBe(true);
       expect(await t.lockManager.startFire(w)).toBe(false);
+      const renewedAt = Date.now();
       expect(await t.lockManager.renewFire(w, { leaseTtlMs: 10_000 })).toBe(true);
-      expect((await t.stateStore.getFireRecord(w.fireId))?.state).toBe('running');
+      // A renewal moves the expiry only: state, owner and fencing token stay.
+      const renewed = await t.stateStore.getFireRecord(w.fireId);
+      expect(renewed).toMatchObject({ state: 'running', nodeId: 'a', token: w.token, fencingToken: w.fencingToken });
+      expect(renewed?.expiresAt).toBeGreaterThanOrEqual(renewedAt + 9_000);
       expect(await t.lockManager.finishFire(forged, 'completed', { retentionMs: 10_000 })).toBe(false);
       // Tokens that are a prefix of the owner's, or extend it, are not the owner's either.
       for (const token of [`a:${String(w.fencingToken).slice(0, -1)}`, `a:${w.fencingToken}0`, `ab:${w.fencingToken}`]) {

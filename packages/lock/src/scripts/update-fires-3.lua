@@ -81,14 +81,16 @@ for g = 1, #groups do
             -- from its admission on, so the start moves neither the expiry nor the live set's score.
             if alive and byte(s, 1) == CLAIMED then rec = 'running' .. sub(s, OWNER_AT - 1) end
           elseif alive then
-            local state = sub(s, 1, OWNER_AT - 2)
-            local new_state, expires = state, NOW + ms
+            local expires_text
             if op == 'release' then
               -- Given back unstarted (also a fire written running at its claim): claimable by anyone now.
-              new_state, expires = 'claimed', NOW
+              expires_text = ms_string(NOW)
+              rec = 'claimed' .. sub(s, OWNER_AT - 1, c) .. expires_text .. sub(s, d)
+            else
+              -- A renewal keeps the state and owner as they are: only the expiry changes.
+              expires_text = ms_string(NOW + ms)
+              rec = sub(s, 1, c) .. expires_text .. sub(s, d)
             end
-            local expires_text = ms_string(expires)
-            rec = new_state .. sub(s, OWNER_AT - 1, c) .. expires_text .. sub(s, d)
             still_live[n_live + 1] = expires_text
             still_live[n_live + 2] = fire_id
             n_live = n_live + 2
