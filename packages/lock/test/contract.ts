@@ -12,7 +12,8 @@ export interface ContractTarget {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ttl = 150;
+// Long enough that consecutive calls of a test land inside a lease on a loaded 2-core CI machine.
+const ttl = 400;
 /** Waits well past `ttl` so a lease has lapsed by the store's own clock. */
 const lapse = () => sleep(ttl * 2 + 50);
 
@@ -376,14 +377,23 @@ export function lockContract(name: string, make: () => ContractTarget): void {
     });
 
     it('a start keeps the lease the claim gave (the watchdog renews it), so it lapses on time without a renewal', async () => {
-      const [k1, k2] = await claimEach(['k1', 'k2'], Date.now() + 60_000);
+      // A lease long enough that the starts land inside it on a loaded CI machine (500 ms of margin).
+      const longTtl = 600;
+      await t.stateStore.getMarks(['k1', 'k2']);
+      const at = Date.now() + 60_000;
+      const { won } = await t.lockManager.claimDue(
+        ['k1', 'k2'].map((jobName) => ({ jobName, instant: at })),
+        { nodeId: 'a', leaseTtlMs: longTtl },
+      );
+      const [k1, k2] = ['k1', 'k2'].map((j) => won.find((w) => w.jobName === j));
       const claimed = (await t.stateStore.getFireRecord(k1!.fireId))!.expiresAt;
-      await sleep(ttl / 2);
+      // Later than the claim, so a start that moved the expiry would show.
+      await sleep(100);
       expect(await t.lockManager.startFire(k1!)).toBe(true);
       expect(await t.lockManager.startFire(k2!)).toBe(true);
       expect(await t.lockManager.renewFire(k2!, { leaseTtlMs: 10_000 })).toBe(true);
       expect(await t.stateStore.getFireRecord(k1!.fireId)).toMatchObject({ state: 'running', expiresAt: claimed });
-      await lapse();
+      await sleep(longTtl + 300);
       const expired = await t.stateStore.listExpiredFires(Date.now(), 10);
       expect(expired.map((r) => r.fireId)).toEqual([k1!.fireId]);
       // Lapsed: a start of a claim this old fails.
