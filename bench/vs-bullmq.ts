@@ -131,13 +131,9 @@ async function idleCost(server: RedisServer, admin: Redis, system: System, repea
   const tag = `idle-${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${repeat}`;
   const running = await startSystem(server, admin, system, 100, '0 0 0 1 1 *', tag);
   await new Promise((r) => setTimeout(r, WARMUP_MS));
-  const before = await redisCpuUsec(admin);
-  const t0 = Date.now();
-  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
-  const spent = (await redisCpuUsec(admin)) - before;
-  const elapsed = (Date.now() - t0) / 1000;
+  const perSecond = await idleCpuPerSecond(admin, IDLE_SECONDS * 1000);
   await running.stop();
-  return spent / elapsed - idleUsecPerSecond;
+  return perSecond - idleUsecPerSecond;
 }
 
 async function cell(

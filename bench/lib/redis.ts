@@ -16,7 +16,7 @@ export async function redisCommandCalls(redis: Redis): Promise<number> {
   return calls;
 }
 
-/** Redis's own CPU per second with no client but `admin` (its cron, the VM): subtracted from cells. */
+/** Redis CPU per second over `ms` of waiting: with no client but `admin`, the server's own (its cron, the VM), subtracted from cells. */
 export async function idleCpuPerSecond(admin: Redis, ms = 5_000): Promise<number> {
   const before = await redisCpuUsec(admin);
   const t0 = Date.now();
