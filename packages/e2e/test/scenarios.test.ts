@@ -55,7 +55,7 @@ describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', (
     }
   });
 
-  it('3. kill -9 of one node: the others go on, it leaves after its TTL, no duplicate, no miss', async () => {
+  it('3. kill -9 of one node: the others go on, it leaves after its TTL, no duplicate, no fire lost (one it had started is recorded abandoned)', async () => {
     const s = make({ jobs: 60, durationMs: 300, maxConcurrency: 10 });
     await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
     await until(async () => (await liveNodes(s)).length === 3, 5_000, 'three nodes registered');
@@ -70,7 +70,13 @@ describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', (
     const starts = s.starts();
     const { duplicates, missed } = checkExactlyOnce(starts, 60, from, to);
     expect(duplicates).toEqual([]);
-    expect(missed).toEqual([]);
+    // A fire `a` had started in Redis but was killed before its job wrote the ledger line is, by design
+    // (no recoverAbandoned), recorded abandoned by its taker and not run again. Any other fire with no
+    // start is lost; and `a` had at most maxConcurrency (10) runs in hand.
+    const state = new RedisStateStore(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }));
+    const statuses = await Promise.all(missed.map(async (id) => [id, (await state.getFireRecord(id))?.status]));
+    expect(statuses.filter(([, status]) => status !== 'abandoned')).toEqual([]);
+    expect(missed.length).toBeLessThanOrEqual(10);
     const late = starts.filter((l) => l.node !== 'a' && l.wall - (l.scheduledAt as number) > 1_000);
     // Late starts on the others (fires a had won but not started, taken over after its lease) are first attempts, not re-runs.
     expect(late.every((l) => l.attempt === 1)).toBe(true);
