@@ -56,6 +56,7 @@ import { ClaimQueue, type PendingFire } from './engine/claim-queue.js';
 import { Counters, type JobMetrics, type SchedulerMetrics } from './engine/counters.js';
 import { Defaults } from './engine/defaults.js';
 import { Dispatcher } from './engine/dispatcher.js';
+import { HeldFires, type HeldFire } from './engine/held-fires.js';
 import { FireExecutor } from './engine/fire-executor.js';
 import { JobEntry, type FireTask } from './engine/job-entry.js';
 import { LeaseKeeper } from './engine/lease-keeper.js';
@@ -169,6 +170,8 @@ export class Scheduler {
   private readonly jobs = new Map<string, JobEntry>();
   private readonly timer: ScheduleTimer<JobEntry>;
   private readonly claims: ClaimQueue;
+  /** Fires claimed ahead of their instant (`claimAheadMs`), started at it. */
+  private readonly held: HeldFires;
   /** The embedded store's files (`dataDir`), closed when the scheduler stops. */
   private fileStore: FileStore | undefined;
   private readonly dispatcher: Dispatcher<FireTask>;
@@ -289,7 +292,7 @@ export class Scheduler {
       leaseTtlMs: t.leaseTtlMs,
       graceMs: t.takeoverGraceMs,
       thresholdMs: t.misfireThresholdMs,
-      budget: () => this.dispatcher.budget(t.maxQueued),
+      budget: () => this.dispatcher.budget(t.maxQueued) - this.held.size,
       freeSlots: () => this.dispatcher.freeSlots(),
       onWon: (won, now) => this.onWon(won, now),
       onExpired: (fires, reason, now) => this.onUnclaimedExpired(fires, reason, now),
@@ -303,6 +306,7 @@ export class Scheduler {
       },
       claimedElsewhere: (fire) => this.announcer.claimedElsewhere(fire),
     });
+    this.held = new HeldFires(this.clock, (fires, now) => this.onHeldInstant(fires, now));
     this.catchup = new CatchupPacer(this.clock, t.catchupIntervalMs, (entry, instant) =>
       this.background(this.runCatchup(entry, instant), 'catch-up', entry.name),
     );
@@ -886,8 +890,13 @@ export class Scheduler {
       const from = pending.length;
       let t: number | undefined = entry.next;
       if (t < cutoff) t = spec.next(cutoff - 1);
+      // An instant this node holds claimed (a reschedule put it on the timer again) is handled at the instant.
+      if (t !== undefined && t <= entry.heldUntil) t = spec.next(entry.heldUntil);
       let prev = this.prevInstant(entry, t);
-      while (t !== undefined && t <= now && pending.length - from < MAX_FIRES_PER_WAKE) {
+      // The job's owner wakes `claimAheadMs` before its instant and claims it then (held until it);
+      // a paused job's instant is judged at the instant (it may be resumed before).
+      const horizon = entry.paused ? now : now + Math.max(0, -entry.wakeDelay);
+      while (t !== undefined && t <= horizon && pending.length - from < MAX_FIRES_PER_WAKE) {
         pending.push({ jobName: entry.name, instant: t, prevInstant: prev, entry, priority: entry.cfg.priority });
         prev = t;
         t = spec.next(t);
@@ -903,13 +912,13 @@ export class Scheduler {
             priority: entry.cfg.priority,
           });
         }
-        t = spec.next(now);
+        t = spec.next(Math.max(horizon, entry.heldUntil));
       }
       entry.next = t ?? Number.NaN;
       // A node that is not the job's preferred owner wakes for it at T + grace: the instant itself
       // is left to the owners (fewer processes busy at T), and its sweep claims what is left.
       const owner = this.isOwner(entry);
-      entry.wakeDelay = owner ? 0 : this.tuning.takeoverGraceMs;
+      entry.wakeDelay = !owner ? this.tuning.takeoverGraceMs : entry.paused ? 0 : -this.tuning.claimAheadMs;
       this.timer.schedule(entry);
       if (entry.paused) {
         for (let k = from; k < pending.length; k++) {
@@ -1040,6 +1049,10 @@ export class Scheduler {
         attempt: task.attempt,
       },
     );
+    // A fire claimed ahead of its instant and given back (its node stopped) still starts at its instant.
+    if (instant !== undefined && instant > this.clock.now()) {
+      await new Promise<void>((resolve) => this.clock.setTimer(instant, resolve));
+    }
     await this.accept(task, this.clock.now());
   }
 
@@ -1120,10 +1133,19 @@ export class Scheduler {
     return p !== undefined && p > entry.activeSince ? p : undefined;
   }
 
-  /** Fires this node won: gaps are sorted into late runs and misses, then everything is accepted. */
-  private onWon(won: Array<{ fire: PendingFire; claim: WonFire }>, now: number): void {
+  /**
+   * Fires this node won: those claimed ahead of their instant are held until it;
+   * the others' gaps are sorted into late runs and misses, then everything is accepted.
+   */
+  private onWon(won: HeldFire[], now: number): void {
     const threshold = this.tuning.misfireThresholdMs;
-    for (const { fire, claim } of won) {
+    let early: HeldFire[] | undefined;
+    for (const { fire, claim, startRequest } of won) {
+      if (claim.instant > now) {
+        (early ??= []).push({ fire, claim });
+        if (claim.instant > fire.entry.heldUntil) fire.entry.heldUntil = claim.instant;
+        continue;
+      }
       // The store kept its data: the claim's gap accounts for what was missed.
       if (this.unclaimedWhileDown.size > 0) this.unclaimedWhileDown.delete(claim.jobName);
       const entry = this.jobs.get(claim.jobName);
@@ -1148,12 +1170,65 @@ export class Scheduler {
       const late = now - claim.instant > threshold;
       const task = this.cronTask(entry, claim, 'cron');
       task.markGuarded = true;
+      if (startRequest) task.startRequest = startRequest;
       if (missed.length === 0 && !late) {
         this.acceptInBackground(task, now);
         continue;
       }
       this.applyMisfirePolicy(entry, task, missed, moreMissed, late, missed.length > 0 ? 'claim-gap' : 'late-wake', now);
     }
+    if (early) this.held.hold(early);
+  }
+
+  /**
+   * The instant of fires claimed ahead came: each is handed on as if won now, unless its
+   * job changed meanwhile — paused (recorded skipped, as at the instant), or no longer due
+   * at this instant (disabled, another spec, unregistered): its claim is closed unrun.
+   */
+  private onHeldInstant(fires: HeldFire[], now: number): void {
+    const due: HeldFire[] = [];
+    for (const held of fires) {
+      const { fire, claim } = held;
+      const entry = this.jobs.get(claim.jobName);
+      if (entry === fire.entry && entry.spec && this.fires(entry) && entry.spec.prev(claim.instant + 1) === claim.instant) {
+        if (!entry.paused) {
+          due.push(held);
+          continue;
+        }
+        this.reporter.skip(
+          {
+            jobName: entry.name,
+            fireId: claim.fireId,
+            scheduledAt: claim.instant,
+            kind: 'cron',
+            nodeId: this.nodeId,
+            executionId: '',
+          },
+          'paused',
+          false,
+        );
+      } else {
+        this.logger.info('fire claimed ahead not run: its job changed before the instant', {
+          jobName: claim.jobName,
+          fireId: claim.fireId,
+        });
+      }
+      this.schedulerCache.lockManager
+        .finishFire(claim, 'skipped', { retentionMs: 0 })
+        .catch((e: unknown) => this.reporter.error('finishFire', toError(claim.jobName, e), claim.jobName));
+    }
+    if (due.length === 0) return;
+    // Their starts go out first, up to the free slots (a fire left waiting for a slot is not written
+    // running), and the store works on them while this node accepts the fires (next turn of the loop).
+    let slots = this.dispatcher.freeSlots() - this.startsPromised;
+    for (const held of due) {
+      const cfg = held.fire.entry.cfg;
+      if (slots <= 0 || cfg.overlapPrevent || cfg.shardingEnabled || cfg.circuitBreaker) continue;
+      held.startRequest = this.schedulerCache.lockManager.startFire(held.claim);
+      held.startRequest.catch(() => undefined);
+      slots -= 1;
+    }
+    setImmediate(() => this.onWon(due, this.clock.now()));
   }
 
   /**
@@ -1732,6 +1807,12 @@ export class Scheduler {
     }
     // Leave the cluster at once, so the others take this node's jobs from the next instant.
     await this.registry.deregister().catch((e: unknown) => this.reporter.error('registry.deregister', toError('stop', e)));
+    // Fires claimed ahead and not yet due go back, as claimed, for the others to run at their instant.
+    for (const { claim } of this.held.drain()) {
+      this.schedulerCache.lockManager
+        .releaseFire(claim)
+        .catch((e: unknown) => this.reporter.error('releaseFire', toError(claim.jobName, e)));
+    }
     const queued = this.dispatcher.drainQueued();
     for (const task of queued) {
       task.entry.inFlight -= 1;

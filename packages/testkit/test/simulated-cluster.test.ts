@@ -242,3 +242,69 @@ describe('simulated cluster: misfire compensation', () => {
 function abandonedInCluster(cluster: SimulatedCluster): number {
   return cluster.nodes.reduce((sum, n) => sum + n.scheduler.getJobMetrics('long').abandonedCount, 0);
 }
+
+describe('simulated cluster with claimAheadMs (fires claimed 100 ms before their instant)', () => {
+  const ahead = { claimAheadMs: 100 };
+  /** The held fires of `node` for `instant`: claimed, not running. */
+  const heldBy = (cluster: SimulatedCluster, nodeId: string, instant: number) =>
+    [...cluster.store.store.fires.values()]
+      .filter((r) => r.nodeId === nodeId && r.fireId.endsWith(`@${instant}`))
+      .map((r) => ({ fireId: r.fireId, state: r.state }));
+
+  it('3 nodes, 90 jobs every second: each fire exactly once, none started before its instant, the owners at it', async () => {
+    const cluster = createSimulatedCluster({ nodes: 3, jobs: everySecond(90), schedulerOptions: ahead });
+    await cluster.start();
+    await cluster.advance(15_000);
+    cluster.expectExactlyOncePerFire({ settleMs: 1_000 });
+    const lateness = cluster.ledger.map((e) => e.startedAt - (e.scheduledAt as number));
+    expect(Math.min(...lateness)).toBeGreaterThanOrEqual(0);
+    // Once every node sees the others, every fire is its owner's, started at its instant.
+    const settled = cluster.ledger.filter((e) => (e.scheduledAt as number) > cluster.startedAt + 3_000);
+    expect(settled.length).toBeGreaterThan(90 * 10);
+    expect(settled.every((e) => e.startedAt === e.scheduledAt)).toBe(true);
+    await cluster.stop();
+  });
+
+  it('a node killed -9 holding fires claimed ahead: they run once elsewhere after its lease, never before their instant', async () => {
+    const cluster = createSimulatedCluster({ nodes: 3, jobs: everySecond(30), schedulerOptions: ahead });
+    await cluster.start();
+    const instant = cluster.startedAt + 6_000;
+    await cluster.advance(5_950); // 50 ms before the instant: its owners hold its fires, claimed
+    const victim = cluster.nodes[0]!;
+    const held = heldBy(cluster, victim.id, instant);
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.every((h) => h.state === 'claimed')).toBe(true);
+    victim.kill();
+    await cluster.advance(10_000);
+    cluster.expectExactlyOncePerFire({ settleMs: 1_000 });
+    for (const { fireId } of held) {
+      const runs = cluster.ledger.filter((e) => e.fireId === fireId);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.nodeId).not.toBe(victim.id);
+      // Taken over once its lease (3 s from the claim) lapsed.
+      expect(runs[0]!.startedAt - instant).toBeGreaterThanOrEqual(2_000);
+    }
+    await cluster.stop();
+  });
+
+  it('a node stopped gracefully holding fires claimed ahead gives them back: they run once elsewhere, not before their instant', async () => {
+    const cluster = createSimulatedCluster({ nodes: 3, jobs: everySecond(30), schedulerOptions: ahead });
+    await cluster.start();
+    const instant = cluster.startedAt + 6_000;
+    await cluster.advance(5_950);
+    const leaving = cluster.nodes[0]!;
+    const held = heldBy(cluster, leaving.id, instant);
+    expect(held.length).toBeGreaterThan(0);
+    const stopped = leaving.scheduler.stop({ timeoutMs: 0 });
+    await cluster.advance(5_000);
+    await stopped;
+    cluster.expectExactlyOncePerFire({ settleMs: 1_000 });
+    for (const { fireId } of held) {
+      const runs = cluster.ledger.filter((e) => e.fireId === fireId);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.nodeId).not.toBe(leaving.id);
+      expect(runs[0]!.startedAt).toBeGreaterThanOrEqual(instant);
+    }
+    await cluster.stop();
+  });
+});

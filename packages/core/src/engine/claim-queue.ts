@@ -152,8 +152,11 @@ export class ClaimQueue {
     this.pending.sort(byPriorityThenInstant);
     const budget = deps.budget();
     const take = this.pending.splice(0, budget);
-    const startable = deps.freeSlots();
-    for (let i = 0; i < take.length; i++) (take[i] as PendingFire).startNow = i < startable;
+    // Fires due already and as many as the free slots are written running by the claim; a fire claimed
+    // ahead of its instant never is (if this node dies before the instant, the others take it over).
+    const now = deps.clock.now();
+    let startable = deps.freeSlots();
+    for (const f of take) f.startNow = f.instant <= now && startable-- > 0;
     // A big flush goes out as several claims at once (pipelined on one connection, answered in order):
     // the first chunk's fires start while the store still works on the next.
     const chunks: PendingFire[][] = [];

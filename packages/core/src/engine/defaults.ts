@@ -14,6 +14,7 @@ export const Defaults = {
   leaseTtlMs: 30_000,
   leaseRenewMs: 10_000,
   takeoverGraceMs: 250,
+  claimAheadMs: 0,
   fireRecordRetentionMs: 60_000,
   retryBackoffMs: 1_000,
   retryFactor: 2,

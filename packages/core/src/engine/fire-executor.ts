@@ -134,7 +134,9 @@ export class FireExecutor {
     if (!task.started) {
       let started: boolean;
       try {
-        started = await deps.lockManager.startFire(task.lease);
+        const request = task.startRequest;
+        task.startRequest = undefined;
+        started = await (request ?? deps.lockManager.startFire(task.lease));
       } catch (error) {
         deps.reporter.error('startFire', toError(task.jobName, error), task.jobName);
         // The start may still land after its timeout: a release sent after it (same connection, in

@@ -23,6 +23,8 @@ export class JobEntry {
   next = Number.NaN;
   /** The timer wakes this long after `next` (the grace, on a node that is not the job's owner). */
   wakeDelay = 0;
+  /** The latest instant this node claimed ahead and holds (see `claimAheadMs`): not claimed again. */
+  heldUntil = Number.NEGATIVE_INFINITY;
   /**
    * Since when the job has been scheduled on its current spec without a pause:
    * a claim reports missed instants only after this (a resumed or re-specced
@@ -88,6 +90,8 @@ export interface FireTask {
   attempt: number;
   /** `startFire` moved the record to running. */
   started: boolean;
+  /** Its `startFire`, already sent (a fire claimed ahead, started at its instant): awaited instead of sending one. */
+  startRequest?: Promise<boolean> | undefined;
   /** Set when the lease was lost: the fire is no longer ours. */
   fenced: boolean;
   /** Won by `claimDue`: its job's mark makes every later claim of the instant lose. */

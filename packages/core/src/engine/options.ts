@@ -66,6 +66,15 @@ export interface SchedulerOptions {
   catchupIntervalMs?: number;
   /** A fire left unclaimed is swept again after this. @default 250 */
   takeoverGraceMs?: number;
+  /**
+   * A job's preferred node claims its fires this long before their instant and
+   * holds them until it, so the claim's round trip and the store's work are done
+   * by the instant, and only the start is left. A fire claimed ahead is written
+   * running only at its instant; if its node dies before, the others take it over
+   * after its lease. 0 claims at the instant. Shorter than half of `leaseTtlMs`.
+   * @default 0
+   */
+  claimAheadMs?: number;
   /** Lease of a claimed or running fire. @default 30000 */
   leaseTtlMs?: number;
   /** Renewal interval of held leases. @default 10000 */
@@ -99,6 +108,7 @@ const tuningSchema = z.strictObject({
   misfireMaxCatchup: z.number().int().min(0).max(100_000).optional(),
   catchupIntervalMs: z.number().int().min(0).max(2_147_483_647).optional(),
   takeoverGraceMs: positiveInt.optional(),
+  claimAheadMs: z.number().int().min(0).max(60_000).optional(),
   leaseTtlMs: positiveInt.optional(),
   leaseRenewMs: positiveInt.optional(),
   fireRecordRetentionMs: positiveInt.optional(),
@@ -160,6 +170,7 @@ export function resolveOptions(options: SchedulerOptions): ResolvedTuning {
     misfireMaxCatchup: t.misfireMaxCatchup ?? Defaults.misfireMaxCatchup,
     catchupIntervalMs: t.catchupIntervalMs ?? Defaults.catchupIntervalMs,
     takeoverGraceMs: t.takeoverGraceMs ?? Defaults.takeoverGraceMs,
+    claimAheadMs: t.claimAheadMs ?? Defaults.claimAheadMs,
     leaseTtlMs: t.leaseTtlMs ?? Defaults.leaseTtlMs,
     leaseRenewMs: t.leaseRenewMs ?? Defaults.leaseRenewMs,
     fireRecordRetentionMs: t.fireRecordRetentionMs ?? Defaults.fireRecordRetentionMs,
@@ -169,6 +180,14 @@ export function resolveOptions(options: SchedulerOptions): ResolvedTuning {
   if (resolved.leaseRenewMs >= resolved.leaseTtlMs) {
     throw new InvalidConfigError('new Scheduler', [
       { path: 'leaseRenewMs', message: `must be shorter than leaseTtlMs (${resolved.leaseRenewMs} >= ${resolved.leaseTtlMs})` },
+    ]);
+  }
+  if (resolved.claimAheadMs * 2 >= resolved.leaseTtlMs) {
+    throw new InvalidConfigError('new Scheduler', [
+      {
+        path: 'claimAheadMs',
+        message: `must be shorter than half of leaseTtlMs (${resolved.claimAheadMs} * 2 >= ${resolved.leaseTtlMs})`,
+      },
     ]);
   }
   return resolved;
