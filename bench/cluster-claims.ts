@@ -7,7 +7,10 @@
  * from an independent ledger (each node's list of fires it ran), and the idle
  * cost per node per second apart. Method: ../shared/BENCH.md.
  *
- *   BENCH_SECONDS (20) BENCH_REPEATS (3) BENCH_JOBS (100,1000,10000) BENCH_NODES (1,3)
+ * Each node cell runs once per `claimAheadMs` in BENCH_CLAIM_AHEAD, one after the
+ * other (a row `3 nodes ahead 30` is the same cell with fires claimed 30 ms ahead).
+ *
+ *   BENCH_SECONDS (20) BENCH_REPEATS (3) BENCH_JOBS (100,1000,10000) BENCH_NODES (1,3) BENCH_CLAIM_AHEAD (0,30)
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -27,6 +30,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const jobCounts = (process.env.BENCH_JOBS ?? '100,1000,10000').split(',').map(Number);
 const nodeCounts = (process.env.BENCH_NODES ?? '1,3').split(',').map(Number);
+const claimAheads = (process.env.BENCH_CLAIM_AHEAD ?? '0,30').split(',').map(Number);
 const WARMUP_MS = 3_000;
 const script = fileURLToPath(new URL('./cluster-node.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sched-bench-'));
@@ -46,12 +50,22 @@ const floor = (jobs: number, n: number, processes = 1) => timerFloor(dir, `${job
 /** Redis's own CPU with no client but the admin connection (its cron, the VM): subtracted from every cell. */
 let baselineUsecPerSecond = 0;
 
-async function cell(server: RedisServer, admin: Redis, nodes: number, jobs: number, repeat: number, cronSpec = '* * * * * *') {
+async function cell(
+  server: RedisServer,
+  admin: Redis,
+  nodes: number,
+  jobs: number,
+  repeat: number,
+  claimAheadMs = 0,
+  cronSpec = '* * * * * *',
+) {
   await admin.flushall();
   await admin.config('RESETSTAT');
-  const outs = Array.from({ length: nodes }, (_, i) => join(dir, `n${nodes}-j${jobs}-r${repeat}-${i}.json`));
+  const outs = Array.from({ length: nodes }, (_, i) => join(dir, `n${nodes}-j${jobs}-r${repeat}-a${claimAheadMs}-${i}.json`));
   const children = await Promise.all(
-    outs.map((out, i) => spawnNode({ mode: 'node', nodeId: `node-${i + 1}`, url: server.url, jobs, cronSpec, out })),
+    outs.map((out, i) =>
+      spawnNode({ mode: 'node', nodeId: `node-${i + 1}`, url: server.url, jobs, cronSpec, out, claimAheadMs }),
+    ),
   );
   // Warm-up excluded (BENCH.md): the first instants run cold code (JIT) in every node.
   await new Promise((r) => setTimeout(r, WARMUP_MS));
@@ -129,22 +143,24 @@ async function main(): Promise<void> {
               '',
             ]);
           }
-          const c = await cell(server, admin, nodes, jobs, r);
-          keepRaw('cluster-claims.jsonl', { nodes, jobs, repeat: r, seconds, ...c, floor: bare, topologyFloor });
-          rows.push([
-            `${nodes} node${nodes > 1 ? 's' : ''}`,
-            String(jobs),
-            `${r + 1}`,
-            fmt(c.late.p50),
-            fmt(c.late.p99),
-            fmt(c.late.max),
-            fmt(c.roundTripsPerFire, 2),
-            fmt(c.redisUsecPerFire, 1),
-            fmt(c.claimPerNodeInstant, 2),
-            String(c.duplicates),
-            `${c.misses}/${c.expected}`,
-          ]);
-          console.log(rows[rows.length - 1]?.join('  '));
+          for (const claimAheadMs of claimAheads) {
+            const c = await cell(server, admin, nodes, jobs, r, claimAheadMs);
+            keepRaw('cluster-claims.jsonl', { nodes, jobs, repeat: r, seconds, claimAheadMs, ...c, floor: bare, topologyFloor });
+            rows.push([
+              `${nodes} node${nodes > 1 ? 's' : ''}${claimAheadMs > 0 ? ` ahead ${claimAheadMs}` : ''}`,
+              String(jobs),
+              `${r + 1}`,
+              fmt(c.late.p50),
+              fmt(c.late.p99),
+              fmt(c.late.max),
+              fmt(c.roundTripsPerFire, 2),
+              fmt(c.redisUsecPerFire, 1),
+              fmt(c.claimPerNodeInstant, 2),
+              String(c.duplicates),
+              `${c.misses}/${c.expected}`,
+            ]);
+            console.log(rows[rows.length - 1]?.join('  '));
+          }
         }
       }
     }

@@ -18,6 +18,8 @@ interface NodeBenchConfig {
   cronSpec: string;
   out: string;
   seconds?: number;
+  /** Node mode: the scheduler's `claimAheadMs`. @default 0 */
+  claimAheadMs?: number;
   /** Floor mode: the first instant (so several floor processes aim at the same ones). */
   startAt?: number;
 }
@@ -43,6 +45,7 @@ if (cfg.mode === 'floor') {
     maxQueued: 20_000,
     // Short, so purging finished records is part of the steady state measured.
     fireRecordRetentionMs: 5_000,
+    claimAheadMs: cfg.claimAheadMs ?? 0,
   });
   const late: number[] = [];
   const fires: string[] = [];

@@ -306,7 +306,7 @@ export class Scheduler {
       },
       claimedElsewhere: (fire) => this.announcer.claimedElsewhere(fire),
     });
-    this.held = new HeldFires(this.clock, (fires, now) => this.onHeldInstant(fires, now));
+    this.held = new HeldFires(this.clock, (fires) => this.onHeldInstant(fires));
     this.catchup = new CatchupPacer(this.clock, t.catchupIntervalMs, (entry, instant) =>
       this.background(this.runCatchup(entry, instant), 'catch-up', entry.name),
     );
@@ -1185,7 +1185,7 @@ export class Scheduler {
    * job changed meanwhile — paused (recorded skipped, as at the instant), or no longer due
    * at this instant (disabled, another spec, unregistered): its claim is closed unrun.
    */
-  private onHeldInstant(fires: HeldFire[], now: number): void {
+  private onHeldInstant(fires: HeldFire[]): void {
     const due: HeldFire[] = [];
     for (const held of fires) {
       const { fire, claim } = held;

@@ -58,6 +58,7 @@ export interface NodeConfig {
   leaseTtlMs?: number;
   leaseRenewMs?: number;
   takeoverGraceMs?: number;
+  claimAheadMs?: number;
   misfireThresholdMs?: number;
   maxConcurrency?: number;
   /** These jobs fail every run (after writing a `fail` line). */
@@ -83,6 +84,7 @@ const tuning = {
   leaseTtlMs: config.leaseTtlMs ?? 1_500,
   leaseRenewMs: config.leaseRenewMs ?? 300,
   takeoverGraceMs: config.takeoverGraceMs ?? 100,
+  claimAheadMs: config.claimAheadMs ?? 0,
   misfireThresholdMs: config.misfireThresholdMs ?? 5_000,
   maxConcurrency: config.maxConcurrency ?? 200,
   stopTimeoutMs: 5_000,

@@ -82,6 +82,30 @@ describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', (
     expect(late.every((l) => l.attempt === 1)).toBe(true);
   });
 
+  it('3b. claimAheadMs: a node killed -9 while it holds fires claimed ahead; they run once elsewhere after its lease, none before its instant', async () => {
+    const s = make({ jobs: 60, claimAheadMs: 300 });
+    await Promise.all(['a', 'b', 'c'].map((id) => s.start(id)));
+    await until(async () => (await liveNodes(s)).length === 3, 5_000, 'three nodes registered');
+    const from = Date.now() + 1_000;
+    // 150 ms before an instant, 150 ms after the owners claimed it (room both ways on a loaded machine).
+    const instant = Math.ceil((Date.now() + 2_500) / 1_000) * 1_000;
+    await sleep(instant - 150 - Date.now());
+    s.signal('a', 'SIGKILL');
+    await sleep(5_000);
+    const to = Date.now() - 2_500;
+    await s.stopAll();
+    const starts = s.starts();
+    const { duplicates, missed } = checkExactlyOnce(starts, 60, from, to);
+    expect(duplicates).toEqual([]);
+    expect(missed).toEqual([]);
+    // No fire started before its instant, by the cluster clock.
+    expect(starts.filter((l) => l.at < (l.scheduledAt as number))).toEqual([]);
+    // `a` held its share of the instant (claimed, not running): the others ran them once its 1.5 s lease lapsed.
+    const takenOver = starts.filter((l) => l.scheduledAt === instant && l.at - instant > 1_000);
+    expect(takenOver.length).toBeGreaterThan(0);
+    expect(takenOver.every((l) => l.node !== 'a' && l.attempt === 1)).toBe(true);
+  });
+
   it('4. clock skew +1.5 s / −1.5 s: exactly once, and no fire starts more than 500 ms from its instant', async () => {
     const s = make({ jobs: 30 });
     await s.start('fast', { skewMs: 1_500 });

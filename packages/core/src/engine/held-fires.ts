@@ -21,7 +21,7 @@ export class HeldFires {
 
   constructor(
     private readonly clock: Clock,
-    private readonly onInstant: (fires: HeldFire[], now: number) => void,
+    private readonly onInstant: (fires: HeldFire[]) => void,
   ) {}
 
   /** Fires held now (claimed, not yet handed on): they count against the node's budget. */
@@ -60,6 +60,6 @@ export class HeldFires {
     if (!slot) return;
     this.byInstant.delete(instant);
     this.count -= slot.fires.length;
-    this.onInstant(slot.fires, this.clock.now());
+    this.onInstant(slot.fires);
   }
 }
