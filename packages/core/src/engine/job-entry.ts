@@ -21,7 +21,7 @@ export class JobEntry {
   seq = 0;
   /** The next cron instant to process (epoch ms); NaN when not scheduled. */
   next = Number.NaN;
-  /** The timer wakes this long after `next` (the grace, on a node that is not the job's owner). */
+  /** The timer wakes this long after `next`: the grace on a node that is not the job's owner, `-claimAheadMs` on the owner. */
   wakeDelay = 0;
   /** The latest instant this node claimed ahead and holds (see `claimAheadMs`): not claimed again. */
   heldUntil = Number.NEGATIVE_INFINITY;

@@ -6,7 +6,8 @@ export interface Scheduled extends HeapItem {
   next: number;
   /**
    * Wake this long after `next` (the instant stays `next`): a node that is not
-   * a job's preferred owner handles it at `T + grace`, off the instant's rush.
+   * a job's preferred owner handles it at `T + grace`, off the instant's rush;
+   * negative, before it (the owner claiming ahead, `claimAheadMs`).
    */
   wakeDelay: number;
   /** Breaks ties between entries due at the same instant (lower first). */
