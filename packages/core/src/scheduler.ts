@@ -997,7 +997,7 @@ export class Scheduler {
     const { lockManager } = this.schedulerCache;
     const claimOptions = { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs };
     // A sharded fire's parent only waits for its shards: running it again picks them up where they are
-    // (handed over, not abandoned: nothing is counted for it).
+    // (handed over: the fire goes on as the next attempt, the dead parent's run is abandoned).
     const handedOver = running && this.parentOfShards(entry);
     const recover = running && (entry.cfg.recoverAbandoned || handedOver);
     const lease = await lockManager.claimFire(
@@ -1006,7 +1006,7 @@ export class Scheduler {
     );
     if (!lease) return;
     const retention = { retentionMs: this.tuning.fireRecordRetentionMs };
-    if (running && !handedOver) {
+    if (running) {
       // The run its node left is counted here, once (its node, if it wakes, leaves the count to us),
       // and its snapshot closed: abandoned, whether or not it is recovered as the next attempt.
       if (!recover) await lockManager.finishFire(lease, 'abandoned', retention);
@@ -1090,13 +1090,15 @@ export class Scheduler {
   /**
    * For a run fenced off by a lost lease: whether the node that takes its record over counts it
    * (see `takeOver`). The record is still there (ours and lapsed, or already taken): yes. Gone
-   * (the store lost its data), a shard or DAG dependent (their planner or coordinator settles
-   * them without counting) or a sharded fire's parent (handed over): no, the fenced node counts it.
+   * (the store lost its data), or a DAG dependent (its coordinator settles it without counting):
+   * no, the fenced node counts it.
    * A node frozen so long that the taker's finished record passed `fireRecordRetentionMs` too
    * finds it gone and counts the run a second time: the store keeps nothing older to tell.
    */
   private async abandonCountedByTaker(task: FireTask): Promise<boolean> {
-    if (task.shardOf !== undefined || this.settledElsewhere(task.fireId) || this.parentOfShards(task.entry)) return false;
+    // DAG dependents are settled by their coordinator, which counts nothing; shards are taken over
+    // by their planner through `runFire(takesOverFrom)`, which counts them.
+    if (this.dependencyCoordinator?.ownsFire?.(task.fireId) === true) return false;
     return (await this.schedulerCache.stateStore.getFireRecord(task.fireId)) !== null;
   }
 
@@ -1724,6 +1726,18 @@ export class Scheduler {
         'not-owner',
         false,
       );
+    }
+    const left = request.takesOverFrom;
+    if (left?.state === 'running') {
+      this.reporter.abandoned({
+        jobName: entry.name,
+        fireId,
+        scheduledAt: request.scheduledAt,
+        nodeId: left.nodeId,
+        executionId: randomUUID(),
+        runs: await this.snapshotsOfLeftRun(left),
+        ...(request.shard ? { shard: request.shard } : {}),
+      });
     }
     const task: FireTask = {
       heapIndex: -1,

@@ -238,7 +238,7 @@ export class ClusterShardPlanner implements ShardPlanner {
   }
 
   /** Claims shard `i` by id and runs it here; its result goes to the fire's state and its parent. */
-  private runShard(fireId: string, i: number, meta: FireMeta, takeover: { recover?: boolean; attempt?: number }): void {
+  private runShard(fireId: string, i: number, meta: FireMeta, takeover: { from?: FireRecord; attempt?: number }): void {
     const host = this.host;
     if (!host) return;
     const id = shardFireId(fireId, i);
@@ -266,7 +266,8 @@ export class ClusterShardPlanner implements ShardPlanner {
           shard: { shardIndex: i, shardTotal: meta.total },
           shardOf: fireId,
           itemProgress: progress,
-          ...(takeover.recover ? { recoverAbandoned: true } : {}),
+          // A run its node left mid-run: claimed back, and counted abandoned with its snapshot closed by the host.
+          ...(takeover.from ? { recoverAbandoned: true, takesOverFrom: takeover.from } : {}),
           ...(takeover.attempt === undefined ? {} : { attempt: takeover.attempt }),
         });
         // Not claimed here (another node has it), or given back at stop: not a result.
@@ -327,7 +328,7 @@ export class ClusterShardPlanner implements ShardPlanner {
       fireId: record.fireId,
       from: record.nodeId,
     });
-    this.runShard(shard.fireId, shard.shardIndex, meta, running ? { recover: true, attempt: 2 } : {});
+    this.runShard(shard.fireId, shard.shardIndex, meta, running ? { from: record, attempt: 2 } : {});
   }
 
   // ─── the parent: waiting for every shard ─────────────────────────────────

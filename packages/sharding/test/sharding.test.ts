@@ -231,8 +231,9 @@ describe('ClusterShardPlanner on a simulated cluster', () => {
     await stopAll(t.cluster);
   });
 
-  for (const victim of ['a shard node', 'the parent node'] as const) {
-    it(`kill -9 of ${victim} mid-fire: its shards finish on the others, finished items are not run again`, async () => {
+  for (const victim of ['a shard node', 'the parent node', 'a shard node frozen past its lease'] as const) {
+    const frozen = victim === 'a shard node frozen past its lease';
+    it(`${frozen ? 'SIGSTOP' : 'kill -9'} of ${victim} mid-fire: its shards finish on the others, finished items are not run again`, async () => {
       const t = shardedCluster({ itemMs: 100, itemsPerFire: 100, cfg: { cronSpec: '0 * * * * *' } });
       const parentNode = parentNodes(t.cluster);
       await t.start();
@@ -245,21 +246,52 @@ describe('ClusterShardPlanner on a simulated cluster', () => {
       const killed = victim === 'the parent node' ? parent : (t.cluster.nodes.find((n) => n.id !== parent) as SimulatedNode).id;
       const finishedBefore = t.runs.filter((r) => r.nodeId === killed && r.ok).map((r) => `${r.shardIndex}:${r.item}`);
       expect(finishedBefore.length).toBeGreaterThan(0);
-      t.cluster.node(killed).kill();
-      await t.clock.advance(20_000);
+      // The items the victim is in the middle of (a frozen node finishes them when it wakes).
+      const inFlight = new Set(t.runs.filter((r) => r.nodeId === killed && !r.ok).map((r) => `${r.shardIndex}:${r.item}`));
+      if (frozen) {
+        t.cluster.node(killed).freeze();
+        await t.clock.advance(8_000);
+        // Woken fenced off: it aborts its shards and closes their snapshots too; the count stays the taker's.
+        await t.cluster.node(killed).thaw();
+        await t.clock.advance(12_000);
+      } else {
+        t.cluster.node(killed).kill();
+        await t.clock.advance(20_000);
+      }
       const { shards, parents } = split(await t.snapshots());
-      const fireParents = parents.filter((p) => p.fireId === fireId && p.status !== 'running');
+      // Nothing of the fire is left `running` in the shared history: every run the dead node left
+      // (its shards, and the parent if it ran there) is closed abandoned under its own execution id,
+      // and counted once in the cluster.
+      const ofFire = [...parents.filter((p) => p.fireId === fireId), ...shards.filter((s) => s.scheduledAt === instant)];
+      expect(ofFire.filter((x) => x.status === 'running')).toEqual([]);
+      const left = ofFire.filter((x) => x.nodeId === killed && x.status === 'abandoned');
+      expect(left.length).toBeGreaterThan(0);
+      expect(left.every((x) => x.attempt === 1 && x.durationMs !== undefined)).toBe(true);
+      const abandoned = t.cluster.nodes.reduce((sum, n) => sum + n.scheduler.getJobMetrics('report').abandonedCount, 0);
+      expect(abandoned).toBe(left.length);
+      const fireParents = parents.filter((p) => p.fireId === fireId && p.status !== 'abandoned');
       expect(fireParents.map((p) => p.status)).toEqual(['completed']);
       expect(fireParents[0]?.shards?.every((r) => r.status === 'completed')).toBe(true);
+      if (victim === 'the parent node') {
+        expect(parents.filter((p) => p.fireId === fireId && p.status === 'abandoned').map((p) => [p.nodeId, p.attempt])).toEqual([
+          [killed, 1],
+        ]);
+        expect(fireParents[0]?.attempt).toBe(2);
+      }
       const retaken = shards.filter((s) => s.scheduledAt === instant && s.attempt === 2);
       expect(retaken.length).toBeGreaterThan(0);
       expect(retaken.every((s) => s.nodeId !== killed && s.status === 'completed')).toBe(true);
       // Each item of the fire succeeded exactly once; the items the dead node finished were skipped.
+      // Woken from a freeze, a node completes the item it was in the middle of before its abort lands:
+      // those items (one per shard it ran, no others) succeed twice — the shard's fencing token is
+      // what a job's writes check for that.
       const ok = new Map<string, number>();
       for (const r of t.runs.filter((r) => r.fireId === fireId && r.ok))
         ok.set(`${r.shardIndex}:${r.item}`, (ok.get(`${r.shardIndex}:${r.item}`) ?? 0) + 1);
       expect(ok.size).toBe(100);
-      expect([...ok.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+      const twice = [...ok.entries()].filter(([, n]) => n !== 1);
+      if (frozen) expect(twice.every(([key, n]) => n === 2 && inFlight.has(key))).toBe(true);
+      else expect(twice).toEqual([]);
       for (const key of finishedBefore) expect(ok.get(key)).toBe(1);
       await stopAll(t.cluster);
     });

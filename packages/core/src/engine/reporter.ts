@@ -133,11 +133,18 @@ export class Reporter {
     nodeId: string;
     executionId: string;
     runs: readonly ExecutionSnapshot[];
+    /** The left run was this shard of a sharded fire. */
+    shard?: { shardIndex: number; shardTotal: number };
   }): void {
     this.metric({ type: 'abandoned', jobName: args.jobName });
     const now = this.now();
     if (args.runs.length === 0) {
-      this.recordFinished(bornFinished(args, 'abandoned', args.scheduledAt === undefined ? 'manual' : 'cron', now));
+      const snapshot = bornFinished(args, 'abandoned', args.scheduledAt === undefined ? 'manual' : 'cron', now);
+      if (args.shard) {
+        snapshot.shardIndex = args.shard.shardIndex;
+        snapshot.shardTotal = args.shard.shardTotal;
+      }
+      this.recordFinished(snapshot);
       return;
     }
     for (const run of args.runs) {

@@ -4,7 +4,7 @@ import type { ExecutionOutcome, FireKind } from '../model.js';
 import type { ShardContext } from '../job.js';
 import type { ShardItemProgress } from './shard-item-progress.js';
 import type { PubSub } from './pubsub.js';
-import type { StateStore } from './state-store.js';
+import type { FireRecord, StateStore } from './state-store.js';
 import type { SkipReason } from '../model.js';
 
 /**
@@ -71,6 +71,13 @@ export interface RunFireRequest {
   itemProgress?: ShardItemProgress;
   /** Claim the record even if it is running under a lapsed lease (the shard's node died): run it again. */
   recoverAbandoned?: boolean;
+  /**
+   * The record of a run whose node died mid-run (`running` under a lapsed lease) that this
+   * run takes over, with `recoverAbandoned`: once the claim is won, that run is counted
+   * `abandoned` and its snapshot closed, here and once in the cluster (as the scheduler's own
+   * takeover does for cron fires).
+   */
+  takesOverFrom?: FireRecord;
   /** The attempt this run is (1 unless a run of the fire already started elsewhere). */
   attempt?: number;
   /** Overrides the job's `timeoutMs` for this fire. */
