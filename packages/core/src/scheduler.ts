@@ -25,7 +25,7 @@ import {
   type ConfigIssue,
 } from './errors.js';
 import { TypedEmitter, type SchedulerEventName, type SchedulerEvents } from './events.js';
-import { isShardingJob, type AnyJob } from './job.js';
+import { isShardingJob, type AnyJob, type ShardContext } from './job.js';
 import type { ConfigLoadStrategy, ExecutionOutcome, ExecutionSnapshot, FireKind, MisfirePolicy } from './model.js';
 import type { Clock } from './ports/clock.js';
 import { SystemClock } from './ports/clock.js';
@@ -1010,14 +1010,7 @@ export class Scheduler {
       // The run its node left is counted here, once (its node, if it wakes, leaves the count to us),
       // and its snapshot closed: abandoned, whether or not it is recovered as the next attempt.
       if (!recover) await lockManager.finishFire(lease, 'abandoned', retention);
-      this.reporter.abandoned({
-        jobName: entry.name,
-        fireId: record.fireId,
-        scheduledAt: instant,
-        nodeId: record.nodeId,
-        executionId: randomUUID(),
-        runs: await this.snapshotsOfLeftRun(record),
-      });
+      await this.countLeftRun(record, instant);
     }
     if (running && !recover) {
       this.logger.warn('fire abandoned: its node stopped renewing the lease mid-run', {
@@ -1056,6 +1049,37 @@ export class Scheduler {
     await this.accept(task, this.clock.now());
   }
 
+  /**
+   * The run a dead node left on a record this node just claimed: counted abandoned here, once in
+   * the cluster, and its snapshot closed (see `snapshotsOfLeftRun`).
+   */
+  private async countLeftRun(record: FireRecord, scheduledAt: number | undefined, shard?: ShardContext): Promise<void> {
+    this.reporter.abandoned({
+      jobName: record.jobName,
+      fireId: record.fireId,
+      scheduledAt,
+      nodeId: record.nodeId,
+      executionId: randomUUID(),
+      runs: await this.snapshotsOfLeftRun(record),
+      ...(shard ? { shard: { shardIndex: shard.shardIndex, shardTotal: shard.shardTotal } } : {}),
+    });
+  }
+
+  /** `SchedulerHost.abandonLeftRun`: a DAG dependent whose node died mid-run, ended without a re-run. */
+  private async abandonLeftRun(record: FireRecord, scheduledAt: number | undefined): Promise<boolean> {
+    const entry = this.jobs.get(record.jobName);
+    if (!entry || this.stateValue !== 'running') return false;
+    const { lockManager } = this.schedulerCache;
+    const lease = await lockManager.claimFire(
+      { fireId: record.fireId, jobName: entry.name, recoverAbandoned: true, takeover: true },
+      { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
+    );
+    if (!lease) return false;
+    await lockManager.finishFire(lease, 'abandoned', { retentionMs: this.tuning.fireRecordRetentionMs });
+    await this.countLeftRun(record, scheduledAt);
+    return true;
+  }
+
   /** A job whose fires run as shards: its parent execution only waits for them, and a takeover picks it up. */
   private parentOfShards(entry: JobEntry): boolean {
     return entry.cfg.shardingEnabled && this.shardPlanner !== undefined;
@@ -1090,15 +1114,13 @@ export class Scheduler {
   /**
    * For a run fenced off by a lost lease: whether the node that takes its record over counts it
    * (see `takeOver`). The record is still there (ours and lapsed, or already taken): yes. Gone
-   * (the store lost its data), or a DAG dependent (its coordinator settles it without counting):
-   * no, the fenced node counts it.
+   * (the store lost its data): no, the fenced node counts it.
    * A node frozen so long that the taker's finished record passed `fireRecordRetentionMs` too
    * finds it gone and counts the run a second time: the store keeps nothing older to tell.
    */
   private async abandonCountedByTaker(task: FireTask): Promise<boolean> {
-    // DAG dependents are settled by their coordinator, which counts nothing; shards are taken over
-    // by their planner through `runFire(takesOverFrom)`, which counts them.
-    if (this.dependencyCoordinator?.ownsFire?.(task.fireId) === true) return false;
+    // Shards and DAG dependents too: their planner or coordinator takes them over through the host
+    // (`runFire({ takesOverFrom })`, `abandonLeftRun`), which counts them.
     return (await this.schedulerCache.stateStore.getFireRecord(task.fireId)) !== null;
   }
 
@@ -1727,18 +1749,8 @@ export class Scheduler {
         false,
       );
     }
-    const left = request.takesOverFrom;
-    if (left?.state === 'running') {
-      this.reporter.abandoned({
-        jobName: entry.name,
-        fireId,
-        scheduledAt: request.scheduledAt,
-        nodeId: left.nodeId,
-        executionId: randomUUID(),
-        runs: await this.snapshotsOfLeftRun(left),
-        ...(request.shard ? { shard: request.shard } : {}),
-      });
-    }
+    if (request.takesOverFrom?.state === 'running')
+      await this.countLeftRun(request.takesOverFrom, request.scheduledAt, request.shard);
     const task: FireTask = {
       heapIndex: -1,
       priority: entry.cfg.priority,
@@ -1773,6 +1785,7 @@ export class Scheduler {
       hasJob: (name) => this.jobs.has(name),
       jobNames: () => [...this.jobs.keys()],
       runFire: (request) => this.runFire('runFire', request),
+      abandonLeftRun: (record, scheduledAt) => this.abandonLeftRun(record, scheduledAt),
       stateStore: this.schedulerCache.stateStore,
       pubsub: this.pubsub,
       preferredNode: (jobName, options) => this.membership.ownerOf(jobName, options),

@@ -392,7 +392,13 @@ export class DagCoordinator implements DependencyCoordinator {
       if (record === null && now - at >= this.releaseGraceMs) this.runHere(runId, meta, job);
       else if (record && record.state === 'claimed' && record.expiresAt <= now) this.runHere(runId, meta, job);
       else if (record && record.state === 'running' && record.expiresAt <= now) {
-        // Its node died mid-run: abandoned, which stops its dependents like a failure.
+        // Its node died mid-run: abandoned, which stops its dependents like a failure. The record is
+        // ended (one node wins it: the run counted and its snapshot closed), so it does not linger.
+        await host
+          .abandonLeftRun(record, meta.scheduledAt)
+          .catch((e: unknown) =>
+            host.logger.warn('DAG dependent left running: could not end its record', { runId, jobName: job, error: String(e) }),
+          );
         await host.stateStore.setRunFields(runId, { [Fields.done(job)]: doneValue('failed', record.nodeId) }, this.runTtlMs);
         done.set(job, 'failed');
         host.logger.warn('DAG dependent abandoned: its node stopped mid-run; its dependents are skipped', {
@@ -423,17 +429,26 @@ export class DagCoordinator implements DependencyCoordinator {
     this.sweeping = true;
     try {
       const now = host.clock.now();
+      const swept = new Set<string>();
       // Manual and remote runs from the per-minute index; cron runs follow from each DAG's spec.
       for (let m = Math.floor((now - this.sweepLookbackMs) / MINUTE) * MINUTE; m <= now; m += MINUTE) {
         const index = await host.stateStore.getRunState(indexRunId(m));
-        for (const runId of Object.keys(index ?? {})) await this.advance(runId, true);
+        for (const runId of Object.keys(index ?? {})) {
+          swept.add(runId);
+          await this.advance(runId, true);
+        }
       }
       for (const [dag, spec] of this.schedules) {
         if (!this.graph.jobsOf(dag).some((j) => host.hasJob(j))) continue;
         for (let t = spec.prev(now - this.releaseGraceMs); t !== undefined && t > now - this.sweepLookbackMs; t = spec.prev(t)) {
+          swept.add(cronRunId(dag, t));
           await this.advance(cronRunId(dag, t), true, undefined, { dag, instant: t });
         }
       }
+      // Runs this node saw in progress that are older than the look-back (a long chain, or a
+      // dependent whose lease outlives it): followed until they finish, so a dependent whose node
+      // died mid-run is still settled once its lease lapses.
+      for (const runId of [...this.metas.keys()]) if (!swept.has(runId)) await this.advance(runId, true);
     } catch (error) {
       host.logger.warn('DAG sweep failed; it runs again shortly', { error: String(error) });
     } finally {

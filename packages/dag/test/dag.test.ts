@@ -14,6 +14,7 @@ import {
   type TaskCfg,
 } from '@sched/core';
 import { FakeClock } from '@sched/core/testing';
+import { createSimulatedCluster } from '@sched/testkit';
 import { DAG_CHANNEL, DagCoordinator, DagGraph, readDagRun } from '../src/index.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -456,4 +457,47 @@ describe('DagCoordinator.detach', () => {
     await stopping;
     expect(warnings).toEqual([]);
   });
+});
+
+describe('DagCoordinator when a dependent’s node dies mid-run (simulated cluster, shared history)', () => {
+  // With the default 30 s lease, the lease lapses after the sweep's 30 s look-back from the run's instant.
+  for (const [leaseTtlMs, leaseRenewMs] of [
+    [3_000, 1_000],
+    [30_000, 10_000],
+  ] as const) {
+    it(`the dependent is abandoned once: its record ended, its snapshot closed under its execution id, counted once; its dependents skipped (lease ${leaseTtlMs / 1_000} s)`, async () => {
+      const clock = new FakeClock(T0);
+      const history = new MemorySnapshotRepository({ clock, maxPerJob: 1_000 });
+      const cluster = createSimulatedCluster({
+        nodes: 3,
+        clock,
+        jobs: [
+          { name: 'A', cfg: { cronSpec: '0 * * * * *' }, durationMs: 100 },
+          { name: 'B', cfg: { dependencies: ['A'] }, durationMs: 20_000 },
+          { name: 'C', cfg: { dependencies: ['B'] }, durationMs: 100 },
+        ],
+        schedulerOptions: { snapshotRepository: history, leaseTtlMs, leaseRenewMs },
+        nodeOptions: () => ({ dependencyCoordinator: new DagCoordinator({ sweepIntervalMs: 500 }) }),
+      });
+      await cluster.start();
+      await clock.advance(60_000 + 2_000);
+      const b = cluster.ledger.find((e) => e.jobName === 'B');
+      expect(b).toBeDefined();
+      const [running] = (await history.list({ jobName: 'B', status: 'running' })).items;
+      expect(running).toMatchObject({ fireId: b!.fireId, nodeId: b!.nodeId });
+      cluster.node(b!.nodeId).kill();
+      await clock.advance(leaseTtlMs + 12_000);
+      // Ended, not left running under its lapsed lease for ever (where every takeover sweep would list it first).
+      const record = await cluster.store.stateStore.getFireRecord(b!.fireId);
+      expect(record?.state ?? 'deleted').not.toBe('running');
+      expect((await cluster.store.stateStore.listExpiredFires(clock.now(), 100)).map((r) => r.fireId)).not.toContain(b!.fireId);
+      const ofB = (await history.list({ jobName: 'B' })).items.filter((s) => s.fireId === b!.fireId);
+      expect(ofB.map((s) => [s.executionId, s.status, s.nodeId])).toEqual([[running!.executionId, 'abandoned', b!.nodeId]]);
+      const abandoned = cluster.nodes.reduce((sum, n) => sum + n.scheduler.getJobMetrics('B').abandonedCount, 0);
+      expect(abandoned).toBe(1);
+      // C never ran for that instant: its dependency failed.
+      expect(cluster.ledger.filter((e) => e.jobName === 'C' && e.scheduledAt === T0 + 60_000)).toEqual([]);
+      await cluster.stop();
+    });
+  }
 });

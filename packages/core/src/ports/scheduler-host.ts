@@ -43,6 +43,13 @@ export interface SchedulerHost {
   preferredNode(jobName: string, options?: { excludeSelf?: boolean }): string;
   /** The live nodes serving this job in this node's view (this node included), sorted by id. */
   liveNodes(jobName: string): string[];
+  /**
+   * Ends a run whose node died mid-run (`record`: `running` under a lapsed lease) without
+   * running it again: claims the record by id, finishes it `abandoned`, counts the run and
+   * closes its snapshot (once in the cluster). False when another node claimed it first, the
+   * job is not registered here, or this scheduler is not running.
+   */
+  abandonLeftRun(record: FireRecord, scheduledAt: number | undefined): Promise<boolean>;
   /** Records a fire that will not run (a `skipped` snapshot, event and counter), once per call. */
   recordSkip(skip: {
     jobName: string;
