@@ -987,7 +987,11 @@ export class Scheduler {
    */
   private async takeOver(record: FireRecord): Promise<void> {
     const entry = this.jobs.get(record.jobName);
-    if (!entry || this.stateValue !== 'running') return;
+    if (!entry) {
+      await this.endOrphan(record);
+      return;
+    }
+    if (this.stateValue !== 'running') return;
     // A dependent of a DAG run, or a shard: its coordinator or planner re-runs or settles it.
     if (this.settledElsewhere(record.fireId)) return;
     // Our own record while the fire is still in our hands: the lease keeper decides on it.
@@ -1047,6 +1051,33 @@ export class Scheduler {
       await new Promise<void>((resolve) => this.clock.setTimer(instant, resolve));
     }
     await this.accept(task, this.clock.now());
+  }
+
+  /**
+   * A lapsed record of a job no live node serves (removed from the cluster while a node that
+   * held one of its fires died): no one would ever take it over, and the sweep lists the oldest
+   * lapsed records first, so enough of them would hide every later one. Ended here — `abandoned`
+   * if it had started, `cancelled` if not — once it has been lapsed for two leases (time enough
+   * for a node that serves the job, unseen in this node's view, to take it).
+   */
+  private async endOrphan(record: FireRecord): Promise<void> {
+    if (this.stateValue !== 'running') return;
+    if (record.expiresAt > this.clock.now() - 2 * this.tuning.leaseTtlMs) return;
+    if (this.membership.nodesServing(record.jobName).some((id) => id !== this.nodeId)) return;
+    const { lockManager } = this.schedulerCache;
+    const running = record.state === 'running';
+    const lease = await lockManager.claimFire(
+      { fireId: record.fireId, jobName: record.jobName, recoverAbandoned: running, takeover: true },
+      { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
+    );
+    if (!lease) return;
+    await lockManager.finishFire(lease, running ? 'abandoned' : 'cancelled', { retentionMs: this.tuning.fireRecordRetentionMs });
+    this.logger.warn('fire record of a job no live node serves ended', {
+      jobName: record.jobName,
+      fireId: record.fireId,
+      node: record.nodeId,
+      status: running ? 'abandoned' : 'cancelled',
+    });
   }
 
   /**

@@ -186,6 +186,36 @@ describe('simulated cluster (FakeClock)', () => {
     });
   }
 
+  it('records of a job no node serves are ended, and do not hide later lapsed fires from the takeover sweep', async () => {
+    const cluster = createSimulatedCluster({
+      nodes: 2,
+      jobs: [{ name: 'long', cfg: { cronSpec: '0 * * * * *', recoverAbandoned: true }, durationMs: 8_000 }],
+    });
+    // 150 runs of a job removed from the cluster, left running by a node that died: the oldest lapsed records.
+    const ghosts: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const fireId = `gone@manual-${i}`;
+      ghosts.push(fireId);
+      await cluster.store.lockManager.claimFire(
+        { fireId, jobName: 'gone', startNow: true },
+        { nodeId: 'ghost', leaseTtlMs: 1_000 },
+      );
+    }
+    await cluster.start();
+    await cluster.advance(60_500);
+    const first = cluster.ledger.find((e) => e.jobName === 'long')!;
+    cluster.node(first.nodeId).kill();
+    await cluster.advance(20_000);
+    // The killed node's run, behind the 150 ghosts in the sweep's order, was still taken over.
+    const again = cluster.ledger.filter((e) => e.fireId === first.fireId && e.attempt === 2);
+    expect(again).toHaveLength(1);
+    expect(again[0]!.nodeId).not.toBe(first.nodeId);
+    const left = await Promise.all(ghosts.map((id) => cluster.store.stateStore.getFireRecord(id)));
+    // Ended (and, past their retention, gone): none left running.
+    expect(left.filter((r) => r !== null && r.state !== 'done')).toEqual([]);
+    await cluster.stop();
+  });
+
   it('a node cut off from the store runs nothing it could not claim, and resumes when reconnected', async () => {
     const cluster = createSimulatedCluster({ nodes: 2, jobs: everySecond(10) });
     await cluster.start();
