@@ -921,21 +921,7 @@ export class Scheduler {
       entry.wakeDelay = !owner ? this.tuning.takeoverGraceMs : entry.paused ? 0 : -this.tuning.claimAheadMs;
       this.timer.schedule(entry);
       if (entry.paused) {
-        for (let k = from; k < pending.length; k++) {
-          const instant = (pending[k] as PendingFire).instant;
-          this.reporter.skip(
-            {
-              jobName: entry.name,
-              fireId: cronFireId(entry.name, instant),
-              scheduledAt: instant,
-              kind: 'cron',
-              nodeId: this.nodeId,
-              executionId: '',
-            },
-            'paused',
-            false,
-          );
-        }
+        for (let k = from; k < pending.length; k++) this.skipPaused(entry, (pending[k] as PendingFire).instant);
         pending.length = from;
         continue;
       }
@@ -948,6 +934,22 @@ export class Scheduler {
       }
     }
     this.claims.add(pending);
+  }
+
+  /** A paused job's instant: a `skip` event (`paused`), nothing recorded (its instants are not owed). */
+  private skipPaused(entry: JobEntry, instant: number): void {
+    this.reporter.skip(
+      {
+        jobName: entry.name,
+        fireId: cronFireId(entry.name, instant),
+        scheduledAt: instant,
+        kind: 'cron',
+        nodeId: this.nodeId,
+        executionId: '',
+      },
+      'paused',
+      false,
+    );
   }
 
   /** Whether this node is the job's preferred node in the current view (cached per view). */
@@ -999,15 +1001,11 @@ export class Scheduler {
     const instant = cronInstantOf(record.fireId, record.jobName);
     const running = record.state === 'running';
     const { lockManager } = this.schedulerCache;
-    const claimOptions = { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs };
     // A sharded fire's parent only waits for its shards: running it again picks them up where they are
     // (handed over: the fire goes on as the next attempt, the dead parent's run is abandoned).
     const handedOver = running && this.parentOfShards(entry);
     const recover = running && (entry.cfg.recoverAbandoned || handedOver);
-    const lease = await lockManager.claimFire(
-      { fireId: record.fireId, jobName: entry.name, recoverAbandoned: running, takeover: true },
-      claimOptions,
-    );
+    const lease = await this.claimLapsed(record);
     if (!lease) return;
     const retention = { retentionMs: this.tuning.fireRecordRetentionMs };
     if (running) {
@@ -1064,20 +1062,26 @@ export class Scheduler {
     if (this.stateValue !== 'running') return;
     if (record.expiresAt > this.clock.now() - 2 * this.tuning.leaseTtlMs) return;
     if (this.membership.nodesServing(record.jobName).some((id) => id !== this.nodeId)) return;
-    const { lockManager } = this.schedulerCache;
     const running = record.state === 'running';
-    const lease = await lockManager.claimFire(
-      { fireId: record.fireId, jobName: record.jobName, recoverAbandoned: running, takeover: true },
-      { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
-    );
+    const lease = await this.claimLapsed(record);
     if (!lease) return;
-    await lockManager.finishFire(lease, running ? 'abandoned' : 'cancelled', { retentionMs: this.tuning.fireRecordRetentionMs });
+    await this.schedulerCache.lockManager.finishFire(lease, running ? 'abandoned' : 'cancelled', {
+      retentionMs: this.tuning.fireRecordRetentionMs,
+    });
     this.logger.warn('fire record of a job no live node serves ended', {
       jobName: record.jobName,
       fireId: record.fireId,
       node: record.nodeId,
       status: running ? 'abandoned' : 'cancelled',
     });
+  }
+
+  /** Claims a record whose lease lapsed, by id (one node wins it); a running one only as its taker. */
+  private claimLapsed(record: FireRecord): Promise<ClaimedFire | null> {
+    return this.schedulerCache.lockManager.claimFire(
+      { fireId: record.fireId, jobName: record.jobName, recoverAbandoned: record.state === 'running', takeover: true },
+      { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
+    );
   }
 
   /**
@@ -1100,13 +1104,9 @@ export class Scheduler {
   private async abandonLeftRun(record: FireRecord, scheduledAt: number | undefined): Promise<boolean> {
     const entry = this.jobs.get(record.jobName);
     if (!entry || this.stateValue !== 'running') return false;
-    const { lockManager } = this.schedulerCache;
-    const lease = await lockManager.claimFire(
-      { fireId: record.fireId, jobName: entry.name, recoverAbandoned: true, takeover: true },
-      { nodeId: this.nodeId, leaseTtlMs: this.tuning.leaseTtlMs },
-    );
+    const lease = await this.claimLapsed(record);
     if (!lease) return false;
-    await lockManager.finishFire(lease, 'abandoned', { retentionMs: this.tuning.fireRecordRetentionMs });
+    await this.schedulerCache.lockManager.finishFire(lease, 'abandoned', { retentionMs: this.tuning.fireRecordRetentionMs });
     await this.countLeftRun(record, scheduledAt);
     return true;
   }
@@ -1250,18 +1250,7 @@ export class Scheduler {
           due.push(held);
           continue;
         }
-        this.reporter.skip(
-          {
-            jobName: entry.name,
-            fireId: claim.fireId,
-            scheduledAt: claim.instant,
-            kind: 'cron',
-            nodeId: this.nodeId,
-            executionId: '',
-          },
-          'paused',
-          false,
-        );
+        this.skipPaused(entry, claim.instant);
       } else {
         this.logger.info('fire claimed ahead not run: its job changed before the instant', {
           jobName: claim.jobName,

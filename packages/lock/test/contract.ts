@@ -32,11 +32,16 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       await t.reset();
     });
     /** One fire of each job at `instant`, claimed by `a` (marks read first, as a node does): the won fires in `names`' order. */
-    const claimEach = async (names: string[], instant: number, startNow: (job: string) => boolean = () => false) => {
+    const claimEach = async (
+      names: string[],
+      instant: number,
+      startNow: (job: string) => boolean = () => false,
+      options: typeof a = a,
+    ) => {
       await t.stateStore.getMarks(names);
       const { won } = await t.lockManager.claimDue(
         names.map((jobName) => ({ jobName, instant, startNow: startNow(jobName) })),
-        a,
+        options,
       );
       return names.map((j) => won.find((w) => w.jobName === j)) as WonFire[];
     };
@@ -379,13 +384,7 @@ export function lockContract(name: string, make: () => ContractTarget): void {
     it('a start keeps the lease the claim gave (the watchdog renews it), so it lapses on time without a renewal', async () => {
       // A lease long enough that the starts land inside it on a loaded CI machine (500 ms of margin).
       const longTtl = 600;
-      await t.stateStore.getMarks(['k1', 'k2']);
-      const at = Date.now() + 60_000;
-      const { won } = await t.lockManager.claimDue(
-        ['k1', 'k2'].map((jobName) => ({ jobName, instant: at })),
-        { nodeId: 'a', leaseTtlMs: longTtl },
-      );
-      const [k1, k2] = ['k1', 'k2'].map((j) => won.find((w) => w.jobName === j));
+      const [k1, k2] = await claimEach(['k1', 'k2'], Date.now() + 60_000, undefined, { ...a, leaseTtlMs: longTtl });
       const claimed = (await t.stateStore.getFireRecord(k1!.fireId))!.expiresAt;
       // Later than the claim, so a start that moved the expiry would show.
       await sleep(100);
