@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Chain, type ChainHost, type WrapperEnv } from './chain.js';
 import {
@@ -75,6 +75,7 @@ import { mergeLayers, type MergedLayers } from './engine/config-layers.js';
 import { diffDocuments, type ConfigChange } from './engine/config-diff.js';
 import type { VersionedConfig } from './ports/config-store.js';
 import { VERSION } from './version.js';
+import { newExecutionId } from './internal/execution-id.js';
 
 /** What `getJobs()` reports per job. */
 export interface JobInfo {
@@ -1094,7 +1095,7 @@ export class Scheduler {
       fireId: record.fireId,
       scheduledAt,
       nodeId: record.nodeId,
-      executionId: randomUUID(),
+      executionId: newExecutionId(),
       runs: await this.snapshotsOfLeftRun(record),
       ...(shard ? { shard: { shardIndex: shard.shardIndex, shardTotal: shard.shardTotal } } : {}),
     });
@@ -1352,7 +1353,7 @@ export class Scheduler {
         fireId: cronFireId(entry.name, t),
         instant: t,
         nodeId: this.nodeId,
-        executionId: randomUUID(),
+        executionId: newExecutionId(),
         policy,
       });
     }
@@ -1669,7 +1670,7 @@ export class Scheduler {
         scheduledAt: task.scheduledAt,
         kind: task.kind,
         nodeId: this.nodeId,
-        executionId: randomUUID(),
+        executionId: newExecutionId(),
       },
       reason,
       true,
@@ -1736,7 +1737,7 @@ export class Scheduler {
         );
       }
     }
-    const fireId = request.fireId ?? `${entry.name}@${request.kind}-${randomUUID()}`;
+    const fireId = request.fireId ?? `${entry.name}@${request.kind}-${newExecutionId()}`;
     // With a slot free (not promised to another claim in flight) the claim writes the record running:
     // no start round trip. An overlapPrevent job may still be skipped after its claim, so it starts as usual.
     const startNow = !entry.cfg.overlapPrevent && this.dispatcher.freeSlots() > this.startsPromised;
@@ -1763,7 +1764,7 @@ export class Scheduler {
           scheduledAt: request.scheduledAt,
           kind: request.kind,
           nodeId: this.nodeId,
-          executionId: randomUUID(),
+          executionId: newExecutionId(),
         },
         'not-owner',
         false,
@@ -1822,7 +1823,7 @@ export class Scheduler {
             scheduledAt: skip.scheduledAt,
             kind: skip.kind,
             nodeId: this.nodeId,
-            executionId: randomUUID(),
+            executionId: newExecutionId(),
           },
           skip.reason,
           true,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ErrorCode, isSchedError, JobCancelledError, JobTimeoutError, ShardsFailedError, toError } from '../errors.js';
 import type { JobContext } from '../job.js';
 import type { ExecutionOutcome, ExecutionSnapshot, FinalStatus, ShardItemCounts, ShardResult } from '../model.js';
@@ -13,6 +12,7 @@ import type { LeaseKeeper } from './lease-keeper.js';
 import type { Reporter } from './reporter.js';
 import { retryDelayMs } from './task-config.js';
 import { shardRuns } from './sharding-job.js';
+import { newExecutionId } from '../internal/execution-id.js';
 
 export interface FireExecutorDeps {
   clock: Clock;
@@ -185,7 +185,7 @@ export class FireExecutor {
   private async execute(task: FireTask): Promise<ExecutionOutcome> {
     const { deps } = this;
     const { clock } = deps;
-    const executionId = randomUUID();
+    const executionId = newExecutionId();
     const abort = new ExecutionAbort();
     const startedAt = clock.now();
     const attempt = task.attempt;
@@ -378,7 +378,7 @@ export class FireExecutor {
       scheduledAt: task.scheduledAt,
       kind: task.kind,
       nodeId: this.deps.nodeId,
-      executionId: randomUUID(),
+      executionId: newExecutionId(),
     };
   }
 }
