@@ -42,7 +42,7 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
     .option('--json', 'JSON instead of tables, for scripts')
     .option(
       '--connect-timeout <ms>',
-      'how long to wait for Redis (default 3000)',
+      'how long to wait for Redis, in ms',
       (t: string) => String(positiveInt('--connect-timeout', t, 600_000)),
       '3000',
     )

@@ -69,6 +69,14 @@ describe('sched next (no Redis needed)', () => {
     for (const c of ['nodes', 'jobs', 'history', 'stats', 'trigger', 'config', 'next']) expect(help.out).toContain(c);
   });
 
+  it('help states each default once (commander prints the one it is given)', async () => {
+    for (const command of [[], ['next'], ['history'], ['stats'], ['trigger']]) {
+      const help = await sched([...command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.out.replace(/\s+/g, ' ')).not.toMatch(/\(default[^)]*\) \(default/);
+    }
+  });
+
   it('without a Redis URL, or with one that does not answer: a one-line error, exit 1 and 2', async () => {
     const none = await sched(['nodes']);
     expect(none).toMatchObject({ code: 1, err: 'sched: no Redis to talk to: pass --redis <url> or set REDIS_URL' });

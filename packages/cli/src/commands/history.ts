@@ -32,7 +32,7 @@ export function historyCommand(program: Command, ctx: () => CliContext, io: Io):
       return list as ExecutionStatus[];
     })
     .option('--since <when>', 'started after: 30m, 2h, 7d, or a date', (t: string) => parseSince(t))
-    .option('--limit <n>', 'at most this many (default 20, at most 1000)', (t: string) => positiveInt('--limit', t, 1_000), 20)
+    .option('--limit <n>', 'at most this many (at most 1000)', (t: string) => positiveInt('--limit', t, 1_000), 20)
     .action(async (job: string, opts: { status?: ExecutionStatus[]; since?: number; limit: number }) => {
       const c = ctx();
       const page = await (

@@ -7,7 +7,7 @@ export function nextCommand(program: Command, json: () => boolean, io: Io): void
     .command('next')
     .description('the next fires of a cron spec (6 fields with seconds, 5 fields, or @hourly-style), with DST marks')
     .argument('<cron>', 'the spec, quoted')
-    .option('-n, --count <n>', 'how many (default 5, at most 1000)', (t: string) => positiveInt('--count', t, 1_000), 5)
+    .option('-n, --count <n>', 'how many (at most 1000)', (t: string) => positiveInt('--count', t, 1_000), 5)
     .option('--tz <zone>', 'IANA time zone (default UTC)', (zone: string) => {
       if (!isValidTimezone(zone)) throw new Error(`unknown time zone "${zone}" (an IANA name such as Europe/Berlin)`);
       return zone;

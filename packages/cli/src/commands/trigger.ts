@@ -31,7 +31,7 @@ export function triggerCommand(program: Command, ctx: () => CliContext, io: Io):
     })
     .option(
       '--timeout <ms>',
-      'how long to wait for the outcomes (default 30000)',
+      'how long to wait for the outcomes, in ms',
       (t: string) => positiveInt('--timeout', t, 86_400_000),
       30_000,
     )
