@@ -4,8 +4,8 @@ import { randomFillSync } from 'node:crypto';
 // history holds 100 a job). Node's `randomUUID()` returns a string V8 built by
 // concatenating 16+ pieces: about 600 bytes in some 16 heap objects, every one of
 // them copied by each young-generation collection it survives. At 1,000 fires a
-// second that was most of what a node promoted, and the collections it made fell in
-// the instant's burst. This builds the same RFC 4122 version 4 text as one flat
+// second they were two thirds of what a node's heap grew by (heap snapshots 8 s
+// apart: 4.1 of 6.4 MB). This builds the same RFC 4122 version 4 text as one flat
 // 36-byte string (one object) from a pooled random buffer, at the same speed.
 
 const POOL_IDS = 256;
