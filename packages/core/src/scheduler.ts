@@ -1045,8 +1045,9 @@ export class Scheduler {
         attempt: task.attempt,
       },
     );
-    // A fire claimed ahead of its instant and given back (its node stopped) still starts at its instant.
-    if (instant !== undefined && instant > this.clock.now()) {
+    // A fire claimed ahead of its instant and given back (its node stopped) still starts at its instant
+    // (by this clock: a cluster clock's timer can wake a little early when its correction moved back).
+    while (instant !== undefined && instant > this.clock.now()) {
       await new Promise<void>((resolve) => this.clock.setTimer(instant, resolve));
     }
     await this.accept(task, this.clock.now());
@@ -1242,6 +1243,10 @@ export class Scheduler {
    * at this instant (disabled, another spec, unregistered): its claim is closed unrun.
    */
   private onHeldInstant(fires: HeldFire[]): void {
+    // Their instant has come by the clock (HeldFires waits for it); `now` is handed on so that a
+    // correction of the clock before the next turn does not make onWon hold them again, their
+    // starts already sent (the second start would find them running and drop them unrun).
+    const now = this.clock.now();
     const due: HeldFire[] = [];
     for (const held of fires) {
       const { fire, claim } = held;
@@ -1273,7 +1278,7 @@ export class Scheduler {
       held.startRequest.catch(() => undefined);
       slots -= 1;
     }
-    setImmediate(() => this.onWon(due, this.clock.now()));
+    setImmediate(() => this.onWon(due, Math.max(this.clock.now(), now)));
   }
 
   /**

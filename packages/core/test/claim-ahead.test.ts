@@ -1,6 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidConfigError, type SkipEvent } from '../src/index.js';
+import { InvalidConfigError, type Clock, type SkipEvent, type TimerHandle } from '../src/index.js';
+import { FakeClock } from '../src/testing/index.js';
 import { T0, recorder, setup } from './helpers.js';
+
+/**
+ * A clock corrected onto another's time, as the cluster clock is onto Redis `TIME`: timers are
+ * armed on the base clock shifted by the correction at arming, so one that changes meanwhile
+ * makes a timer wake while `now()` is still a little before its instant.
+ */
+class CorrectedClock implements Clock {
+  correction = 0;
+  constructor(readonly base: FakeClock) {}
+  now(): number {
+    return this.base.now() + this.correction;
+  }
+  setTimer(at: number, fn: () => void): TimerHandle {
+    const inner = this.base.setTimer(at - this.correction, fn);
+    return { at, inner } as TimerHandle;
+  }
+  clearTimer(handle: TimerHandle): void {
+    this.base.clearTimer((handle as TimerHandle & { inner: TimerHandle }).inner);
+  }
+}
 
 /** The times the scheduler called `claimDue`, with the instants it asked for. */
 function spyClaims(sched: ReturnType<typeof setup>['sched'], now: () => number) {
@@ -72,6 +93,32 @@ describe('claimAheadMs: fires claimed before their instant, started at it', () =
     const of = (name: string) => runs.filter((r) => r.jobName === name).map((r) => (r.scheduledAt as number) - T0);
     expect(of('a')).toEqual([1_000, 2_000, 4_000, 6_000]);
     expect(of('b')).toEqual([1_000, 2_000, 3_000, 6_000]);
+    await sched.stop();
+  });
+
+  it('a held fire whose timer wakes a little before its instant by the clock (a correction moved it back) waits for it and runs once', async () => {
+    const base = new FakeClock(T0);
+    const clock = new CorrectedClock(base);
+    const { sched } = setup({ clock, claimAheadMs: 50, leaseTtlMs: 3_000, leaseRenewMs: 1_000 });
+    const runs: Array<{ scheduledAt: number | undefined; startedAt: number }> = [];
+    const skips: SkipEvent[] = [];
+    sched.on('skip', (e) => skips.push(e));
+    sched.registerJob(
+      { name: 'tick', execute: (ctx) => void runs.push({ scheduledAt: ctx.scheduledAt?.getTime(), startedAt: clock.now() }) },
+      { cronSpec: '* * * * * *' },
+    );
+    await sched.start();
+    await base.advance(1_960); // T0 + 2000 claimed at 1950 and held; its timer is armed on the base clock
+    clock.correction = -3; // a new sample puts the clock 3 ms back: the timer wakes at 1997 by it
+    await base.advance(40);
+    expect(runs.map((r) => r.scheduledAt)).toEqual([T0 + 1_000]);
+    await base.advance(4_000);
+    expect(runs.map((r) => r.scheduledAt)).toEqual([1, 2, 3, 4, 5].map((s) => T0 + s * 1_000));
+    for (const r of runs) expect(r.startedAt).toBeGreaterThanOrEqual(r.scheduledAt as number);
+    expect(skips).toEqual([]);
+    // Nothing left running under a lease no one renews (the others' sweep would end it abandoned).
+    const record = await sched.schedulerCache.stateStore.getFireRecord(`tick@${T0 + 2_000}`);
+    expect(record?.state ?? 'deleted').toBe('deleted');
     await sched.stop();
   });
 

@@ -58,6 +58,12 @@ export class HeldFires {
   private release(instant: number): void {
     const slot = this.byInstant.get(instant);
     if (!slot) return;
+    // A cluster clock arms timers on the node's own clock: a correction that moved back while
+    // this one was armed wakes it a little early. The fires wait for their instant by this clock.
+    if (this.clock.now() < instant) {
+      slot.timer = this.clock.setTimer(instant, () => this.release(instant));
+      return;
+    }
     this.byInstant.delete(instant);
     this.count -= slot.fires.length;
     this.onInstant(slot.fires);
