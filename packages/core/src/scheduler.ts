@@ -307,7 +307,7 @@ export class Scheduler {
       },
       claimedElsewhere: (fire) => this.announcer.claimedElsewhere(fire),
     });
-    this.held = new HeldFires(this.clock, (fires) => this.onHeldInstant(fires));
+    this.held = new HeldFires(this.clock, (fires, now) => this.onHeldInstant(fires, now));
     this.catchup = new CatchupPacer(this.clock, t.catchupIntervalMs, (entry, instant) =>
       this.background(this.runCatchup(entry, instant), 'catch-up', entry.name),
     );
@@ -1242,11 +1242,7 @@ export class Scheduler {
    * job changed meanwhile — paused (recorded skipped, as at the instant), or no longer due
    * at this instant (disabled, another spec, unregistered): its claim is closed unrun.
    */
-  private onHeldInstant(fires: HeldFire[]): void {
-    // Their instant has come by the clock (HeldFires waits for it); `now` is handed on so that a
-    // correction of the clock before the next turn does not make onWon hold them again, their
-    // starts already sent (the second start would find them running and drop them unrun).
-    const now = this.clock.now();
+  private onHeldInstant(fires: HeldFire[], now: number): void {
     const due: HeldFire[] = [];
     for (const held of fires) {
       const { fire, claim } = held;
@@ -1278,6 +1274,8 @@ export class Scheduler {
       held.startRequest.catch(() => undefined);
       slots -= 1;
     }
+    // Not earlier than the `now` HeldFires checked: a clock correction before the next turn must not make
+    // onWon hold them again, their starts sent (a second start would find them running and drop them unrun).
     setImmediate(() => this.onWon(due, Math.max(this.clock.now(), now)));
   }
 

@@ -21,7 +21,8 @@ export class HeldFires {
 
   constructor(
     private readonly clock: Clock,
-    private readonly onInstant: (fires: HeldFire[]) => void,
+    /** `now`: the clock's time, checked to be at or past the instant. */
+    private readonly onInstant: (fires: HeldFire[], now: number) => void,
   ) {}
 
   /** Fires held now (claimed, not yet handed on): they count against the node's budget. */
@@ -60,12 +61,13 @@ export class HeldFires {
     if (!slot) return;
     // A cluster clock arms timers on the node's own clock: a correction that moved back while
     // this one was armed wakes it a little early. The fires wait for their instant by this clock.
-    if (this.clock.now() < instant) {
+    const now = this.clock.now();
+    if (now < instant) {
       slot.timer = this.clock.setTimer(instant, () => this.release(instant));
       return;
     }
     this.byInstant.delete(instant);
     this.count -= slot.fires.length;
-    this.onInstant(slot.fires);
+    this.onInstant(slot.fires, now);
   }
 }
