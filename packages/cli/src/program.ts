@@ -69,17 +69,22 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.failed;
     }
     if (error instanceof CliError) {
-      io.err(`sched: ${error.message}`);
+      io.err(`sched: ${unprefixed(error.message)}`);
       return error.exitCode;
     }
     const e = error as Error & { code?: string };
     if (e.code === 'SCHED_STORE_UNAVAILABLE') {
-      io.err(`sched: Redis did not answer: ${e.message}`);
+      io.err(`sched: Redis did not answer: ${unprefixed(e.message)}`);
       return ExitCode.unreachable;
     }
-    io.err(`sched: ${e.message ?? String(error)}`);
+    io.err(`sched: ${unprefixed(e.message ?? String(error))}`);
     return ExitCode.failed;
   } finally {
     await context?.close();
   }
+}
+
+/** The packages' own errors already start with `sched: `; the CLI's line says it once. */
+function unprefixed(message: string): string {
+  return message.startsWith('sched: ') ? message.slice('sched: '.length) : message;
 }

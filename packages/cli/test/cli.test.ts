@@ -58,6 +58,8 @@ describe('sched next (no Redis needed)', () => {
     const badCron = await sched(['next', 'every tuesday']);
     expect(badCron.code).toBe(1);
     expect(badCron.err).toMatch(/every tuesday/);
+    // Core's errors carry their own `sched: `; the line says it once.
+    expect(badCron.err).toMatch(/^sched: previewCron: invalid cron spec/);
     const badZone = await sched(['next', '* * * * *', '--tz', 'Mars/Olympus']);
     expect(badZone).toMatchObject({ code: 1 });
     expect(badZone.err).toMatch(/unknown time zone "Mars\/Olympus"/);
