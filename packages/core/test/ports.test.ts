@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../src/testing/index.js';
 import {
   LeaseLostError,
+  MemoryNodeRegistry,
+  MemoryRegistryHub,
   MemorySchedulerCache,
   StoreUnavailableError,
   type DependencyCoordinator,
@@ -107,6 +109,35 @@ function recordingCoordinator(reject?: (graph: DependencyGraph) => string | unde
   };
   return { coordinator, validated, completed, host: () => host };
 }
+
+describe('the in-memory node registry', () => {
+  it("shares each node's job summaries frozen: no reader or writer changes another's", async () => {
+    const clock = new FakeClock(T0);
+    const hub = new MemoryRegistryHub();
+    const a = new MemoryNodeRegistry({ nodeId: 'a', clock, hub });
+    const b = new MemoryNodeRegistry({ nodeId: 'b', clock, hub });
+    const summaries = { report: { cronSpec: '0 * * * * *', dependencies: ['load'] } };
+    await a.register({ jobs: ['report'], jobsHash: 'h1', version: '1', clockOffsetMs: 0, jobSummaries: summaries });
+    await b.register({ jobs: [], jobsHash: 'h0', version: '1', clockOffsetMs: 0 });
+    // The writer's object changed afterwards: the registry kept its own copy.
+    summaries.report.cronSpec = '* * * * * *';
+    summaries.report.dependencies.push('other');
+    const seen = (await b.getAllNodes()).find((n) => n.nodeId === 'a');
+    expect(seen?.jobSummaries).toEqual({ report: { cronSpec: '0 * * * * *', dependencies: ['load'] } });
+    // A reader cannot change what the others read (ESM is strict: writing a frozen object throws).
+    const report = seen?.jobSummaries?.report as { cronSpec?: string; dependencies?: string[] };
+    expect(() => {
+      report.cronSpec = 'changed';
+    }).toThrow(TypeError);
+    expect(() => report.dependencies?.push('x')).toThrow(TypeError);
+    await a.update({ jobSummaries: { report: { cronSpec: '0 0 * * * *', paused: true } }, jobsHash: 'h2' });
+    expect((await b.getAllNodes()).find((n) => n.nodeId === 'a')?.jobSummaries).toEqual({
+      report: { cronSpec: '0 0 * * * *', paused: true },
+    });
+    await a.deregister();
+    await b.deregister();
+  });
+});
 
 describe('store calls that time out but land', () => {
   it('a start that lands after its timeout is given back, and the fire runs once, late, by the takeover sweep', async () => {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { SchedulerStateError } from '../errors.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import { SystemClock } from '../ports/clock.js';
-import type { LocalNodeInfo, NodeInfo, NodeRegistry, RegistryEvent } from '../ports/node-registry.js';
+import type { JobSummary, LocalNodeInfo, NodeInfo, NodeRegistry, RegistryEvent } from '../ports/node-registry.js';
 import { Defaults } from '../engine/defaults.js';
 
 type MembershipListener = (type: 'join' | 'leave', node: NodeInfo) => void;
@@ -32,7 +32,8 @@ export interface MemoryNodeRegistryOptions {
  * NodeRegistry in memory: one node alone by default, or several sharing a
  * `MemoryRegistryHub`. Join and leave are announced at once; a node that stops
  * heartbeating (a simulated crash: `crash()`) drops out after its TTL, which
- * the other nodes notice on their own heartbeats.
+ * the other nodes notice on their own heartbeats. Job summaries are copied
+ * when written and handed to readers frozen.
  */
 export class MemoryNodeRegistry implements NodeRegistry {
   readonly nodeId: string;
@@ -83,7 +84,7 @@ export class MemoryNodeRegistry implements NodeRegistry {
       status: 'online' as const,
       jobs: [...info.jobs],
       clockOffsetMs: info.clockOffsetMs,
-      jobSummaries: info.jobSummaries,
+      jobSummaries: frozenCopy(info.jobSummaries),
       instance: this.instance,
     };
     this.hub.nodes.set(this.nodeId, node);
@@ -98,7 +99,7 @@ export class MemoryNodeRegistry implements NodeRegistry {
     const node = this.own();
     if (!node) return;
     if (info.jobs) node.jobs = [...info.jobs];
-    if (info.jobSummaries) node.jobSummaries = info.jobSummaries;
+    if (info.jobSummaries) node.jobSummaries = frozenCopy(info.jobSummaries);
     if (info.version) node.version = info.version;
     if (info.clockOffsetMs !== undefined) node.clockOffsetMs = info.clockOffsetMs;
   }
@@ -187,8 +188,23 @@ function publicInfo(node: NodeInfo & { instance?: string }): NodeInfo {
     status: node.status,
     jobs: [...node.jobs],
     clockOffsetMs: node.clockOffsetMs,
-    ...(node.jobSummaries ? { jobSummaries: structuredClone(node.jobSummaries) } : {}),
+    // Frozen when stored (see frozenCopy): shared, not cloned on every read (every heartbeat of every node).
+    ...(node.jobSummaries ? { jobSummaries: node.jobSummaries } : {}),
   };
+}
+
+/** A deep copy of a node's job summaries, frozen: readers share it and none can change the hub's. */
+function frozenCopy(summaries: Record<string, JobSummary> | undefined): Record<string, JobSummary> | undefined {
+  if (!summaries) return undefined;
+  const copy = structuredClone(summaries);
+  deepFreeze(copy);
+  return copy;
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  for (const inner of Object.values(value)) deepFreeze(inner);
+  Object.freeze(value);
 }
 
 function placeholder(nodeId: string): NodeInfo {
