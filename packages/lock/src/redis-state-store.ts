@@ -80,8 +80,8 @@ export class RedisStateStore implements StateStore {
 
   async getFireRecord(fireId: string): Promise<FireRecord | null> {
     const k = this.keys.forFire(fireId);
-    const packed = await this.connection.call('getFireRecord', () => this.connection.client.hget(k.fires, fireId));
-    if (packed === null) return null;
+    const packed = (await this.connection.run('getFireRecord', scripts.getFire, [k.fires, k.live], [fireId])) as string | null;
+    if (packed === null || packed === undefined) return null;
     const rec = unpackRecord(fireId, packed);
     // A finished record past its retention is gone, though the purge may not have run yet.
     if (rec.state === 'done' && rec.expiresAt <= (await this.connection.time())) return null;

@@ -8,6 +8,7 @@ export const scripts = {
   claimFire: load('claim-fire-5.lua'),
   updateFires: load('update-fires-3.lua'),
   listExpired: load('list-expired-2.lua'),
+  getFire: load('get-fire-2.lua'),
   marks: load('marks-2.lua'),
   lease: load('lease-2.lua'),
   runField: load('run-field-1.lua'),

@@ -384,7 +384,11 @@ export function lockContract(name: string, make: () => ContractTarget): void {
     it('a start keeps the lease the claim gave (the watchdog renews it), so it lapses on time without a renewal', async () => {
       // A lease long enough that the starts land inside it on a loaded CI machine (500 ms of margin).
       const longTtl = 600;
-      const [k1, k2] = await claimEach(['k1', 'k2'], Date.now() + 60_000, undefined, { ...a, leaseTtlMs: longTtl });
+      // Claimed in two calls: on Redis the fires one call wins share a lease (a claim batch), so a
+      // renewal of k2 would renew k1 too (lock.test.ts).
+      const instant = Date.now() + 60_000;
+      const [k1] = await claimEach(['k1'], instant, undefined, { ...a, leaseTtlMs: longTtl });
+      const [k2] = await claimEach(['k2'], instant, undefined, { ...a, leaseTtlMs: longTtl });
       const claimed = (await t.stateStore.getFireRecord(k1!.fireId))!.expiresAt;
       // Later than the claim, so a start that moved the expiry would show.
       await sleep(100);

@@ -69,6 +69,116 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
     expect(await client.zcard(conn.bucketKey(0, 'done'))).toBe(500);
     expect(await client.zcard(conn.bucketKey(0, 'live'))).toBe(0);
   });
+
+  describe('claim batches: the fires one claim call wins, under one lease', () => {
+    const ttl = 400;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let n = 0;
+    const setup = async () => {
+      const conn = new RedisConnection(client, { keyPrefix: `batch${++n}` });
+      const store = new RedisStateStore(conn);
+      await store.getMarks(['x']);
+      const fields = () => client.hlen(conn.bucketKey(0, 'fires'));
+      const live = () => client.zcard(conn.bucketKey(0, 'live'));
+      return { conn, locks: new RedisLockManager(conn), store, fields, live };
+    };
+
+    it('stores one batch, not a record a fire; shares its lease; is taken over fire by fire; goes when its last fire leaves', async () => {
+      const { locks, store, fields, live } = await setup();
+      const instant = Date.now() + 60_000;
+      const a = { nodeId: 'a', leaseTtlMs: ttl };
+      const { won } = await locks.claimDue(
+        ['b1', 'b2', 'b3'].map((jobName) => ({ jobName, instant })),
+        a,
+      );
+      const [w1, w2, w3] = ['b1', 'b2', 'b3'].map((j) => won.find((w) => w.jobName === j)!);
+      expect(await locks.startFire(w1!)).toBe(true);
+      expect(await locks.startFire(w1!)).toBe(false);
+      // The batch's jobs, its states and its instant's list: three fields for any number of fires; one lease.
+      expect(await fields()).toBe(3);
+      expect(await live()).toBe(1);
+      expect([w2!.fencingToken - w1!.fencingToken, w3!.fencingToken - w2!.fencingToken]).toEqual([1, 1]);
+      const r1 = await store.getFireRecord(w1!.fireId);
+      expect(r1).toMatchObject({ state: 'running', nodeId: 'a', fencingToken: w1!.fencingToken, token: w1!.token });
+      expect(await store.getFireRecord(w3!.fireId)).toMatchObject({ state: 'claimed', fencingToken: w3!.fencingToken });
+      // One renewal renews the lot.
+      await sleep(50);
+      expect(await locks.renewFire(w2!, { leaseTtlMs: ttl })).toBe(true);
+      expect((await store.getFireRecord(w1!.fireId))!.expiresAt).toBeGreaterThan(r1!.expiresAt);
+      // A token is taken only with the fire it was given for (b2's id with b3's token: no).
+      expect(
+        await locks.finishFire({ ...w2!, token: w3!.token, fencingToken: w3!.fencingToken }, 'completed', { retentionMs: 0 }),
+      ).toBe(false);
+      expect(await locks.finishFire(w1!, 'completed', { retentionMs: 0 })).toBe(true);
+      expect(await locks.finishFire(w2!, 'completed', { retentionMs: 10_000 })).toBe(true);
+      expect(await store.getFireRecord(w1!.fireId)).toBeNull();
+      expect(await store.getFireRecord(w2!.fireId)).toMatchObject({ state: 'done', status: 'completed', nodeId: 'a' });
+      // Its node stops renewing: the fire still in the batch lapses and is taken over by id.
+      await sleep(ttl * 2 + 50);
+      const expired = await store.listExpiredFires(Date.now(), 10);
+      expect(expired.map((r) => [r.fireId, r.state, r.fencingToken])).toEqual([[w3!.fireId, 'claimed', w3!.fencingToken]]);
+      const taken = await locks.claimFire(
+        { fireId: w3!.fireId, jobName: 'b3', takeover: true },
+        { nodeId: 'b', leaseTtlMs: 10_000 },
+      );
+      expect(taken!.fencingToken).toBeGreaterThan(w3!.fencingToken);
+      expect(await locks.claimFire({ fireId: w3!.fireId, jobName: 'b3', takeover: true }, a)).toBeNull();
+      // The batch is gone with its last fire: b2's kept record and b3's own record remain.
+      expect(await fields()).toBe(2);
+      expect(await live()).toBe(1);
+      expect(await locks.finishFire(w3!, 'completed', { retentionMs: 0 })).toBe(false);
+      expect(await locks.finishFire(taken!, 'completed', { retentionMs: 0 })).toBe(true);
+      expect(await fields()).toBe(1);
+      expect(await live()).toBe(0);
+    });
+
+    it("finds a fire in its batch after its job's mark moved on (a run longer than its period), and a release gives it a lease of its own", async () => {
+      const { locks, store, fields, live } = await setup();
+      const t1 = Date.now() + 60_000;
+      const a = { nodeId: 'a', leaseTtlMs: 10_000 };
+      const [first] = (await locks.claimDue([{ jobName: 'long', instant: t1, startNow: true }], a)).won;
+      const [second] = (
+        await locks.claimDue(
+          [
+            { jobName: 'long', instant: t1 + 1_000, prevInstant: t1 },
+            { jobName: 'other', instant: t1 + 1_000 },
+          ],
+          a,
+        )
+      ).won;
+      expect(await store.getFireRecord(first!.fireId)).toMatchObject({ state: 'running', fencingToken: first!.fencingToken });
+      // Claimed by anyone else, by id: it is live in its batch, so no.
+      expect(await locks.claimFire({ fireId: first!.fireId, jobName: 'long' }, { nodeId: 'b', leaseTtlMs: 1_000 })).toBeNull();
+      await locks.releaseFire(second!);
+      expect(await store.getFireRecord(second!.fireId)).toMatchObject({ state: 'claimed', nodeId: 'a' });
+      const lapsed = await store.listExpiredFires(Date.now() + 1, 10);
+      expect(lapsed.map((r) => r.fireId)).toEqual([second!.fireId]);
+      expect(await locks.finishFire(first!, 'completed', { retentionMs: 0 })).toBe(true);
+      expect(
+        await locks.claimFire({ fireId: second!.fireId, jobName: 'long', takeover: true }, { nodeId: 'b', leaseTtlMs: 1_000 }),
+      ).not.toBeNull();
+      // One fire ('other') is still in the second batch: its two fields, its instant's list, and second's own record.
+      expect(await fields()).toBe(4);
+      expect(await live()).toBe(2);
+    });
+
+    it('splits a batch where the fencing counter starts a new epoch, each fire keeping its own token', async () => {
+      const { conn, locks, store, fields } = await setup();
+      await client.hset(conn.bucketKey(0, 'meta'), 'ctr', 2 ** 20 - 3);
+      const jobs = ['e1', 'e2', 'e3', 'e4', 'e5'];
+      const { won } = await locks.claimDue(
+        jobs.map((jobName) => ({ jobName, instant: Date.now() + 60_000 })),
+        { nodeId: 'a', leaseTtlMs: 10_000 },
+      );
+      expect(won.map((w) => w.jobName)).toEqual(jobs);
+      const tokens = won.map((w) => w.fencingToken);
+      expect([...tokens].sort((x, y) => x - y)).toEqual(tokens);
+      expect(Math.floor(tokens[4]! / 2 ** 20)).toBe(Math.floor(tokens[0]! / 2 ** 20) + 1);
+      for (const w of won) expect((await store.getFireRecord(w.fireId))?.fencingToken).toBe(w.fencingToken);
+      for (const w of won) expect(await locks.finishFire(w, 'completed', { retentionMs: 0 })).toBe(true);
+      expect(await fields()).toBe(0);
+    });
+  });
 });
 
 describe.skipIf(!canRunRedis())('on a Redis Cluster', () => {

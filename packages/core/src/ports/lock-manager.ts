@@ -21,6 +21,14 @@ import type { FinalStatus } from '../model.js';
  * lapses before it started may be claimed again by anyone: it never ran, so
  * that is no duplicate. A running fire whose lease lapses is abandoned.
  *
+ * An adapter may keep the fires one `claimDue` call wins for one instant under
+ * one shared lease (Redis does: a claim batch, one write for the lot instead of
+ * a record each): renewing any of them renews all that are still in flight, so
+ * such a fire lapses when its node stops renewing every fire of its batch —
+ * what a node that died or froze does. Each still has its own state, fencing
+ * token and record as read by id; one given back or taken over leaves the
+ * batch for a lease of its own.
+ *
  * Failure: every method rejects with `StoreUnavailableError` when the store
  * cannot be reached; the scheduler then runs nothing it could not claim.
  * Outside the contract: fairness between nodes, and which of several
@@ -35,7 +43,7 @@ export interface LockManager {
    * state. False when the lease was lost (expired and taken, or fenced).
    */
   startFire(lease: FireLease): Promise<boolean>;
-  /** Extends the record's lease. False when the lease is no longer ours. */
+  /** Extends the record's lease (a shared one: see above). False when the lease is no longer ours. */
   renewFire(lease: FireLease, options: { leaseTtlMs: number }): Promise<boolean>;
   /**
    * `running` → `done` with the final status; the record is kept `retentionMs`,

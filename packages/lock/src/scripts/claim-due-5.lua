@@ -19,10 +19,12 @@
     gaps     pairs (fire position from 1, the mark it moved from) for won fires
              whose job's mark was behind the previous instant
   A fire is won only if its instant is later than the job's mark; winning
-  moves the mark and writes a record under the winner's lease. The loop does
-  as little per fire as it can: it is the cost of every cron fire.
+  moves the mark. The fires a group wins are written as one claim batch (see
+  batch.lua) under the winner's lease, their fencing tokens consecutive. The
+  loop does as little per fire as it can: it is the cost of every cron fire.
 ]]
 --! include bucket.lua
+--! include batch.lua
 local meta, marks, fires, live, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local node, ttl = ARGV[1], tonumber(ARGV[2])
 ensure_epoch(meta, ARGV[3])
@@ -42,35 +44,45 @@ while i <= argc do
   end
   i = i + 4 + count
 end
--- Every read and write is one command per batch: the marks in one HMGET, the
--- records, live set and marks written in one HSET / ZADD each.
+-- Every read and write is one command per call: the marks in one HMGET and one
+-- HSET, each group's won fires one claim batch.
 local current = hmget_chunked(marks, jobs)
 local moved = {} -- job -> its mark after this call (a job may come twice)
 -- The marks written, in order: a job that comes twice moves forward, so its last pair wins.
 local mark_pairs, n_marks = {}, 0
 local codes, fencings, gaps = {}, {}, {}
-local records, leases, n_rec, n_fen = {}, {}, 0, 0
+local n_fen = 0
 local expires = NOW + ttl
 -- As text once: a number handed to redis.call is formatted again for every fire.
 local expires_text = ms_string(expires)
--- A record is `state SEP node SEP fencing SEP expires SEP status` (see pack).
-local tail = SEP .. expires_text .. SEP
-local head_running, head_claimed = 'running' .. SEP .. node .. SEP, 'claimed' .. SEP .. node .. SEP
 
 -- A retry whose earlier call landed finds the fire still its own.
 local function earlier_claim(fire_id)
   local packed = redis.call('HGET', fires, fire_id)
-  if not packed then return nil end
-  local rec = unpack_record(packed)
-  if rec.node == node and rec.state ~= 'done' and rec.expires > NOW then return rec end
+  if packed then
+    local rec = unpack_record(packed)
+    if rec.node == node and rec.state ~= 'done' and rec.expires > NOW then return rec end
+    return nil
+  end
+  local b = batch_find(fires, live, fire_id)
+  if b and b.node == node and b.expires > NOW then return b end
   return nil
+end
+
+-- The batch being filled: the fires won in a row of one group, their tokens from `first` on.
+local batch_jobs, batch_n, batch_first = {}, 0, 0
+local function close_batch(raw_instant, letter)
+  if batch_n > 0 then
+    batch_write(fires, live, batch_first, node, raw_instant, batch_jobs, batch_n, letter, expires_text)
+    batch_jobs, batch_n = {}, 0
+  end
 end
 
 for g = 1, #groups do
   local group = groups[g]
   local raw_instant, prev, flags = group[1], group[2], group[3]
   local instant = tonumber(raw_instant)
-  local head = flags % 2 == 1 and head_running or head_claimed
+  local letter = flags % 2 == 1 and 'r' or 'c'
   local retry = flags >= 2
   local at = '@' .. raw_instant
   for k = group[4], group[5] do
@@ -101,14 +113,16 @@ for g = 1, #groups do
       mark_pairs[n_marks + 2] = raw_instant
       n_marks = n_marks + 2
       ctr = ctr + 1
-      if ctr >= COUNTER_SPAN then epoch = epoch + 1; ctr = 1 end
+      if ctr >= COUNTER_SPAN then
+        -- A new epoch breaks the run of tokens: the batch so far is written, a new one begins.
+        close_batch(raw_instant, letter)
+        epoch = epoch + 1
+        ctr = 1
+      end
       local fencing = epoch * COUNTER_SPAN + ctr
-      local fire_id = job .. at
-      records[n_rec + 1] = fire_id
-      records[n_rec + 2] = head .. format('%d', fencing) .. tail
-      leases[n_rec + 1] = expires_text
-      leases[n_rec + 2] = fire_id
-      n_rec = n_rec + 2
+      if batch_n == 0 then batch_first = fencing end
+      batch_n = batch_n + 1
+      batch_jobs[batch_n] = job
       n_fen = n_fen + 1
       fencings[n_fen] = fencing
       if mark and prev and mark < prev then
@@ -118,9 +132,8 @@ for g = 1, #groups do
       codes[k] = '1'
     end
   end
+  close_batch(raw_instant, letter)
 end
 call_chunked('HSET', marks, mark_pairs)
-call_chunked('HSET', fires, records)
-call_chunked('ZADD', live, leases)
 redis.call('HSET', meta, 'epoch', format('%d', epoch), 'ctr', ctr)
 return { table.concat(codes), fencings, gaps }

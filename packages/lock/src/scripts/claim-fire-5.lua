@@ -18,18 +18,22 @@
           finished and deleted since it was listed)
   Returns the fencing token of the new claim, or false when the record is
   someone else's (live lease), done, or running and not to be recovered.
+  A cron fire still in its claim batch (batch.lua) counts as its record: won,
+  it leaves the batch for a record of its own.
 ]]
 --! include bucket.lua
+--! include batch.lua
 --! include catchup.lua
 local meta, fires, live, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if ARGV[7] ~= '' then catchup_remove(KEYS[5], ARGV[7]) end
 local fire_id, job, node, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 ensure_epoch(meta, ARGV[6])
 local packed = redis.call('HGET', fires, fire_id)
-if packed then
-  local rec = unpack_record(packed)
+local rec = packed and unpack_record(packed) or batch_find(fires, live, fire_id)
+if rec then
   if rec.state == 'done' or rec.expires > NOW then return false end
   if rec.state == 'running' and ARGV[5] ~= '1' then return false end
+  if rec.gid then batch_leave(fires, live, rec, 't') end
 elseif ARGV[9] == '1' then
   return false
 end

@@ -2,21 +2,46 @@
   KEYS[1] fires hash
   KEYS[2] live zset
   ARGV[1] now (ms): leases that ended at or before it
-  ARGV[2] limit
+  ARGV[2] limit (of live-set entries: a claim batch counts one and lists each fire it holds)
   Returns a flat array of fireId, packed record, oldest lease first; ids whose
-  record is gone or done are dropped from the live set on the way.
+  record is gone or done are dropped from the live set on the way, and so are
+  batches that hold no fire.
 ]]
 --! include bucket.lua
+--! include batch.lua
 local fires, live = KEYS[1], KEYS[2]
-local ids = redis.call('ZRANGEBYSCORE', live, '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local entries = redis.call('ZRANGEBYSCORE', live, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
-for _, id in ipairs(ids) do
-  local packed = redis.call('HGET', fires, id)
-  if packed and unpack_record(packed).state ~= 'done' then
-    out[#out + 1] = id
-    out[#out + 1] = packed
+for i = 1, #entries, 2 do
+  local id, lease = entries[i], entries[i + 1]
+  if string.match(id, '^#%d+$') then
+    local got = redis.call('HMGET', fires, id, id .. '.s')
+    local head, states = got[1], got[2]
+    local gid = tonumber(sub(id, 2))
+    if head and states and batch_holds(states) then
+      local node, instant, jobs_from = batch_header(head)
+      local pos = 0
+      for job in string.gmatch(sub(head, jobs_from + 1), '[^' .. SEP .. ']+') do
+        pos = pos + 1
+        local state = STATE_OF[sub(states, pos, pos)]
+        if state then
+          out[#out + 1] = job .. '@' .. instant
+          out[#out + 1] = pack(state, node, gid_text(gid + pos - 1), lease, '')
+        end
+      end
+    elseif head then
+      batch_delete(fires, live, gid, select(2, batch_header(head)))
+    else
+      redis.call('ZREM', live, id)
+    end
   else
-    redis.call('ZREM', live, id)
+    local packed = redis.call('HGET', fires, id)
+    if packed and unpack_record(packed).state ~= 'done' then
+      out[#out + 1] = id
+      out[#out + 1] = packed
+    else
+      redis.call('ZREM', live, id)
+    end
   end
 end
 return out

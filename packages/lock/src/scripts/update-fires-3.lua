@@ -10,8 +10,13 @@
   Returns a string, one digit per update in the order sent: 1 when the record was
   ours and changed, else 0. A record is ours while its owner matches and (but for
   finish) its lease has not lapsed.
+  A fire still in its claim batch (batch.lua) is found by its instant and token,
+  with no record read: start, finish and release change its letter, a renewal
+  the batch's lease. One that leaves its batch with a record of its own (finished
+  with a retention, given back) gets that record here.
 ]]
 --! include bucket.lua
+--! include batch.lua
 local fires, live, done = KEYS[1], KEYS[2], KEYS[3]
 local OPS = { start = true, renew = true, finish = true, release = true }
 local groups, ids, owners, n = {}, {}, {}, 0
@@ -30,7 +35,76 @@ end
 -- The purge of finished records rides on updates (off the claims' critical path),
 -- up to twice each batch, so it outpaces the finishing.
 purge_done(fires, done, 64 + 2 * n)
-local stored = hmget_chunked(fires, ids)
+
+-- The batches of the instants this call names, read once: instant -> list of
+-- { gid, instant, node, n, states, letters (as bytes, changed here), jobs, lease (read when needed), renew_to }.
+local byte, char = string.byte, string.char
+local BYTE_C, BYTE_R, BYTE_D, BYTE_T = byte('c'), byte('r'), byte('d'), byte('t')
+local by_instant, touched = {}, {}
+local function batches_of(instant)
+  local list = by_instant[instant]
+  if list then return list end
+  list = {}
+  if string.match(instant, '^%d+$') then
+    for _, gid in ipairs(batch_gids(fires, instant)) do
+      local g = gid_text(gid)
+      local got = redis.call('HMGET', fires, '#' .. g, '#' .. g .. '.s')
+      if got[1] and got[2] then
+        local states, letters = got[2], {}
+        for from = 1, #states, CHUNK do
+          local part = { byte(states, from, math.min(from + CHUNK - 1, #states)) }
+          for j = 1, #part do letters[from + j - 1] = part[j] end
+        end
+        local node, _, jobs_from = batch_header(got[1])
+        -- Its jobs by position, so a token is only taken with the fire id it was given for.
+        local names = {}
+        for job in string.gmatch(sub(got[1], jobs_from + 1), '[^' .. SEP .. ']+') do names[#names + 1] = job end
+        list[#list + 1] = { gid = gid, instant = instant, node = node, n = #states, states = states, letters = letters, jobs = names }
+      end
+    end
+  end
+  by_instant[instant] = list
+  return list
+end
+-- The batch and position of a fire by its id and owner (`node SEP fencing`), or nil.
+local function batch_of(fire_id, owner)
+  local at = find(fire_id, '@', 1, true)
+  local s = find(owner, SEP, 1, true)
+  if not at or not s then return nil end
+  local list = batches_of(sub(fire_id, at + 1))
+  if #list == 0 then return nil end
+  local fencing = tonumber(sub(owner, s + 1))
+  if not fencing then return nil end
+  for _, b in ipairs(list) do
+    local pos = fencing - b.gid + 1
+    if pos >= 1 and pos <= b.n then
+      if b.jobs[pos] == sub(fire_id, 1, at - 1) and sub(owner, 1, s - 1) == b.node then return b, pos end
+      return nil
+    end
+  end
+  return nil
+end
+local function batch_alive(b)
+  if b.lease == nil then
+    local score = redis.call('ZSCORE', live, '#' .. gid_text(b.gid))
+    b.lease = score and tonumber(score) or 0
+  end
+  return b.lease > NOW
+end
+
+-- Fires held by a batch are updated there; the others' records are read in one HMGET.
+local in_batch, pos_of, record_ids, record_at = {}, {}, {}, {}
+for k = 1, n do
+  local b, pos = batch_of(ids[k], owners[k])
+  local letter = b and b.letters[pos]
+  if letter == BYTE_C or letter == BYTE_R then
+    in_batch[k], pos_of[k] = b, pos
+  else
+    record_ids[#record_ids + 1] = ids[k]
+    record_at[k] = #record_ids
+  end
+end
+local read = hmget_chunked(fires, record_ids)
 local latest = {} -- fire id -> record after an earlier update of this call
 -- Applied in this order, so a fire updated twice ends as its last update left it.
 local writes, still_live, finished, now_done, dropped = {}, {}, {}, {}, {}
@@ -38,7 +112,7 @@ local writes, still_live, finished, now_done, dropped = {}, {}, {}, {}, {}
 local n_writes, n_live, n_finished, n_done, n_dropped = 0, 0, 0, 0, 0
 local out = {}
 
-local byte, DONE, CLAIMED, SEP_BYTE = string.byte, string.byte('d'), string.byte('c'), string.byte(SEP)
+local DONE, CLAIMED, SEP_BYTE = BYTE_D, BYTE_C, byte(SEP)
 local OWNER_AT = 9 -- after a live state of 7 letters and its separator
 for g = 1, #groups do
   local op, ms, final_status, from, to = unpack(groups[g])
@@ -47,10 +121,56 @@ for g = 1, #groups do
   local until_text = finishing and ms > 0 and ms_string(NOW + ms)
   for k = from, to do
     local fire_id = ids[k]
-    -- An earlier update of this call wins over what was read; false: it deleted the record.
-    local s = latest[fire_id]
-    if s == nil then s = stored[k] end
     local rec, ok = nil, false
+    local b, pos = in_batch[k], pos_of[k]
+    local letter = b and b.letters[pos]
+    local via_record = true
+    if letter == BYTE_C or letter == BYTE_R then
+      via_record = false
+      -- Still in its batch (an earlier update of this call may have taken it out: then below).
+      local owner = owners[k]
+      if finishing then
+        ok = true
+        b.letters[pos] = BYTE_D
+        touched[b] = true
+        if until_text then
+          rec = 'done' .. SEP .. owner .. SEP .. until_text .. SEP .. final_status
+          now_done[n_done + 1] = until_text
+          now_done[n_done + 2] = fire_id
+          n_done = n_done + 2
+        else
+          latest[fire_id] = false
+        end
+      elseif batch_alive(b) then
+        if op == 'start' then
+          if letter == BYTE_C then
+            ok = true
+            b.letters[pos] = BYTE_R
+            touched[b] = true
+          end
+        elseif op == 'renew' then
+          ok = true
+          if (b.renew_to or 0) < NOW + ms then b.renew_to = NOW + ms end
+          touched[b] = true
+        else
+          -- Given back unstarted: out of the batch, claimable by anyone now under a record of its own.
+          b.letters[pos] = BYTE_T
+          touched[b] = true
+          local now_text = ms_string(NOW)
+          rec = 'claimed' .. SEP .. owner .. SEP .. now_text .. SEP
+          still_live[n_live + 1] = now_text
+          still_live[n_live + 2] = fire_id
+          n_live = n_live + 2
+        end
+      end
+    end
+    local s
+    if via_record then
+      -- An earlier update of this call wins over what was read; false: it deleted the record.
+      -- (A fire that left its batch in this call always has one: the batch branch set it.)
+      s = latest[fire_id]
+      if s == nil and record_at[k] then s = read[record_at[k]] end
+    end
     if s then
       -- Fields by position: state SEP node SEP fencing SEP expires SEP status. A live state
       -- ('claimed', 'running') is 7 letters, so the owner (`node SEP fencing`) starts at 9 and is
@@ -106,6 +226,19 @@ for g = 1, #groups do
       n_writes = n_writes + 2
     end
     out[k] = ok and '1' or '0'
+  end
+end
+-- The batches this call changed: their letters written back, a lease renewed, an emptied one deleted.
+for b in pairs(touched) do
+  local parts = {}
+  for from = 1, b.n, CHUNK do parts[#parts + 1] = char(unpack(b.letters, from, math.min(from + CHUNK - 1, b.n))) end
+  local states = table.concat(parts)
+  if batch_holds(states) then
+    local g = gid_text(b.gid)
+    if states ~= b.states then redis.call('HSET', fires, '#' .. g .. '.s', states) end
+    if b.renew_to then redis.call('ZADD', live, ms_string(b.renew_to), '#' .. g) end
+  else
+    batch_delete(fires, live, b.gid, b.instant)
   end
 end
 call_chunked('HSET', fires, writes)
