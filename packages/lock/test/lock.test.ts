@@ -94,8 +94,9 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       const [w1, w2, w3] = ['b1', 'b2', 'b3'].map((j) => won.find((w) => w.jobName === j)!);
       expect(await locks.startFire(w1!)).toBe(true);
       expect(await locks.startFire(w1!)).toBe(false);
-      // The batch's jobs, its states and its instant's list: three fields for any number of fires; one lease.
-      expect(await fields()).toBe(3);
+      // The batch's jobs, their offsets, their states and the instant's list: four fields for any number
+      // of fires; one lease.
+      expect(await fields()).toBe(4);
       expect(await live()).toBe(1);
       expect([w2!.fencingToken - w1!.fencingToken, w3!.fencingToken - w2!.fencingToken]).toEqual([1, 1]);
       const r1 = await store.getFireRecord(w1!.fireId);
@@ -157,8 +158,8 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       expect(
         await locks.claimFire({ fireId: second!.fireId, jobName: 'long', takeover: true }, { nodeId: 'b', leaseTtlMs: 1_000 }),
       ).not.toBeNull();
-      // One fire ('other') is still in the second batch: its two fields, its instant's list, and second's own record.
-      expect(await fields()).toBe(4);
+      // One fire ('other') is still in the second batch: its three fields, its instant's list, and second's own record.
+      expect(await fields()).toBe(5);
       expect(await live()).toBe(2);
     });
 

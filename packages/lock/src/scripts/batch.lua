@@ -3,6 +3,8 @@
 -- each (a record a fire was four fifths of a claim's Redis time): three fields
 -- of the fires hash and one member of the live set.
 --   '#<gid>'       node SEP instant SEP job SEP job … SEP  (the won jobs, in order)
+--   '#<gid>.o'     where each job starts in that text, 3 bytes a fire (an update checks
+--                  the job its token names without reading the list)
 --   '#<gid>.s'     a state letter a fire, in that order: c claimed, r running while
 --                  the fire is the batch's; once it leaves, d finished, t taken over
 --                  or given back (then its own per-fire record says the rest)
@@ -40,9 +42,27 @@ end
 -- Writes a new batch: `jobs` won at `instant` by `node`, all in state `letter`, leased until `expires_text`.
 local function batch_write(fires, live, gid, node, instant, jobs, n, letter, expires_text)
   local g = gid_text(gid)
-  local parts = { node, instant }
-  for i = 1, n do parts[i + 2] = jobs[i] end
-  redis.call('HSET', fires, '#' .. g, table.concat(parts, SEP) .. SEP, '#' .. g .. '.s', string.rep(letter, n))
+  local parts, offsets = { node, instant }, {}
+  local at = #node + #instant + 3 -- the first job's first character
+  for i = 1, n do
+    local job = jobs[i]
+    parts[i + 2] = job
+    local low = at % 256
+    local rest = (at - low) / 256
+    local mid = rest % 256
+    offsets[3 * i - 2] = (rest - mid) / 256
+    offsets[3 * i - 1] = mid
+    offsets[3 * i] = low
+    at = at + #job + 1
+  end
+  local blob = {}
+  for from = 1, 3 * n, CHUNK do blob[#blob + 1] = string.char(unpack(offsets, from, math.min(from + CHUNK - 1, 3 * n))) end
+  redis.call(
+    'HSET', fires,
+    '#' .. g, table.concat(parts, SEP) .. SEP,
+    '#' .. g .. '.o', table.concat(blob),
+    '#' .. g .. '.s', string.rep(letter, n)
+  )
   redis.call('ZADD', live, expires_text, '#' .. g)
   local index = '@' .. instant
   local list = redis.call('HGET', fires, index)
@@ -59,7 +79,7 @@ end
 -- Deletes a batch no fire is in any more: its fields, its lease, its place in the instant's list.
 local function batch_delete(fires, live, gid, instant)
   local g = gid_text(gid)
-  redis.call('HDEL', fires, '#' .. g, '#' .. g .. '.s')
+  redis.call('HDEL', fires, '#' .. g, '#' .. g .. '.o', '#' .. g .. '.s')
   redis.call('ZREM', live, '#' .. g)
   local index = '@' .. instant
   local list = redis.call('HGET', fires, index)
@@ -77,7 +97,8 @@ end
 
 -- Whether a state string still holds a fire (claimed or running).
 local function batch_holds(states)
-  return find(states, '[cr]') ~= nil
+  -- Two plain finds (memchr), not a pattern: Lua's matcher steps a character at a time.
+  return find(states, 'c', 1, true) ~= nil or find(states, 'r', 1, true) ~= nil
 end
 
 -- A fire found by id in its instant's batches, while the batch holds it:

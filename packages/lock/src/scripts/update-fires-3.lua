@@ -37,9 +37,9 @@ end
 purge_done(fires, done, 64 + 2 * n)
 
 -- The batches of the instants this call names, read once: instant -> list of
--- { gid, instant, node, n, states, letters (as bytes, changed here), jobs, lease (read when needed), renew_to }.
+-- { gid, instant, node, n, states, head, offsets, changed (position -> letter), positions, lease (read when needed), renew_to }.
 local byte, char = string.byte, string.char
-local BYTE_C, BYTE_R, BYTE_D, BYTE_T = byte('c'), byte('r'), byte('d'), byte('t')
+local BYTE_C, BYTE_R, BYTE_D, BYTE_T, SEP_BYTE = byte('c'), byte('r'), byte('d'), byte('t'), byte(SEP)
 local by_instant, touched = {}, {}
 local function batches_of(instant)
   local list = by_instant[instant]
@@ -48,37 +48,79 @@ local function batches_of(instant)
   if string.match(instant, '^%d+$') then
     for _, gid in ipairs(batch_gids(fires, instant)) do
       local g = gid_text(gid)
-      local got = redis.call('HMGET', fires, '#' .. g, '#' .. g .. '.s')
-      if got[1] and got[2] then
-        local states, letters = got[2], {}
-        for from = 1, #states, CHUNK do
-          local part = { byte(states, from, math.min(from + CHUNK - 1, #states)) }
-          for j = 1, #part do letters[from + j - 1] = part[j] end
-        end
-        local node, _, jobs_from = batch_header(got[1])
-        -- Its jobs by position, so a token is only taken with the fire id it was given for.
-        local names = {}
-        for job in string.gmatch(sub(got[1], jobs_from + 1), '[^' .. SEP .. ']+') do names[#names + 1] = job end
-        list[#list + 1] = { gid = gid, instant = instant, node = node, n = #states, states = states, letters = letters, jobs = names }
+      local got = redis.call('HMGET', fires, '#' .. g, '#' .. g .. '.s', '#' .. g .. '.o')
+      if got[1] and got[2] and got[3] then
+        local states = got[2]
+        local node = batch_header(got[1])
+        list[#list + 1] = { gid = gid, instant = instant, node = node, node_end = #node + 1, n = #states, states = states, head = got[1], offsets = got[3] }
       end
     end
   end
   by_instant[instant] = list
   return list
 end
--- The batch and position of a fire by its id and owner (`node SEP fencing`), or nil.
+-- A fire's state letter (a byte) in its batch, as this call left it.
+local function letter_at(b, pos)
+  local changed = b.changed
+  return changed and changed[pos] or byte(b.states, pos)
+end
+-- Changes a letter; the batch's state text is rewritten once, at the end of the call.
+local function set_letter(b, pos, letter)
+  local changed = b.changed
+  if not changed then
+    changed = {}
+    b.changed, b.positions = changed, {}
+    touched[b] = true
+  end
+  if not changed[pos] then b.positions[#b.positions + 1] = pos end
+  changed[pos] = letter
+end
+-- The batch's state text with this call's changes: the unchanged runs copied as they are.
+local function letters_after(b)
+  local positions, changed, states = b.positions, b.changed, b.states
+  table.sort(positions)
+  local parts, from = {}, 1
+  for _, pos in ipairs(positions) do
+    parts[#parts + 1] = sub(states, from, pos - 1)
+    parts[#parts + 1] = char(changed[pos])
+    from = pos + 1
+  end
+  parts[#parts + 1] = sub(states, from)
+  return table.concat(parts)
+end
+
+-- The batch and position of a fire by its id and owner (`node SEP fencing`), or nil. It runs
+-- for every fire of the call, so it makes as few strings as it can (each is hashed, most allocated).
+local last_instant, last_list -- the previous fire's instant: a call's fires mostly share one
 local function batch_of(fire_id, owner)
   local at = find(fire_id, '@', 1, true)
   local s = find(owner, SEP, 1, true)
   if not at or not s then return nil end
-  local list = batches_of(sub(fire_id, at + 1))
-  if #list == 0 then return nil end
+  local list = last_list
+  if not (last_instant and #fire_id - at == #last_instant and find(fire_id, last_instant, at + 1, true) == at + 1) then
+    last_instant = sub(fire_id, at + 1)
+    list = batches_of(last_instant)
+    last_list = list
+  end
+  local n_list = #list
+  if n_list == 0 then return nil end
   local fencing = tonumber(sub(owner, s + 1))
   if not fencing then return nil end
-  for _, b in ipairs(list) do
+  for i = 1, n_list do
+    local b = list[i]
     local pos = fencing - b.gid + 1
     if pos >= 1 and pos <= b.n then
-      if b.jobs[pos] == sub(fire_id, 1, at - 1) and sub(owner, 1, s - 1) == b.node then return b, pos end
+      -- A token is only taken with the fire id it was given for: its node, and its job at its position.
+      local o1, o2, o3 = byte(b.offsets, 3 * pos - 2, 3 * pos)
+      local from = o1 * 65536 + o2 * 256 + o3
+      if
+        s == b.node_end
+        and find(owner, b.node, 1, true) == 1
+        and byte(b.head, from + at - 1) == SEP_BYTE
+        and find(b.head, sub(fire_id, 1, at - 1), from, true) == from
+      then
+        return b, pos
+      end
       return nil
     end
   end
@@ -96,7 +138,7 @@ end
 local in_batch, pos_of, record_ids, record_at = {}, {}, {}, {}
 for k = 1, n do
   local b, pos = batch_of(ids[k], owners[k])
-  local letter = b and b.letters[pos]
+  local letter = b and letter_at(b, pos)
   if letter == BYTE_C or letter == BYTE_R then
     in_batch[k], pos_of[k] = b, pos
   else
@@ -112,7 +154,7 @@ local writes, still_live, finished, now_done, dropped = {}, {}, {}, {}, {}
 local n_writes, n_live, n_finished, n_done, n_dropped = 0, 0, 0, 0, 0
 local out = {}
 
-local DONE, CLAIMED, SEP_BYTE = BYTE_D, BYTE_C, byte(SEP)
+local DONE, CLAIMED = BYTE_D, BYTE_C
 local OWNER_AT = 9 -- after a live state of 7 letters and its separator
 for g = 1, #groups do
   local op, ms, final_status, from, to = unpack(groups[g])
@@ -123,7 +165,7 @@ for g = 1, #groups do
     local fire_id = ids[k]
     local rec, ok = nil, false
     local b, pos = in_batch[k], pos_of[k]
-    local letter = b and b.letters[pos]
+    local letter = b and letter_at(b, pos)
     local via_record = true
     if letter == BYTE_C or letter == BYTE_R then
       via_record = false
@@ -131,22 +173,19 @@ for g = 1, #groups do
       local owner = owners[k]
       if finishing then
         ok = true
-        b.letters[pos] = BYTE_D
-        touched[b] = true
+        set_letter(b, pos, BYTE_D)
         if until_text then
           rec = 'done' .. SEP .. owner .. SEP .. until_text .. SEP .. final_status
           now_done[n_done + 1] = until_text
           now_done[n_done + 2] = fire_id
           n_done = n_done + 2
-        else
-          latest[fire_id] = false
         end
+        -- Finished with no retention: its letter says so to a later update of this call.
       elseif batch_alive(b) then
         if op == 'start' then
           if letter == BYTE_C then
             ok = true
-            b.letters[pos] = BYTE_R
-            touched[b] = true
+            set_letter(b, pos, BYTE_R)
           end
         elseif op == 'renew' then
           ok = true
@@ -154,8 +193,7 @@ for g = 1, #groups do
           touched[b] = true
         else
           -- Given back unstarted: out of the batch, claimable by anyone now under a record of its own.
-          b.letters[pos] = BYTE_T
-          touched[b] = true
+          set_letter(b, pos, BYTE_T)
           local now_text = ms_string(NOW)
           rec = 'claimed' .. SEP .. owner .. SEP .. now_text .. SEP
           still_live[n_live + 1] = now_text
@@ -230,9 +268,7 @@ for g = 1, #groups do
 end
 -- The batches this call changed: their letters written back, a lease renewed, an emptied one deleted.
 for b in pairs(touched) do
-  local parts = {}
-  for from = 1, b.n, CHUNK do parts[#parts + 1] = char(unpack(b.letters, from, math.min(from + CHUNK - 1, b.n))) end
-  local states = table.concat(parts)
+  local states = b.changed and letters_after(b) or b.states
   if batch_holds(states) then
     local g = gid_text(b.gid)
     if states ~= b.states then redis.call('HSET', fires, '#' .. g .. '.s', states) end
