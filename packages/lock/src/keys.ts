@@ -11,7 +11,7 @@ export function catchupKey(connection: RedisConnection, jobName: string): string
   return connection.bucketKey(connection.bucketOf(jobName), 'catchup', jobName);
 }
 
-/** The keys of one claim bucket: `{<prefix>:b<n>}:meta|marks|fires|live|done`. */
+/** The keys of one claim bucket: `{<prefix>:b<n>}:meta|marks|fires|live|done|batches`. */
 export interface BucketKeys {
   bucket: number;
   meta: string;
@@ -19,6 +19,8 @@ export interface BucketKeys {
   fires: string;
   live: string;
   done: string;
+  /** The claim batches' index (scripts/batch.lua). */
+  batches: string;
 }
 
 /** Builds (once per bucket) the key names of a connection's buckets. */
@@ -28,7 +30,15 @@ export class BucketKeyring {
   constructor(readonly connection: RedisConnection) {
     for (let b = 0; b < connection.buckets; b++) {
       const k = (part: string): string => connection.bucketKey(b, part);
-      this.cache.push({ bucket: b, meta: k('meta'), marks: k('marks'), fires: k('fires'), live: k('live'), done: k('done') });
+      this.cache.push({
+        bucket: b,
+        meta: k('meta'),
+        marks: k('marks'),
+        fires: k('fires'),
+        live: k('live'),
+        done: k('done'),
+        batches: k('batches'),
+      });
     }
   }
 

@@ -66,7 +66,7 @@ export class RedisLockManager implements LockManager {
     const [codes, fencings, gaps] = (await this.connection.run(
       'claimDue',
       scripts.claimDue,
-      [k.meta, k.marks, k.fires, k.live, k.done],
+      [k.meta, k.marks, k.fires, k.live, k.done, k.batches],
       args,
     )) as [string, number[], number[]];
     const gapAt = new Map<number, number>();
@@ -104,7 +104,7 @@ export class RedisLockManager implements LockManager {
     const fencing = await this.connection.run(
       'claimFire',
       scripts.claimFire,
-      [k.meta, k.fires, k.live, k.done, catchupKey(this.connection, request.jobName)],
+      [k.meta, k.fires, k.live, k.done, catchupKey(this.connection, request.jobName), k.batches],
       [
         request.fireId,
         request.jobName,

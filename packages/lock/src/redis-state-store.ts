@@ -80,7 +80,8 @@ export class RedisStateStore implements StateStore {
 
   async getFireRecord(fireId: string): Promise<FireRecord | null> {
     const k = this.keys.forFire(fireId);
-    const packed = (await this.connection.run('getFireRecord', scripts.getFire, [k.fires, k.live], [fireId])) as string | null;
+    const packed = (await this.connection.run('getFireRecord', scripts.getFire, [k.fires, k.live, k.batches], [fireId])) as
+      string | null;
     if (packed === null || packed === undefined) return null;
     const rec = unpackRecord(fireId, packed);
     // A finished record past its retention is gone, though the purge may not have run yet.
@@ -95,7 +96,7 @@ export class RedisStateStore implements StateStore {
         const flat = (await this.connection.run(
           'listExpiredFires',
           scripts.listExpired,
-          [k.fires, k.live],
+          [k.fires, k.live, k.batches],
           [Math.floor(now), limit],
         )) as string[];
         for (let i = 0; i < flat.length; i += 2) out.push(unpackRecord(flat[i] as string, flat[i + 1] as string));

@@ -4,11 +4,11 @@ const load = LuaScript.loader(new URL('./scripts/', import.meta.url), new URL('.
 
 /** The Lua scripts of @sched/lock, read once per process (src/scripts or dist/scripts). */
 export const scripts = {
-  claimDue: load('claim-due-5.lua'),
-  claimFire: load('claim-fire-5.lua'),
-  updateFires: load('update-fires-3.lua'),
-  listExpired: load('list-expired-2.lua'),
-  getFire: load('get-fire-2.lua'),
+  claimDue: load('claim-due-6.lua'),
+  claimFire: load('claim-fire-6.lua'),
+  updateFires: load('update-fires-4.lua'),
+  listExpired: load('list-expired-3.lua'),
+  getFire: load('get-fire-3.lua'),
   marks: load('marks-2.lua'),
   lease: load('lease-2.lua'),
   runField: load('run-field-1.lua'),

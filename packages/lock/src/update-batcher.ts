@@ -55,7 +55,7 @@ export class UpdateBatcher {
           list.push(p);
         }
       }
-      this.connection.run('updateFires', scripts.updateFires, [keys.fires, keys.live, keys.done], args).then(
+      this.connection.run('updateFires', scripts.updateFires, [keys.fires, keys.live, keys.done, keys.batches], args).then(
         (out) => {
           const results = String(out);
           list.forEach((p, i) => p.resolve(results.charCodeAt(i) === 49));

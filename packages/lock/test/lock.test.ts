@@ -84,7 +84,7 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
     };
 
     it('stores one batch, not a record a fire; shares its lease; is taken over fire by fire; goes when its last fire leaves', async () => {
-      const { locks, store, fields, live } = await setup();
+      const { conn, locks, store, fields, live } = await setup();
       const instant = Date.now() + 60_000;
       const a = { nodeId: 'a', leaseTtlMs: ttl };
       const { won } = await locks.claimDue(
@@ -94,9 +94,10 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       const [w1, w2, w3] = ['b1', 'b2', 'b3'].map((j) => won.find((w) => w.jobName === j)!);
       expect(await locks.startFire(w1!)).toBe(true);
       expect(await locks.startFire(w1!)).toBe(false);
-      // The batch's jobs, their offsets, their states and the instant's list: four fields for any number
-      // of fires; one lease.
-      expect(await fields()).toBe(4);
+      // The batch's jobs, their offsets and their states: three fields for any number of fires; one lease,
+      // one entry in the batches' index.
+      expect(await fields()).toBe(3);
+      expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(1);
       expect(await live()).toBe(1);
       expect([w2!.fencingToken - w1!.fencingToken, w3!.fencingToken - w2!.fencingToken]).toEqual([1, 1]);
       const r1 = await store.getFireRecord(w1!.fireId);
@@ -131,6 +132,7 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       expect(await locks.finishFire(taken!, 'completed', { retentionMs: 0 })).toBe(true);
       expect(await fields()).toBe(1);
       expect(await live()).toBe(0);
+      expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(0);
     });
 
     it("finds a fire in its batch after its job's mark moved on (a run longer than its period), and a release gives it a lease of its own", async () => {
@@ -158,9 +160,32 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       expect(
         await locks.claimFire({ fireId: second!.fireId, jobName: 'long', takeover: true }, { nodeId: 'b', leaseTtlMs: 1_000 }),
       ).not.toBeNull();
-      // One fire ('other') is still in the second batch: its three fields, its instant's list, and second's own record.
-      expect(await fields()).toBe(5);
+      // One fire ('other') is still in the second batch: its three fields, and second's own record.
+      expect(await fields()).toBe(4);
       expect(await live()).toBe(2);
+    });
+
+    it('keeps many small batches of one instant apart (a claim a fire): each fire found, updated and gone', async () => {
+      const { conn, locks, store, fields } = await setup();
+      const instant = Date.now() + 60_000;
+      const jobs = Array.from({ length: 300 }, (_, i) => `s${i}`);
+      const won = (
+        await Promise.all(
+          jobs.map((jobName, i) => locks.claimDue([{ jobName, instant }], { nodeId: `n${i % 3}`, leaseTtlMs: 10_000 })),
+        )
+      ).map((r) => r.won[0]!);
+      expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(300);
+      expect(await store.getFireRecord(won[150]!.fireId)).toMatchObject({ nodeId: 'n0', fencingToken: won[150]!.fencingToken });
+      // One update call for all (one turn): each fire in its own batch; another node's token is no one's.
+      const started = await Promise.all(
+        won.map((w, i) => locks.startFire(i === 7 ? { ...w, token: `n2:${w.fencingToken}` } : w)),
+      );
+      expect(started.filter(Boolean)).toHaveLength(299);
+      expect(started[7]).toBe(false);
+      const finished = await Promise.all(won.map((w) => locks.finishFire(w, 'completed', { retentionMs: 0 })));
+      expect(finished.every(Boolean)).toBe(true);
+      expect(await fields()).toBe(0);
+      expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(0);
     });
 
     it('splits a batch where the fencing counter starts a new epoch, each fire keeping its own token', async () => {

@@ -1,19 +1,21 @@
 -- Claim batches (inlined by the loader after bucket.lua). The cron fires one
 -- claim call wins at one instant are recorded together rather than as a record
 -- each (a record a fire was four fifths of a claim's Redis time): three fields
--- of the fires hash and one member of the live set.
---   '#<gid>'       node SEP instant SEP job SEP job … SEP  (the won jobs, in order)
---   '#<gid>.o'     where each job starts in that text, 3 bytes a fire (an update checks
---                  the job its token names without reading the list)
+-- of the fires hash, one member of the live set and one of the batches index.
+--   '#<gid>'       node SEP instant SEP fire id SEP fire id … SEP  (the won fires, in order)
+--   '#<gid>.o'     where each fire id starts in that text, 3 bytes a fire (an update checks
+--                  the fire its token names in place, without reading the list)
 --   '#<gid>.s'     a state letter a fire, in that order: c claimed, r running while
 --                  the fire is the batch's; once it leaves, d finished, t taken over
 --                  or given back (then its own per-fire record says the rest)
---   '@<instant>'   the gids of that instant's batches, space-separated
 --   live '#<gid>'  scored with the lease every fire of the batch shares
+--   batches '<instant>:<gid, 17 digits>'  every member scored 0, so in that order: the
+--                  batch that may hold a token is the last member at or before
+--                  '<instant>:<token>', and an instant's batches are one range
 -- gid is the batch's first fencing token: its k-th fire's token is gid + k - 1,
--- so an owner's token alone finds its fire. A fire read by id (a takeover, a
--- record read) is found in its instant's batches by job name. A batch with no
--- fire left in it is deleted, so memory follows what is in flight.
+-- so an owner's token finds its fire. A fire read by id (a takeover, a record
+-- read) is found in its instant's batches by job name. A batch with no fire
+-- left in it is deleted, so memory follows what is in flight.
 local STATE_OF = { c = 'claimed', r = 'running' }
 
 -- The instant of a cron fire id (`job@<digits>`) as text, or nil for other ids.
@@ -22,17 +24,26 @@ local function cron_instant(fire_id)
   if not at then return nil end
   local instant = sub(fire_id, at + 1)
   if not string.match(instant, '^%d+$') then return nil end
-  return instant, sub(fire_id, 1, at - 1)
+  return instant
 end
 
--- The gids of an instant's batches (numbers), from the '@<instant>' field.
-local function batch_gids(fires, instant)
-  local list = redis.call('HGET', fires, '@' .. instant)
-  local out = {}
-  if list then
-    for gid in string.gmatch(list, '%d+') do out[#out + 1] = tonumber(gid) end
-  end
-  return out
+local GID_WIDTH = '%017d' -- fencing tokens stay below 2^53 (16 digits)
+local function batch_member(instant, gid)
+  return instant .. ':' .. string.format(GID_WIDTH, gid)
+end
+
+-- The gids of an instant's batches (numbers).
+local function batch_gids(batches, instant)
+  local members = redis.call('ZRANGEBYLEX', batches, '[' .. instant .. ':', '(' .. instant .. ';')
+  local from = #instant + 2
+  for i = 1, #members do members[i] = tonumber(sub(members[i], from)) end
+  return members
+end
+
+-- The gid of the instant's batch that may hold `fencing` (the last at or before it), or nil.
+local function batch_at(batches, instant, fencing)
+  local m = redis.call('ZREVRANGEBYLEX', batches, '[' .. batch_member(instant, fencing), '[' .. instant .. ':', 'LIMIT', 0, 1)
+  return m[1] and tonumber(sub(m[1], #instant + 2)) or nil
 end
 
 local function gid_text(gid)
@@ -40,59 +51,51 @@ local function gid_text(gid)
 end
 
 -- Writes a new batch: `jobs` won at `instant` by `node`, all in state `letter`, leased until `expires_text`.
-local function batch_write(fires, live, gid, node, instant, jobs, n, letter, expires_text)
+local function batch_write(fires, live, batches, gid, node, instant, jobs, n, letter, expires_text)
   local g = gid_text(gid)
-  local parts, offsets = { node, instant }, {}
-  local at = #node + #instant + 3 -- the first job's first character
+  -- The text in pieces, joined once: job, '@instant', SEP for each fire (no string made a fire).
+  local suffix = '@' .. instant
+  local parts, offsets = { node, SEP, instant, SEP }, {}
+  local at = #node + #instant + 3 -- the first fire id's first character
+  local step = #suffix + 1
   for i = 1, n do
     local job = jobs[i]
-    parts[i + 2] = job
+    parts[3 * i + 2] = job
+    parts[3 * i + 3] = suffix
+    parts[3 * i + 4] = SEP
     local low = at % 256
     local rest = (at - low) / 256
     local mid = rest % 256
     offsets[3 * i - 2] = (rest - mid) / 256
     offsets[3 * i - 1] = mid
     offsets[3 * i] = low
-    at = at + #job + 1
+    at = at + #job + step
   end
   local blob = {}
   for from = 1, 3 * n, CHUNK do blob[#blob + 1] = string.char(unpack(offsets, from, math.min(from + CHUNK - 1, 3 * n))) end
   redis.call(
     'HSET', fires,
-    '#' .. g, table.concat(parts, SEP) .. SEP,
+    '#' .. g, table.concat(parts),
     '#' .. g .. '.o', table.concat(blob),
     '#' .. g .. '.s', string.rep(letter, n)
   )
   redis.call('ZADD', live, expires_text, '#' .. g)
-  local index = '@' .. instant
-  local list = redis.call('HGET', fires, index)
-  redis.call('HSET', fires, index, list and (list .. ' ' .. g) or g)
+  redis.call('ZADD', batches, 0, batch_member(instant, gid))
 end
 
--- The header of a batch: node, instant, and where its jobs start (the separator before the first).
+-- The header of a batch: node, instant, and where its fires start (the separator before the first).
 local function batch_header(head)
   local a = find(head, SEP, 1, true)
   local b = find(head, SEP, a + 1, true)
   return sub(head, 1, a - 1), sub(head, a + 1, b - 1), b
 end
 
--- Deletes a batch no fire is in any more: its fields, its lease, its place in the instant's list.
-local function batch_delete(fires, live, gid, instant)
+-- Deletes a batch no fire is in any more: its fields, its lease, its place in the index.
+local function batch_delete(fires, live, batches, gid, instant)
   local g = gid_text(gid)
   redis.call('HDEL', fires, '#' .. g, '#' .. g .. '.o', '#' .. g .. '.s')
   redis.call('ZREM', live, '#' .. g)
-  local index = '@' .. instant
-  local list = redis.call('HGET', fires, index)
-  if not list then return end
-  local keep = {}
-  for other in string.gmatch(list, '%d+') do
-    if other ~= g then keep[#keep + 1] = other end
-  end
-  if #keep == 0 then
-    redis.call('HDEL', fires, index)
-  else
-    redis.call('HSET', fires, index, table.concat(keep, ' '))
-  end
+  redis.call('ZREM', batches, batch_member(instant, gid))
 end
 
 -- Whether a state string still holds a fire (claimed or running).
@@ -103,20 +106,20 @@ end
 
 -- A fire found by id in its instant's batches, while the batch holds it:
 -- { gid, pos, node, instant, states, expires } or nil.
-local function batch_find(fires, live, fire_id)
-  local instant, job = cron_instant(fire_id)
+local function batch_find(fires, live, batches, fire_id)
+  local instant = cron_instant(fire_id)
   if not instant then return nil end
-  local needle = SEP .. job .. SEP
-  for _, gid in ipairs(batch_gids(fires, instant)) do
+  local needle = SEP .. fire_id .. SEP
+  for _, gid in ipairs(batch_gids(batches, instant)) do
     local g = gid_text(gid)
     local got = redis.call('HMGET', fires, '#' .. g, '#' .. g .. '.s')
     local head, states = got[1], got[2]
     if head and states then
-      local node, _, jobs_from = batch_header(head)
-      local at = find(head, needle, jobs_from, true)
+      local node, _, fires_from = batch_header(head)
+      local at = find(head, needle, fires_from, true)
       if at then
-        -- Its position: the separators from the jobs' start up to it.
-        local _, pos = string.gsub(sub(head, jobs_from, at), SEP, '')
+        -- Its position: the separators from the fires' start up to it.
+        local _, pos = string.gsub(sub(head, fires_from, at), SEP, '')
         local letter = sub(states, pos, pos)
         if letter == 'c' or letter == 'r' then
           local score = redis.call('ZSCORE', live, '#' .. g)
@@ -140,12 +143,12 @@ end
 
 -- Takes a found fire out of its batch (`letter`: d finished, t taken over or given back),
 -- deleting the batch when it was the last fire in it.
-local function batch_leave(fires, live, b, letter)
+local function batch_leave(fires, live, batches, b, letter)
   local states = sub(b.states, 1, b.pos - 1) .. letter .. sub(b.states, b.pos + 1)
   if batch_holds(states) then
     redis.call('HSET', fires, '#' .. gid_text(b.gid) .. '.s', states)
   else
-    batch_delete(fires, live, b.gid, b.instant)
+    batch_delete(fires, live, batches, b.gid, b.instant)
   end
 end
 

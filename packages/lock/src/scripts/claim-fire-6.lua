@@ -4,6 +4,7 @@
   KEYS[3] live zset
   KEYS[4] done zset
   KEYS[5] the job's catch-up list (used only with ARGV[7])
+  KEYS[6] batches index (batch.lua)
   ARGV[1] fire id
   ARGV[2] job name (the fire id's prefix names it in the record; kept for callers)
   ARGV[3] node id
@@ -24,16 +25,16 @@
 --! include bucket.lua
 --! include batch.lua
 --! include catchup.lua
-local meta, fires, live, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local meta, fires, live, batches = KEYS[1], KEYS[2], KEYS[3], KEYS[6]
 if ARGV[7] ~= '' then catchup_remove(KEYS[5], ARGV[7]) end
 local fire_id, job, node, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 ensure_epoch(meta, ARGV[6])
 local packed = redis.call('HGET', fires, fire_id)
-local rec = packed and unpack_record(packed) or batch_find(fires, live, fire_id)
+local rec = packed and unpack_record(packed) or batch_find(fires, live, batches, fire_id)
 if rec then
   if rec.state == 'done' or rec.expires > NOW then return false end
   if rec.state == 'running' and ARGV[5] ~= '1' then return false end
-  if rec.gid then batch_leave(fires, live, rec, 't') end
+  if rec.gid then batch_leave(fires, live, batches, rec, 't') end
 elseif ARGV[9] == '1' then
   return false
 end

@@ -1,6 +1,7 @@
 --[[ list-expired
   KEYS[1] fires hash
   KEYS[2] live zset
+  KEYS[3] batches index (batch.lua)
   ARGV[1] now (ms): leases that ended at or before it
   ARGV[2] limit (of live-set entries: a claim batch counts one and lists each fire it holds)
   Returns a flat array of fireId, packed record, oldest lease first; ids whose
@@ -9,7 +10,7 @@
 ]]
 --! include bucket.lua
 --! include batch.lua
-local fires, live = KEYS[1], KEYS[2]
+local fires, live, batches = KEYS[1], KEYS[2], KEYS[3]
 local entries = redis.call('ZRANGEBYSCORE', live, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for i = 1, #entries, 2 do
@@ -19,18 +20,18 @@ for i = 1, #entries, 2 do
     local head, states = got[1], got[2]
     local gid = tonumber(sub(id, 2))
     if head and states and batch_holds(states) then
-      local node, instant, jobs_from = batch_header(head)
+      local node, _, fires_from = batch_header(head)
       local pos = 0
-      for job in string.gmatch(sub(head, jobs_from + 1), '[^' .. SEP .. ']+') do
+      for fire_id in string.gmatch(sub(head, fires_from + 1), '[^' .. SEP .. ']+') do
         pos = pos + 1
         local state = STATE_OF[sub(states, pos, pos)]
         if state then
-          out[#out + 1] = job .. '@' .. instant
+          out[#out + 1] = fire_id
           out[#out + 1] = pack(state, node, gid_text(gid + pos - 1), lease, '')
         end
       end
     elseif head then
-      batch_delete(fires, live, gid, select(2, batch_header(head)))
+      batch_delete(fires, live, batches, gid, select(2, batch_header(head)))
     else
       redis.call('ZREM', live, id)
     end

@@ -2,6 +2,7 @@
   KEYS[1] fires hash
   KEYS[2] live zset
   KEYS[3] done zset
+  KEYS[4] batches index (batch.lua)
   ARGV    groups of updates that share an operation (several fires of one bucket in one call):
           operation (start | renew | finish | release), ms (lease ttl for renew, retention
           for finish; unused by start and release), final status (finish; '' otherwise),
@@ -17,7 +18,7 @@
 ]]
 --! include bucket.lua
 --! include batch.lua
-local fires, live, done = KEYS[1], KEYS[2], KEYS[3]
+local fires, live, done, batches = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local OPS = { start = true, renew = true, finish = true, release = true }
 local groups, ids, owners, n = {}, {}, {}, 0
 local i, argc = 1, #ARGV
@@ -36,28 +37,31 @@ end
 -- up to twice each batch, so it outpaces the finishing.
 purge_done(fires, done, 64 + 2 * n)
 
--- The batches of the instants this call names, read once: instant -> list of
+-- The batches this call's fires are in, each read once:
 -- { gid, instant, node, n, states, head, offsets, changed (position -> letter), positions, lease (read when needed), renew_to }.
 local byte, char = string.byte, string.char
 local BYTE_C, BYTE_R, BYTE_D, BYTE_T, SEP_BYTE = byte('c'), byte('r'), byte('d'), byte('t'), byte(SEP)
-local by_instant, touched = {}, {}
-local function batches_of(instant)
-  local list = by_instant[instant]
-  if list then return list end
-  list = {}
-  if string.match(instant, '^%d+$') then
-    for _, gid in ipairs(batch_gids(fires, instant)) do
-      local g = gid_text(gid)
-      local got = redis.call('HMGET', fires, '#' .. g, '#' .. g .. '.s', '#' .. g .. '.o')
-      if got[1] and got[2] and got[3] then
-        local states = got[2]
-        local node = batch_header(got[1])
-        list[#list + 1] = { gid = gid, instant = instant, node = node, node_end = #node + 1, n = #states, states = states, head = got[1], offsets = got[3] }
-      end
-    end
-  end
-  by_instant[instant] = list
-  return list
+local read_batches, by_gid, touched = {}, {}, {}
+-- Reads the batch that may hold a cron fire's token from the index (the last of the fire's
+-- instant at or before the token); nil for another kind of fire id or when there is none.
+local function batch_read(fire_id, fencing)
+  local at = find(fire_id, '@', 1, true)
+  if not at then return nil end
+  local instant = sub(fire_id, at + 1)
+  if not string.match(instant, '^%d+$') then return nil end
+  local gid = batch_at(batches, instant, fencing)
+  if not gid then return nil end
+  local b = by_gid[gid]
+  if b then return b end
+  local g = gid_text(gid)
+  local got = redis.call('HMGET', fires, '#' .. g, '#' .. g .. '.s', '#' .. g .. '.o')
+  if not (got[1] and got[2] and got[3]) then return nil end
+  local states = got[2]
+  local node = batch_header(got[1])
+  b = { gid = gid, instant = instant, node = node, node_end = #node + 1, n = #states, states = states, head = got[1], offsets = got[3] }
+  read_batches[#read_batches + 1] = b
+  by_gid[gid] = b
+  return b
 end
 -- A fire's state letter (a byte) in its batch, as this call left it.
 local function letter_at(b, pos)
@@ -90,39 +94,45 @@ local function letters_after(b)
 end
 
 -- The batch and position of a fire by its id and owner (`node SEP fencing`), or nil. It runs
--- for every fire of the call, so it makes as few strings as it can (each is hashed, most allocated).
-local last_instant, last_list -- the previous fire's instant: a call's fires mostly share one
+-- for every fire of the call, so it calls as few string functions as it can: tokens are unique in
+-- the bucket, so a token within a batch's range names that batch's fire (the fire id must match).
+local last -- the batch of the previous fire: a call's fires mostly come in runs of one batch
 local function batch_of(fire_id, owner)
-  local at = find(fire_id, '@', 1, true)
   local s = find(owner, SEP, 1, true)
-  if not at or not s then return nil end
-  local list = last_list
-  if not (last_instant and #fire_id - at == #last_instant and find(fire_id, last_instant, at + 1, true) == at + 1) then
-    last_instant = sub(fire_id, at + 1)
-    list = batches_of(last_instant)
-    last_list = list
-  end
-  local n_list = #list
-  if n_list == 0 then return nil end
+  if not s then return nil end
   local fencing = tonumber(sub(owner, s + 1))
   if not fencing then return nil end
-  for i = 1, n_list do
-    local b = list[i]
-    local pos = fencing - b.gid + 1
-    if pos >= 1 and pos <= b.n then
-      -- A token is only taken with the fire id it was given for: its node, and its job at its position.
-      local o1, o2, o3 = byte(b.offsets, 3 * pos - 2, 3 * pos)
-      local from = o1 * 65536 + o2 * 256 + o3
-      if
-        s == b.node_end
-        and find(owner, b.node, 1, true) == 1
-        and byte(b.head, from + at - 1) == SEP_BYTE
-        and find(b.head, sub(fire_id, 1, at - 1), from, true) == from
-      then
-        return b, pos
+  local b = last
+  if not (b and fencing >= b.gid and fencing < b.gid + b.n) then
+    b = nil
+    -- The few batches read so far; past those, the index.
+    if #read_batches <= 8 then
+      for i = 1, #read_batches do
+        local r = read_batches[i]
+        if fencing >= r.gid and fencing < r.gid + r.n then
+          b = r
+          break
+        end
       end
-      return nil
     end
+    if not b then
+      b = batch_read(fire_id, fencing)
+      if not (b and fencing < b.gid + b.n) then return nil end
+    end
+    last = b
+  end
+  local pos = fencing - b.gid + 1
+  -- A token is only taken with the fire id it was given for, in place: the fire id at its
+  -- position, then a separator; and its node.
+  local o1, o2, o3 = byte(b.offsets, 3 * pos - 2, 3 * pos)
+  local from = o1 * 65536 + o2 * 256 + o3
+  if
+    find(b.head, fire_id, from, true) == from
+    and byte(b.head, from + #fire_id) == SEP_BYTE
+    and s == b.node_end
+    and find(owner, b.node, 1, true) == 1
+  then
+    return b, pos
   end
   return nil
 end
@@ -274,7 +284,7 @@ for b in pairs(touched) do
     if states ~= b.states then redis.call('HSET', fires, '#' .. g .. '.s', states) end
     if b.renew_to then redis.call('ZADD', live, ms_string(b.renew_to), '#' .. g) end
   else
-    batch_delete(fires, live, b.gid, b.instant)
+    batch_delete(fires, live, batches, b.gid, b.instant)
   end
 end
 call_chunked('HSET', fires, writes)

@@ -4,6 +4,7 @@
   KEYS[3] fires hash: fireId -> packed record
   KEYS[4] live zset: fireId -> lease expiry, for claimed and running records
   KEYS[5] done zset: fireId -> retention expiry
+  KEYS[6] batches index (batch.lua)
   ARGV[1] node id
   ARGV[2] lease ttl ms
   ARGV[3] lowest epoch to start if the bucket must be initialised (the caller's highest seen + 1)
@@ -25,7 +26,7 @@
 ]]
 --! include bucket.lua
 --! include batch.lua
-local meta, marks, fires, live, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local meta, marks, fires, live, batches = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6]
 local node, ttl = ARGV[1], tonumber(ARGV[2])
 ensure_epoch(meta, ARGV[3])
 local m = redis.call('HMGET', meta, 'epoch', 'ctr', 'floor')
@@ -64,7 +65,7 @@ local function earlier_claim(fire_id)
     if rec.node == node and rec.state ~= 'done' and rec.expires > NOW then return rec end
     return nil
   end
-  local b = batch_find(fires, live, fire_id)
+  local b = batch_find(fires, live, batches, fire_id)
   if b and b.node == node and b.expires > NOW then return b end
   return nil
 end
@@ -73,7 +74,7 @@ end
 local batch_jobs, batch_n, batch_first = {}, 0, 0
 local function close_batch(raw_instant, letter)
   if batch_n > 0 then
-    batch_write(fires, live, batch_first, node, raw_instant, batch_jobs, batch_n, letter, expires_text)
+    batch_write(fires, live, batches, batch_first, node, raw_instant, batch_jobs, batch_n, letter, expires_text)
     batch_jobs, batch_n = {}, 0
   end
 end
