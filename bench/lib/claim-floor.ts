@@ -27,11 +27,15 @@ export async function claimFloors(url: string, admin: Redis, calls = 2_000): Pro
   try {
     const connection = new RedisConnection(client, { keyPrefix: 'floor' });
     const lockManager = new RedisLockManager(connection);
-    // The script's SHA, taken from the first call (the lock package keeps its scripts to itself).
+    // The script's SHA and keys, taken from the first call (the lock package keeps its scripts to itself).
     let sha = '';
+    let claimKeys: readonly string[] = [];
     const call = connection.run.bind(connection);
     connection.run = (name, script, keys, args) => {
-      if (name === 'claimDue') sha = script.sha;
+      if (name === 'claimDue') {
+        sha = script.sha;
+        claimKeys = keys;
+      }
       return call(name, script, keys, args);
     };
     const options = { nodeId: 'floor', leaseTtlMs: 30_000 };
@@ -46,8 +50,7 @@ export async function claimFloors(url: string, admin: Redis, calls = 2_000): Pro
       samples.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     const stats = /cmdstat_evalsha:calls=\d+,usec=\d+,usec_per_call=([\d.]+)/.exec(await admin.info('commandstats'));
-    const k = (part: string) => connection.bucketKey(0, part);
-    const ceiling = await benchmark(url, admin, sha, [k('meta'), k('marks'), k('fires'), k('live'), k('done')], instant);
+    const ceiling = await benchmark(url, admin, sha, [...claimKeys], instant);
     return {
       roundTrip: { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) },
       usecPerCall: Number(stats?.[1] ?? NaN),
