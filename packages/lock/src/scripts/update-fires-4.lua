@@ -164,6 +164,14 @@ local writes, still_live, finished, now_done, dropped = {}, {}, {}, {}, {}
 local n_writes, n_live, n_finished, n_done, n_dropped = 0, 0, 0, 0, 0
 local out = {}
 
+-- A finished fire's record, kept until `until_text`: its entry in the done set, and its text.
+local function kept_done(fire_id, owner, until_text, final_status)
+  now_done[n_done + 1] = until_text
+  now_done[n_done + 2] = fire_id
+  n_done = n_done + 2
+  return 'done' .. SEP .. owner .. SEP .. until_text .. SEP .. final_status
+end
+
 local DONE, CLAIMED = BYTE_D, BYTE_C
 local OWNER_AT = 9 -- after a live state of 7 letters and its separator
 for g = 1, #groups do
@@ -184,12 +192,7 @@ for g = 1, #groups do
       if finishing then
         ok = true
         set_letter(b, pos, BYTE_D)
-        if until_text then
-          rec = 'done' .. SEP .. owner .. SEP .. until_text .. SEP .. final_status
-          now_done[n_done + 1] = until_text
-          now_done[n_done + 2] = fire_id
-          n_done = n_done + 2
-        end
+        if until_text then rec = kept_done(fire_id, owner, until_text, final_status) end
         -- Finished with no retention: its letter says so to a later update of this call.
       elseif batch_alive(b) then
         if op == 'start' then
@@ -232,10 +235,7 @@ for g = 1, #groups do
           n_finished = n_finished + 1
           finished[n_finished] = fire_id
           if until_text then
-            rec = 'done' .. SEP .. owner .. SEP .. until_text .. SEP .. final_status
-            now_done[n_done + 1] = until_text
-            now_done[n_done + 2] = fire_id
-            n_done = n_done + 2
+            rec = kept_done(fire_id, owner, until_text, final_status)
           else
             latest[fire_id] = false
             n_dropped = n_dropped + 1
