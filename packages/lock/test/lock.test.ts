@@ -165,6 +165,19 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       expect(await live()).toBe(2);
     });
 
+    it('lists no more lapsed fires than asked, a batch counting each fire it holds', async () => {
+      const { locks, store } = await setup();
+      const jobs = ['l1', 'l2', 'l3', 'l4', 'l5'];
+      const { won } = await locks.claimDue(
+        jobs.map((jobName) => ({ jobName, instant: Date.now() + 60_000 })),
+        { nodeId: 'a', leaseTtlMs: ttl },
+      );
+      expect(won).toHaveLength(5);
+      await sleep(ttl * 2 + 50);
+      expect((await store.listExpiredFires(Date.now(), 2)).map((r) => r.fireId)).toEqual([won[0]!.fireId, won[1]!.fireId]);
+      expect(await store.listExpiredFires(Date.now(), 10)).toHaveLength(5);
+    });
+
     it('keeps many small batches of one instant apart (a claim a fire): each fire found, updated and gone', async () => {
       const { conn, locks, store, fields } = await setup();
       const instant = Date.now() + 60_000;

@@ -3,7 +3,7 @@
   KEYS[2] live zset
   KEYS[3] batches index (batch.lua)
   ARGV[1] now (ms): leases that ended at or before it
-  ARGV[2] limit (of live-set entries: a claim batch counts one and lists each fire it holds)
+  ARGV[2] limit: of fires listed (a claim batch lists each fire it still holds)
   Returns a flat array of fireId, packed record, oldest lease first; ids whose
   record is gone or done are dropped from the live set on the way, and so are
   batches that hold no fire.
@@ -11,9 +11,11 @@
 --! include bucket.lua
 --! include batch.lua
 local fires, live, batches = KEYS[1], KEYS[2], KEYS[3]
-local entries = redis.call('ZRANGEBYSCORE', live, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local limit = tonumber(ARGV[2])
+local entries = redis.call('ZRANGEBYSCORE', live, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, limit)
 local out = {}
 for i = 1, #entries, 2 do
+  if #out >= 2 * limit then break end
   local id, lease = entries[i], entries[i + 1]
   if string.match(id, '^#%d+$') then
     local got = redis.call('HMGET', fires, id, id .. '.s')
@@ -28,6 +30,7 @@ for i = 1, #entries, 2 do
         if state then
           out[#out + 1] = fire_id
           out[#out + 1] = pack(state, node, gid_text(gid + pos - 1), lease, '')
+          if #out >= 2 * limit then break end
         end
       end
     elseif head then
