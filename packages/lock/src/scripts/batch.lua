@@ -14,7 +14,7 @@
 --                  '<instant>:<token>', and an instant's batches are one range
 -- gid is the batch's first fencing token: its k-th fire's token is gid + k - 1,
 -- so an owner's token finds its fire. A fire read by id (a takeover, a record
--- read) is found in its instant's batches by job name. A batch with no fire
+-- read) is found in its instant's batches by its id. A batch with no fire
 -- left in it is deleted, so memory follows what is in flight.
 local STATE_OF = { c = 'claimed', r = 'running' }
 
