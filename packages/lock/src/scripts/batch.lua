@@ -120,8 +120,8 @@ local function batch_find(fires, live, batches, fire_id)
       if at then
         -- Its position: the separators from the fires' start up to it.
         local _, pos = string.gsub(sub(head, fires_from, at), SEP, '')
-        local letter = sub(states, pos, pos)
-        if letter == 'c' or letter == 'r' then
+        local state = STATE_OF[sub(states, pos, pos)]
+        if state then
           local score = redis.call('ZSCORE', live, '#' .. g)
           return {
             gid = gid,
@@ -129,7 +129,7 @@ local function batch_find(fires, live, batches, fire_id)
             node = node,
             instant = instant,
             states = states,
-            state = STATE_OF[letter],
+            state = state,
             fencing = gid_text(gid + pos - 1),
             expires = score and tonumber(score) or 0,
           }

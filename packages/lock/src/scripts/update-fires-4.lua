@@ -45,10 +45,8 @@ local read_batches, by_gid, touched = {}, {}, {}
 -- Reads the batch that may hold a cron fire's token from the index (the last of the fire's
 -- instant at or before the token); nil for another kind of fire id or when there is none.
 local function batch_read(fire_id, fencing)
-  local at = find(fire_id, '@', 1, true)
-  if not at then return nil end
-  local instant = sub(fire_id, at + 1)
-  if not string.match(instant, '^%d+$') then return nil end
+  local instant = cron_instant(fire_id)
+  if not instant then return nil end
   local gid = batch_at(batches, instant, fencing)
   if not gid then return nil end
   local b = by_gid[gid]
