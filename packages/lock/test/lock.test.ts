@@ -70,6 +70,46 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
     expect(await client.zcard(conn.bucketKey(0, 'live'))).toBe(0);
   });
 
+  it('keeps a small marks hash a hashtable (a listpack makes a claim of n jobs O(n²)), also one written before and one lost', async () => {
+    const conn = new RedisConnection(client, { keyPrefix: 'encoding' });
+    const locks = new RedisLockManager(conn);
+    const store = new RedisStateStore(conn);
+    const marks = conn.bucketKey(0, 'marks');
+    const compact = ['listpack', 'ziplist']; // Redis 7, Redis 6
+    const a = { nodeId: 'a', leaseTtlMs: 5_000 };
+    const jobs = ['m1', 'm2', 'm3'];
+    const claim = async (instant: number) =>
+      (
+        await locks.claimDue(
+          jobs.map((jobName) => ({ jobName, instant })),
+          a,
+        )
+      ).won.map((w) => w.jobName);
+    let instant = Date.now() + 60_000;
+    // Marks an older version wrote: a small hash, so a listpack.
+    await store.getMarks(jobs);
+    await client.hset(marks, 'm1', instant - 1_000);
+    expect(compact).toContain(await client.object('ENCODING', marks));
+    expect(await claim(instant)).toEqual(jobs);
+    expect(await client.object('ENCODING', marks)).toBe('hashtable');
+    // The field is no job's: the marks read as before, and the next instant is won as usual.
+    expect(await store.getMarks(jobs)).toEqual(new Map(jobs.map((j) => [j, instant])));
+    expect(await claim(instant)).toEqual([]);
+    expect(await claim(++instant)).toEqual(jobs);
+    expect(await client.hlen(marks)).toBe(jobs.length + 1);
+    // Lost data: the hash is written afresh by the first claim after the loss, a hashtable again.
+    await client.del(marks);
+    await client.hset(marks, 'm1', instant);
+    expect(compact).toContain(await client.object('ENCODING', marks));
+    expect(await claim(++instant)).toEqual(jobs);
+    expect(await client.object('ENCODING', marks)).toBe('hashtable');
+    // A lost claim (nothing written) converts it too.
+    await client.del(marks);
+    await client.hset(marks, 'm1', instant + 10_000, 'm2', instant + 10_000, 'm3', instant + 10_000);
+    expect(await claim(++instant)).toEqual([]);
+    expect(await client.object('ENCODING', marks)).toBe('hashtable');
+  });
+
   describe('claim batches: the fires one claim call wins, under one lease', () => {
     const ttl = 400;
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

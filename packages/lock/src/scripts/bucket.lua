@@ -76,6 +76,15 @@ local function token_of(rec)
   return rec.node .. ':' .. rec.fencing
 end
 
+-- The marks hash holds, besides a field a job, one no job name can have (they start
+-- with a letter or digit) whose value is longer than Redis's hash-max-listpack-value
+-- (64 by default): Redis then keeps the hash a hashtable for good, where a small hash
+-- would be a listpack, whose HMGET and HSET of n jobs cost O(n²) — a claim of 100
+-- jobs spent 40 µs on each, against 5 as a hashtable. The claim writes it when missing.
+local MARKS_ENCODING_FIELD = '#encoding'
+local MARKS_ENCODING_VALUE =
+  'hashtable: kept so by @sched/lock, as an HMGET or HSET of many marks of a listpack is O(n^2)'
+
 -- Variadic commands over long lists, in chunks below Lua's unpack limit.
 local CHUNK = 4000
 local function call_chunked(cmd, key, list)

@@ -1,6 +1,6 @@
 --[[ claim-due
   KEYS[1] meta hash of the bucket (epoch, ctr, floor)
-  KEYS[2] marks hash: jobName -> last claimed instant (ms)
+  KEYS[2] marks hash: jobName -> last claimed instant (ms), and the encoding field (bucket.lua)
   KEYS[3] fires hash: fireId -> packed record
   KEYS[4] live zset: fireId -> lease expiry, for claimed and running records
   KEYS[5] done zset: fireId -> retention expiry
@@ -46,11 +46,17 @@ while i <= argc do
   i = i + 4 + count
 end
 -- Every read and write is one command per call: the marks in one HMGET and one
--- HSET, each group's won fires one claim batch.
+-- HSET, each group's won fires one claim batch. The HMGET also asks for the
+-- encoding field (bucket.lua), written with the marks when it is missing.
+jobs[n_jobs + 1] = MARKS_ENCODING_FIELD
 local current = hmget_chunked(marks, jobs)
+jobs[n_jobs + 1] = nil
 local moved = {} -- job -> its mark after this call (a job may come twice)
 -- The marks written, in order: a job that comes twice moves forward, so its last pair wins.
 local mark_pairs, n_marks = {}, 0
+if not current[n_jobs + 1] then
+  mark_pairs[1], mark_pairs[2], n_marks = MARKS_ENCODING_FIELD, MARKS_ENCODING_VALUE, 2
+end
 local codes, fencings, gaps = {}, {}, {}
 local n_fen = 0
 local expires = NOW + ttl
