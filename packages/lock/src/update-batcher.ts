@@ -13,11 +13,23 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** One entry of an update group on the wire: a fire, or a run of fires with consecutive tokens. */
+interface Entry {
+  id: string;
+  owner: string;
+  updates: Pending[];
+}
+
+const SEP = '\u001f';
+
 /**
  * Per-fire record updates (start, renew, finish, release) gathered for one
  * turn of the event loop and sent as one `update-fires` call per bucket: a
  * burst of fires due at one instant costs a round trip per bucket, not per
- * fire. Each caller still gets its own answer.
+ * fire. Each caller still gets its own answer. Fires of one claim batch (one
+ * node, one instant, consecutive fencing tokens) go as a run: their ids joined,
+ * the first one's owner, which the script checks against the batch's text in
+ * one comparison and updates as one span when it can.
  */
 export class UpdateBatcher {
   private readonly pending = new Map<BucketKeys, Pending[]>();
@@ -49,10 +61,11 @@ export class UpdateBatcher {
       const list: Pending[] = [];
       for (const group of groups.values()) {
         const first = group[0] as Pending;
-        args.push(first.op, first.ms, first.status, group.length);
-        for (const p of group) {
-          args.push(p.fireId, p.owner);
-          list.push(p);
+        const entries = entriesOf(group);
+        args.push(first.op, first.ms, first.status, entries.length);
+        for (const entry of entries) {
+          args.push(entry.id, entry.owner);
+          for (const p of entry.updates) list.push(p);
         }
       }
       this.connection.run('updateFires', scripts.updateFires, [keys.fires, keys.live, keys.done, keys.batches], args).then(
@@ -74,3 +87,49 @@ const updateGroupKey = (): ((p: Pending) => string) =>
     (a, b) => a.op === b.op && a.ms === b.ms && a.status === b.status,
     (p) => `${p.op}|${p.ms}|${p.status}`,
   );
+
+/** Operations the script can apply to a run as one: a start, a renewal, a finish with no retention. */
+const takesRuns = (p: Pending): boolean => p.op === 'start' || p.op === 'renew' || (p.op === 'finish' && p.ms === 0);
+
+const single = (p: Pending): Entry => ({ id: p.fireId, owner: p.owner, updates: [p] });
+
+/** A cron fire's place in its claim batch: node, instant (as text) and fencing token; null for other fires. */
+function batchPlace(p: Pending): { node: string; instant: string; fencing: number } | null {
+  const at = p.fireId.indexOf('@');
+  const sep = p.owner.lastIndexOf(SEP);
+  if (at < 0 || sep < 0) return null;
+  const fencing = Number(p.owner.slice(sep + 1));
+  if (!Number.isSafeInteger(fencing)) return null;
+  return { node: p.owner.slice(0, sep), instant: p.fireId.slice(at + 1), fencing };
+}
+
+/**
+ * A group's updates as wire entries: runs of cron fires of one node and instant with
+ * consecutive tokens (in token order; a fire updated twice keeps its order), the rest one
+ * by one. The answers come back one digit a fire, in the order of the entries' updates.
+ */
+function entriesOf(group: Pending[]): Entry[] {
+  if (group.length === 1 || !takesRuns(group[0] as Pending)) return group.map(single);
+  const entries: Entry[] = [];
+  const placed: Array<{ p: Pending; node: string; instant: string; fencing: number }> = [];
+  for (const p of group) {
+    const place = batchPlace(p);
+    if (place) placed.push({ p, ...place });
+    else entries.push(single(p));
+  }
+  // Stable: two updates of one fire (one token) keep their order.
+  placed.sort((a, b) => a.fencing - b.fencing);
+  let run: Entry | undefined;
+  let last: (typeof placed)[number] | undefined;
+  for (const x of placed) {
+    if (run && last && x.fencing === last.fencing + 1 && x.node === last.node && x.instant === last.instant) {
+      run.id += SEP + x.p.fireId;
+      run.updates.push(x.p);
+    } else {
+      run = single(x.p);
+      entries.push(run);
+    }
+    last = x;
+  }
+  return entries;
+}

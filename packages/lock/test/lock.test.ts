@@ -3,6 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import { MemorySchedulerCache } from '@sched/core';
 import { RedisServer, canRunRedis, startRedisCluster, type RedisClusterInfo } from '@sched/testkit';
 import { RedisConnection } from '@sched/redis';
+import type { FireLease } from '@sched/core';
 import { RedisLockManager, RedisStateStore } from '../src/index.js';
 import { lockContract } from './contract.js';
 
@@ -256,6 +257,108 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       for (const w of won) expect((await store.getFireRecord(w.fireId))?.fencingToken).toBe(w.fencingToken);
       for (const w of won) expect(await locks.finishFire(w, 'completed', { retentionMs: 0 })).toBe(true);
       expect(await fields()).toBe(0);
+    });
+
+    describe("runs: a batch's fires updated in one turn go as one entry, checked whole", () => {
+      /** The update calls' entries (fire id or run of ids, owner), per call. */
+      const watchUpdates = (conn: RedisConnection) => {
+        const calls: string[][] = [];
+        const run = conn.run.bind(conn);
+        conn.run = (api, script, keys, args) => {
+          if (api === 'updateFires') {
+            const entries: string[] = [];
+            for (let i = 0; i < args.length; i += 4 + 2 * Number(args[i + 3])) {
+              for (let j = 0; j < Number(args[i + 3]); j++) entries.push(String(args[i + 4 + 2 * j]));
+            }
+            calls.push(entries);
+          }
+          return run(api, script, keys, args);
+        };
+        return calls;
+      };
+      const claim = async (locks: RedisLockManager, jobs: string[], instant: number, nodeId = 'a') =>
+        (
+          await locks.claimDue(
+            jobs.map((jobName) => ({ jobName, instant })),
+            { nodeId, leaseTtlMs: 10_000 },
+          )
+        ).won;
+      const finishAll = (locks: RedisLockManager, leases: FireLease[]) =>
+        Promise.all(leases.map((w) => locks.finishFire(w, 'completed', { retentionMs: 0 })));
+
+      it('starts and finishes fires that came back out of order as one run each, the batch gone with them', async () => {
+        const { conn, locks, store, fields } = await setup();
+        const calls = watchUpdates(conn);
+        const won = await claim(locks, ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'], Date.now() + 60_000);
+        expect(await Promise.all([...won].reverse().map((w) => locks.startFire(w)))).toEqual(won.map(() => true));
+        expect(calls).toEqual([[won.map((w) => w.fireId).join('\u001f')]]);
+        for (const w of won) expect(await store.getFireRecord(w.fireId)).toMatchObject({ state: 'running' });
+        expect(await Promise.all(won.map((w) => locks.startFire(w)))).toEqual(won.map(() => false));
+        expect(await finishAll(locks, [won[4]!, won[0]!, won[5]!, won[1]!, won[3]!, won[2]!])).toEqual(won.map(() => true));
+        expect(calls[2]).toHaveLength(1);
+        expect(await fields()).toBe(0);
+        // Started and finished in the same turn: two runs over the same fires, in that order.
+        const more = await claim(locks, ['r1', 'r2', 'r3'], Date.now() + 61_000);
+        const both = await Promise.all([
+          ...more.map((w) => locks.startFire(w)),
+          ...more.map((w) => locks.finishFire(w, 'completed', { retentionMs: 0 })),
+        ]);
+        expect(both).toEqual([true, true, true, true, true, true]);
+        expect(await fields()).toBe(0);
+      });
+
+      it('goes fire by fire where a run is off: a fire taken over, forged ids, a run over two batches', async () => {
+        const { conn, locks, store, fields } = await setup();
+        const calls = watchUpdates(conn);
+        const instant = Date.now() + 60_000;
+        const won = await claim(locks, ['t1', 't2', 't3', 't4'], instant);
+        // t3 given back and taken over by b: a letter of its own in the batch, and b's record.
+        await locks.releaseFire(won[2]!);
+        const taken = await locks.claimFire(
+          { fireId: won[2]!.fireId, jobName: 't3', takeover: true },
+          { nodeId: 'b', leaseTtlMs: 10_000 },
+        );
+        expect(taken).not.toBeNull();
+        calls.length = 0;
+        expect(await finishAll(locks, won)).toEqual([true, true, false, true]);
+        expect(calls).toEqual([[won.map((w) => w.fireId).join('\u001f')]]);
+        expect(await store.getFireRecord(won[2]!.fireId)).toMatchObject({ state: 'claimed', nodeId: 'b' });
+        expect(await locks.finishFire(taken!, 'completed', { retentionMs: 0 })).toBe(true);
+        expect(await fields()).toBe(0);
+
+        // Each token with another fire's id (consecutive tokens, so sent as a run): neither is taken.
+        const [f1, f2, f3] = await claim(locks, ['f1', 'f2', 'f3'], instant + 1_000);
+        const forged = await finishAll(locks, [{ ...f1!, fireId: f2!.fireId }, { ...f2!, fireId: f1!.fireId }, f3!]);
+        expect(forged).toEqual([false, false, true]);
+        expect(await finishAll(locks, [f1!, f2!])).toEqual([true, true]);
+        expect(await fields()).toBe(0);
+
+        // Two claims of one node at one instant: consecutive tokens in two batches, sent as one run.
+        const first = await claim(locks, ['g1', 'g2'], instant + 2_000);
+        const second = await claim(locks, ['g3', 'g4'], instant + 2_000);
+        expect(second[0]!.fencingToken).toBe(first[1]!.fencingToken + 1);
+        expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(2);
+        calls.length = 0;
+        expect(await finishAll(locks, [...second, ...first])).toEqual([true, true, true, true]);
+        expect(calls).toHaveLength(1);
+        expect(calls[0]).toHaveLength(1);
+        expect(await fields()).toBe(0);
+        expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(0);
+      });
+
+      it('answers a run on a lapsed batch as its fires would: a renewal and a start refused, a finish taken', async () => {
+        const { locks } = await setup();
+        const won = (
+          await locks.claimDue(
+            ['x1', 'x2', 'x3'].map((jobName) => ({ jobName, instant: Date.now() + 60_000 })),
+            { nodeId: 'a', leaseTtlMs: ttl },
+          )
+        ).won;
+        await sleep(ttl + 50);
+        expect(await Promise.all(won.map((w) => locks.renewFire(w, { leaseTtlMs: 10_000 })))).toEqual([false, false, false]);
+        expect(await Promise.all(won.map((w) => locks.startFire(w)))).toEqual([false, false, false]);
+        expect(await finishAll(locks, won)).toEqual([true, true, true]);
+      });
     });
   });
 });
