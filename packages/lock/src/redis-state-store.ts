@@ -3,7 +3,8 @@ import { connectionOf, fnv1a, type RedisConnection } from '@sched/redis';
 import { BucketKeyring, catchupKey, EpochWatermark, jobOfFireId } from './keys.js';
 import { scripts } from './scripts.js';
 
-const SEP = '\u001f';
+/** The separator of the scripts' packed fields (records, owners, a batch's fire ids). */
+export const SEP = '\u001f';
 
 /** A catch-up list not finished within a day is dropped (its owner and every resumer are long gone). */
 const CATCHUP_TTL_MS = 24 * 3_600_000;

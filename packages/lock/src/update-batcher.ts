@@ -1,6 +1,7 @@
 import type { RedisConnection } from '@sched/redis';
 import type { BucketKeys } from './keys.js';
 import { groupBy, keyPerRun } from './group-by.js';
+import { SEP } from './redis-state-store.js';
 import { scripts } from './scripts.js';
 
 interface Pending {
@@ -19,8 +20,6 @@ interface Entry {
   owner: string;
   updates: Pending[];
 }
-
-const SEP = '\u001f';
 
 /**
  * Per-fire record updates (start, renew, finish, release) gathered for one
