@@ -162,6 +162,19 @@ local function kept_done(fire_id, owner, until_text, final_status)
   return 'done' .. SEP .. owner .. SEP .. until_text .. SEP .. final_status
 end
 
+-- A record left live (given back, renewed): its new lease in the live set.
+local function keep_live(expires_text, fire_id)
+  still_live[n_live + 1] = expires_text
+  still_live[n_live + 2] = fire_id
+  n_live = n_live + 2
+end
+
+-- A batch renewed: its lease moved to `NOW + ms` (at the end of the call), never back.
+local function renew_batch(b, ms)
+  if (b.renew_to or 0) < NOW + ms then b.renew_to = NOW + ms end
+  touched[b] = true
+end
+
 local DONE, CLAIMED = BYTE_D, BYTE_C
 local OWNER_AT = 9 -- after a live state of 7 letters and its separator
 
@@ -187,16 +200,13 @@ local function update_one(op, ms, final_status, until_text, fire_id, owner, b, p
         end
       elseif op == 'renew' then
         ok = true
-        if (b.renew_to or 0) < NOW + ms then b.renew_to = NOW + ms end
-        touched[b] = true
+        renew_batch(b, ms)
       else
         -- Given back unstarted: out of the batch, claimable by anyone now under a record of its own.
         set_letter(b, pos, BYTE_T)
         local now_text = ms_string(NOW)
         rec = 'claimed' .. SEP .. owner .. SEP .. now_text .. SEP
-        still_live[n_live + 1] = now_text
-        still_live[n_live + 2] = fire_id
-        n_live = n_live + 2
+        keep_live(now_text, fire_id)
       end
     end
   else
@@ -241,9 +251,7 @@ local function update_one(op, ms, final_status, until_text, fire_id, owner, b, p
               expires_text = ms_string(NOW + ms)
               rec = sub(s, 1, c) .. expires_text .. sub(s, d)
             end
-            still_live[n_live + 1] = expires_text
-            still_live[n_live + 2] = fire_id
-            n_live = n_live + 2
+            keep_live(expires_text, fire_id)
           end
         end
       end
@@ -368,8 +376,7 @@ local function update_run(op, ms, final_status, until_text, k, count)
     elseif op == 'start' then
       letter = 'r'
     else
-      if (b.renew_to or 0) < NOW + ms then b.renew_to = NOW + ms end
-      touched[b] = true
+      renew_batch(b, ms)
       return rep('1', count)
     end
     b.states = sub(b.states, 1, pos - 1) .. rep(letter, count) .. sub(b.states, last_pos + 1)
