@@ -72,10 +72,11 @@ async function benchmark(url: string, admin: Redis, sha: string, keys: string[],
     try {
       ({ stdout } = await run(
         'redis-benchmark',
-        // One claim of one fire a call: node, ttl, epoch, then a group (instant, no prev, startNow, 1 job).
+        // One claim of one fire a call: node, ttl, epoch, no announcement (channel, message), then a
+        // group (instant, no prev, startNow, 1 job).
         ['-h', hostname, '-p', port, '-c', '50', '-n', String(requests), '-P', String(pipeline), '-r', '100000000', '--csv']
           .concat(['EVALSHA', sha, String(keys.length), ...keys])
-          .concat(['floor', '30000', '0', String(instant), '', '1', '1', 'b__rand_int__']),
+          .concat(['floor', '30000', '0', '', '', String(instant), '', '1', '1', 'b__rand_int__']),
         { timeout: 120_000 },
       ));
     } catch (error) {

@@ -66,6 +66,43 @@ describe.skipIf(!canRunRedis())('createClusterScheduler (two nodes in one proces
     expect(onA).toBeLessThan(ledger.length);
   });
 
+  it("each owner's claim carries its announcement: no node publishes one on its own, and the others sweep nothing", async () => {
+    const ledger: Array<{ fireId: string; nodeId: string }> = [];
+    // A sweep a second after the instant: only an owner stalled that long leaves it something to claim.
+    const nodes = ['a', 'b'].map((id) => node(id, ledger, { keyPrefix: 'carry', takeoverGraceMs: 1_000 }));
+    const published: string[] = [];
+    for (const redis of clients.slice(-2)) {
+      const publish = redis.publish.bind(redis);
+      redis.publish = (channel: string, message: string) => {
+        published.push(channel);
+        return publish(channel, message);
+      };
+    }
+    // Every claim each node sends, with how many of its fires are the sweep's (not the sender's at the instant).
+    const claims: Array<{ at: number; swept: number }> = [];
+    for (const s of nodes) {
+      const lockManager = s.schedulerCache.lockManager;
+      const claimDue = lockManager.claimDue.bind(lockManager);
+      lockManager.claimDue = (fires, options) => {
+        claims.push({ at: Date.now(), swept: fires.filter((f) => (f as { notBefore?: number }).notBefore !== undefined).length });
+        return claimDue(fires, options);
+      };
+    }
+    await Promise.all(nodes.map((s) => s.start()));
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 4_500));
+    await Promise.all(nodes.map((s) => s.stop()));
+    // Once each node sees the other (heartbeats every 200 ms), every instant is claimed by its owners alone.
+    const settled = claims.filter((c) => c.at > started + 1_500);
+    expect(settled.length).toBeGreaterThanOrEqual(4);
+    expect(settled.reduce((n, c) => n + c.swept, 0)).toBe(0);
+    expect(published.filter((channel) => channel.endsWith(':scheduler:claimed'))).toEqual([]);
+    const byFire = new Map<string, number>();
+    for (const e of ledger) byFire.set(e.fireId, (byFire.get(e.fireId) ?? 0) + 1);
+    expect([...byFire.values()].every((n) => n === 1)).toBe(true);
+    expect(byFire.size).toBeGreaterThanOrEqual(20 * 3);
+  });
+
   it("remote execution stays inside its key prefix: two clusters on one Redis with the same node ids never run each other's messages", async () => {
     const ran: string[] = [];
     const make = (keyPrefix: string) => {

@@ -96,7 +96,7 @@ export { cronFireId, fencingToken, FENCING_COUNTER_BITS } from './ports/lock-man
 export type { StateStore, FireRecord, FireState, CatchupList } from './ports/state-store.js';
 export type { ConfigStore, ConfigChangeMeta, VersionedConfig } from './ports/config-store.js';
 export type { NodeRegistry, NodeInfo, LocalNodeInfo, RegistryEvent, JobSummary } from './ports/node-registry.js';
-export type { PubSub, Unsubscribe } from './ports/pubsub.js';
+export type { PreparedMessage, PubSub, Unsubscribe } from './ports/pubsub.js';
 export { Channels } from './ports/pubsub.js';
 export type {
   SnapshotRepository,

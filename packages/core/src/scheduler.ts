@@ -302,6 +302,7 @@ export class Scheduler {
         this.reporter.metric({ type: 'claim-error', error });
         this.reporter.error('claim', error);
       },
+      prepareAnnouncement: (fires) => (this.membership.size > 1 ? this.announcer.prepare(fires) : undefined),
       onClaimed: (fires) => {
         if (this.membership.size > 1) this.announcer.announce(fires);
       },

@@ -9,6 +9,7 @@ import type {
   Lease,
   LeaseOptions,
   LockManager,
+  PreparedMessage,
   WonFire,
 } from '@sched/core';
 import { cronFireId } from '@sched/core';
@@ -43,17 +44,35 @@ export class RedisLockManager implements LockManager {
   async claimDue(fires: readonly DueFire[], options: ClaimOptions): Promise<ClaimDueResult> {
     const byBucket = groupBy(fires, (fire) => this.connection.bucketOf(fire.jobName));
     const result: ClaimDueResult = { won: [], lost: [] };
+    // The script publishes the announcement when it is one call (the message names the fires of
+    // all of them) on this client (the same server as the subscribers').
+    const announce =
+      options.announce && byBucket.size === 1 && options.announce.transport === this.connection.client
+        ? options.announce
+        : undefined;
     // One call per bucket, all sent before any answer is awaited.
-    await Promise.all([...byBucket].map(([b, list]) => this.claimBucket(b, list, options, result)));
+    await Promise.all([...byBucket].map(([b, list]) => this.claimBucket(b, list, options, announce, result)));
     return result;
   }
 
-  private async claimBucket(bucket: number, fires: DueFire[], options: ClaimOptions, result: ClaimDueResult): Promise<void> {
+  private async claimBucket(
+    bucket: number,
+    fires: DueFire[],
+    options: ClaimOptions,
+    announce: PreparedMessage | undefined,
+    result: ClaimDueResult,
+  ): Promise<void> {
     const k = this.keys.of(bucket);
     // Fires that share an instant, a previous instant and flags go as one group (usually
     // the whole call): the script reads each group's header once, then one job name a fire.
     const groups = groupBy(fires, claimGroupKey());
-    const args: Array<string | number> = [options.nodeId, options.leaseTtlMs, this.epochs.next()];
+    const args: Array<string | number> = [
+      options.nodeId,
+      options.leaseTtlMs,
+      this.epochs.next(),
+      announce?.channel ?? '',
+      announce?.payload ?? '',
+    ];
     const sent: DueFire[] = [];
     for (const group of groups.values()) {
       const first = group[0] as DueFire;
@@ -63,12 +82,13 @@ export class RedisLockManager implements LockManager {
         sent.push(f);
       }
     }
-    const [codes, fencings, gaps] = (await this.connection.run(
+    const [codes, fencings, gaps, announced] = (await this.connection.run(
       'claimDue',
       scripts.claimDue,
       [k.meta, k.marks, k.fires, k.live, k.done, k.batches],
       args,
-    )) as [string, number[], number[]];
+    )) as [string, number[], number[], number];
+    if (announced === 1) result.announced = true;
     const gapAt = new Map<number, number>();
     for (let i = 0; i < gaps.length; i += 2) gapAt.set(Number(gaps[i]) - 1, Number(gaps[i + 1]));
     let nextFencing = 0;

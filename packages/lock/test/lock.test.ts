@@ -111,6 +111,96 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
     expect(await client.object('ENCODING', marks)).toBe('hashtable');
   });
 
+  describe('a claim that carries its announcement (ClaimOptions.announce)', () => {
+    const published = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+
+    it('publishes it after its writes when it is one call on the same client, won or lost alike', async () => {
+      const conn = new RedisConnection(client, { keyPrefix: 'announce1' });
+      const locks = new RedisLockManager(conn);
+      await new RedisStateStore(conn).getMarks(['x']); // the namespace in use before the instant
+      const channel = conn.key('scheduler:claimed');
+      const sub = new Redis(server.url);
+      const heard: string[] = [];
+      // On receipt the claim is already written: another node's claim of the same fires loses them.
+      const lostOnReceipt = new Promise<number>((resolve) =>
+        sub.on('message', (_c: string, m: string) => {
+          heard.push(m);
+          if (heard.length === 1) {
+            void locks.claimDue(due, { nodeId: 'n2', leaseTtlMs: 30_000 }).then((r) => resolve(r.lost.length));
+          }
+        }),
+      );
+      await sub.subscribe(channel);
+      const instant = Date.now() + 60_000;
+      const due = [
+        { jobName: 'a', instant },
+        { jobName: 'b', instant },
+      ];
+      const payload = JSON.stringify({ v: 1, msg: 'claimed: ü' });
+      const first = await locks.claimDue(due, {
+        nodeId: 'n1',
+        leaseTtlMs: 30_000,
+        announce: { transport: client, channel, payload },
+      });
+      expect(first.won).toHaveLength(2);
+      expect(first.announced).toBe(true);
+      expect(await lostOnReceipt).toBe(2);
+      expect(heard).toEqual([payload]);
+      // A claim that loses every fire settled them too: announced the same.
+      const again = await locks.claimDue(due, {
+        nodeId: 'n3',
+        leaseTtlMs: 30_000,
+        announce: { transport: client, channel, payload: 'p2' },
+      });
+      expect(again.lost).toHaveLength(2);
+      expect(again.announced).toBe(true);
+      sub.disconnect();
+    });
+
+    it('leaves it to the caller on another client, over two buckets, or when a fire was lost to data loss', async () => {
+      const before = await published();
+      const other = new Redis(server.url);
+      const instant = Date.now() + 60_000;
+      const one = new RedisConnection(client, { keyPrefix: 'announce2' });
+      await new RedisStateStore(one).getMarks(['x']);
+      const channel = one.key('scheduler:claimed');
+      const announce = { transport: client, channel, payload: 'never sent' };
+      // Another client may be another server: not the subscribers' transport.
+      const elsewhere = await new RedisLockManager(one).claimDue([{ jobName: 'a', instant }], {
+        nodeId: 'n1',
+        leaseTtlMs: 30_000,
+        announce: { ...announce, transport: other },
+      });
+      expect(elsewhere.won).toHaveLength(1);
+      expect(elsewhere.announced).toBeUndefined();
+      // Two buckets are two calls: the message names the fires of both.
+      const four = new RedisConnection(client, { keyPrefix: 'announce3', buckets: 4 });
+      await new RedisStateStore(four).getMarks(['x']);
+      const names = Array.from({ length: 20 }, (_, i) => `j${i}`);
+      const pair = [names[0] as string, names.find((n) => four.bucketOf(n) !== four.bucketOf(names[0] as string)) as string];
+      const split = await new RedisLockManager(four).claimDue(
+        pair.map((jobName) => ({ jobName, instant })),
+        { nodeId: 'n1', leaseTtlMs: 30_000, announce },
+      );
+      expect(split.won).toHaveLength(2);
+      expect(split.announced).toBeUndefined();
+      // A fresh namespace refuses an instant before its first use (lost to data loss): everyone sweeps.
+      const fresh = new RedisConnection(client, { keyPrefix: 'announce4' });
+      const lost = await new RedisLockManager(fresh).claimDue(
+        [
+          { jobName: 'k', instant: Date.now() - 5_000 },
+          { jobName: 'a', instant },
+        ],
+        { nodeId: 'n1', leaseTtlMs: 30_000, announce },
+      );
+      expect(lost.dataLoss).toHaveLength(1);
+      expect(lost.won).toHaveLength(1);
+      expect(lost.announced).toBeUndefined();
+      expect(await published()).toBe(before);
+      other.disconnect();
+    });
+  });
+
   describe('claim batches: the fires one claim call wins, under one lease', () => {
     const ttl = 400;
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -390,4 +480,22 @@ describe.skipIf(!canRunRedis())('on a Redis Cluster', () => {
       connection = new RedisConnection(client, { keyPrefix: `c${++prefixes}` });
     },
   }));
+
+  it("a claim's announcement reaches subscribers on every master, whichever holds the bucket", async () => {
+    const conn = new RedisConnection(client, { keyPrefix: 'announce' });
+    await new RedisStateStore(conn).getMarks(['x']);
+    const channel = conn.key('scheduler:claimed');
+    const subs = cluster.nodes.map((n) => new Redis(n.port, n.host));
+    const heard = subs.map((sub) => new Promise<string>((resolve) => sub.on('message', (_c: string, m: string) => resolve(m))));
+    await Promise.all(subs.map((sub) => sub.subscribe(channel)));
+    const result = await new RedisLockManager(conn).claimDue([{ jobName: 'one', instant: Date.now() + 60_000 }], {
+      nodeId: 'n1',
+      leaseTtlMs: 30_000,
+      announce: { transport: client, channel, payload: 'settled' },
+    });
+    expect(result.won).toHaveLength(1);
+    expect(result.announced).toBe(true);
+    expect(await Promise.all(heard)).toEqual(cluster.nodes.map(() => 'settled'));
+    for (const sub of subs) sub.disconnect();
+  });
 });

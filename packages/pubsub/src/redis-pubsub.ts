@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { silentLogger, type Logger, type PubSub, type Unsubscribe } from '@sched/core';
+import { silentLogger, type Logger, type PreparedMessage, type PubSub, type Unsubscribe } from '@sched/core';
 import { connectionOf, type RedisConnection } from '@sched/redis';
 
 /** What travels on the wire: a versioned envelope around the JSON message. */
@@ -49,13 +49,24 @@ export class RedisPubSub implements PubSub {
   }
 
   async publish(channel: string, message: unknown): Promise<void> {
+    const { channel: name, payload } = this.prepare(channel, message);
+    await this.connection.publish(name, payload);
+  }
+
+  /**
+   * The envelope `publish` would send, for a script on this connection's client to
+   * `PUBLISH` itself (the transport is the client: a lock manager on another one does not).
+   */
+  prepare(channel: string, message: unknown): PreparedMessage {
     const envelope: Envelope = { v: 1, ts: Date.now(), msg: message };
     if (this.nodeId !== undefined) envelope.from = this.nodeId;
-    const wire = JSON.stringify(envelope);
-    if (Buffer.byteLength(wire) > this.maxBytes) {
-      throw new RangeError(`sched: publish on ${channel}: message of ${Buffer.byteLength(wire)} bytes exceeds ${this.maxBytes}`);
+    const payload = JSON.stringify(envelope);
+    if (Buffer.byteLength(payload) > this.maxBytes) {
+      throw new RangeError(
+        `sched: publish on ${channel}: message of ${Buffer.byteLength(payload)} bytes exceeds ${this.maxBytes}`,
+      );
     }
-    await this.connection.publish(this.channelName(channel), wire);
+    return { transport: this.connection.client, channel: this.channelName(channel), payload };
   }
 
   async subscribe(channel: string, handler: (message: unknown, channel: string) => void): Promise<Unsubscribe> {

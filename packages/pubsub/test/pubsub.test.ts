@@ -60,6 +60,22 @@ describe.skipIf(!canRunRedis())('RedisPubSub', () => {
     expect(await got).toEqual([{ type: 'join', n: 1 }, [1, 'two']]);
   });
 
+  it('prepares what publish sends, for a script on the same client to PUBLISH: the subscriber gets the message', async () => {
+    const client = connect();
+    const a = new RedisPubSub(new RedisConnection(client, { keyPrefix: 'ps5' }), { nodeId: 'a', maxMessageBytes: 200 });
+    const b = new RedisPubSub(new RedisConnection(connect(), { keyPrefix: 'ps5' }));
+    const prepared = a.prepare('scheduler:claimed', { node: 'a', claimed: [[1, ['j']]] });
+    expect(prepared.transport).toBe(client);
+    expect(prepared.channel).toBe('ps5:v1:scheduler:claimed');
+    const { next } = await nextMessage(b, 'scheduler:claimed');
+    // What a claim script does with it: PUBLISH channel payload.
+    await client.eval("return redis.call('PUBLISH', ARGV[1], ARGV[2])", 0, prepared.channel, prepared.payload);
+    expect(await next).toEqual({ node: 'a', claimed: [[1, ['j']]] });
+    // The size limit holds for what is prepared as for what is published.
+    expect(() => a.prepare('scheduler:claimed', 'x'.repeat(300))).toThrow(/exceeds 200/);
+    await expect(a.publish('scheduler:claimed', 'x'.repeat(300))).rejects.toThrow(/exceeds 200/);
+  });
+
   it('logs and drops malformed payloads; the subscriber keeps receiving', async () => {
     const { lines, logger } = recordingLogger();
     const conn = new RedisConnection(connect(), { keyPrefix: 'ps2' });

@@ -3,7 +3,7 @@ import { ClaimAnnouncer } from './claim-announcer.js';
 import { MemoryPubSub, MemoryPubSubHub } from '../memory/pubsub.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { silentLogger } from '../ports/logger.js';
-import { Channels } from '../ports/pubsub.js';
+import { Channels, type PubSub } from '../ports/pubsub.js';
 
 const T0 = Date.UTC(2026, 10, 27);
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -107,5 +107,45 @@ describe('ClaimAnnouncer', () => {
     await settle();
     expect(announcer.claimedElsewhere({ jobName: 'j', instant: T0 })).toBe(false);
     await announcer.detach();
+  });
+
+  it('prepares for a claim to carry the message announce would send (heard the same), or nothing it cannot', async () => {
+    const clock = new FakeClock(T0);
+    const hub = new MemoryPubSubHub();
+    const memory = new MemoryPubSub({ hub, logger: silentLogger });
+    const make = (nodeId: string, prepare?: PubSub['prepare']) =>
+      new ClaimAnnouncer({
+        pubsub: {
+          publish: (c, m) => memory.publish(c, m),
+          subscribe: (c, h) => memory.subscribe(c, h),
+          ...(prepare ? { prepare } : {}),
+        },
+        clock,
+        logger: silentLogger,
+        nodeId,
+        keepMs: 10_000,
+        delayMs: 50,
+      });
+    // A transport that encodes as JSON; the store "carrying" it is played by a plain publish of the payload.
+    const a = make('a', (channel, message) => ({ transport: hub, channel, payload: JSON.stringify(message) }));
+    const b = make('b');
+    const fires = [{ jobName: 'j1', instant: T0 }];
+    expect(a.prepare(fires)).toBeUndefined(); // not attached: it announces nothing, as announce does
+    await a.attach();
+    await b.attach();
+    const prepared = a.prepare(fires);
+    expect(prepared?.channel).toBe(Channels.claimed);
+    expect(prepared?.transport).toBe(hub);
+    await memory.publish(Channels.claimed, JSON.parse(prepared?.payload ?? 'null'));
+    await settle();
+    expect(b.claimedElsewhere({ jobName: 'j1', instant: T0 })).toBe(true);
+    expect(a.prepare([])).toBeUndefined();
+    expect(b.prepare(fires)).toBeUndefined(); // its transport cannot prepare
+    const tooBig = make('c', () => {
+      throw new RangeError('too large');
+    });
+    await tooBig.attach();
+    expect(tooBig.prepare(fires)).toBeUndefined();
+    await Promise.all([a.detach(), b.detach(), tooBig.detach()]);
   });
 });

@@ -1,6 +1,6 @@
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import { Channels, type PubSub, type Unsubscribe } from '../ports/pubsub.js';
+import { Channels, type PreparedMessage, type PubSub, type Unsubscribe } from '../ports/pubsub.js';
 
 export interface ClaimAnnouncerDeps {
   pubsub: PubSub;
@@ -10,8 +10,9 @@ export interface ClaimAnnouncerDeps {
   /** How long what was heard is kept: a sweep later than that claims as before. */
   keepMs: number;
   /**
-   * How long after its claim's answer an announcement goes out: after the instant's starts (on
-   * every node: hearing one is work too), before the others' sweep at `T + grace`.
+   * How long after its claim's answer an announcement the claim did not carry goes out: after
+   * the instant's starts (on every node: hearing one is work too), before the others' sweep at
+   * `T + grace`.
    */
   delayMs: number;
 }
@@ -36,6 +37,11 @@ interface ClaimedMessage {
  * both directions: a node that heard nothing (a message lost, late, too big,
  * the transport down) sweeps as it always did, so a fire is only ever left out
  * when a claim of it is known to have been answered.
+ *
+ * Where the lock manager can, the claim publishes the announcement itself (it
+ * is `prepare`d before the call, sent by the claim's script after its writes
+ * unless data was lost): no command of its own, so the store wakes once an
+ * instant for it fewer. Otherwise it goes out on its own, `delayMs` after.
  */
 export class ClaimAnnouncer {
   private readonly heard = new Map<number, Set<string>>();
@@ -59,16 +65,25 @@ export class ClaimAnnouncer {
     await off?.();
   }
 
-  /** Publishes the fires of an answered claim (won or lost, never lost to data loss). */
+  /**
+   * The announcement of `fires` encoded for the claim to publish itself, or undefined when the
+   * transport cannot (no `prepare`, not subscribed, too large): then `announce` after the answer.
+   */
+  prepare(fires: readonly InstantFire[]): PreparedMessage | undefined {
+    const { pubsub } = this.deps;
+    if (fires.length === 0 || !this.unsubscribe || !pubsub.prepare) return undefined;
+    try {
+      return pubsub.prepare(Channels.claimed, this.message(fires));
+    } catch (error) {
+      this.deps.logger.debug('claim announcement not prepared; sent after the claim', { error });
+      return undefined;
+    }
+  }
+
+  /** Publishes, `delayMs` from now, the fires of an answered claim (won or lost, never lost to data loss). */
   announce(fires: readonly InstantFire[]): void {
     if (fires.length === 0) return;
-    const byInstant = new Map<number, string[]>();
-    for (const f of fires) {
-      const jobs = byInstant.get(f.instant);
-      if (jobs) jobs.push(f.jobName);
-      else byInstant.set(f.instant, [f.jobName]);
-    }
-    const message: ClaimedMessage = { node: this.deps.nodeId, claimed: [...byInstant] };
+    const message = this.message(fires);
     const { clock } = this.deps;
     clock.setTimer(clock.now() + this.deps.delayMs, () => {
       if (!this.unsubscribe) return; // detached meanwhile
@@ -76,6 +91,16 @@ export class ClaimAnnouncer {
         .publish(Channels.claimed, message)
         .catch((error: unknown) => this.deps.logger.debug('claim announcement not sent', { error }));
     });
+  }
+
+  private message(fires: readonly InstantFire[]): ClaimedMessage {
+    const byInstant = new Map<number, string[]>();
+    for (const f of fires) {
+      const jobs = byInstant.get(f.instant);
+      if (jobs) jobs.push(f.jobName);
+      else byInstant.set(f.instant, [f.jobName]);
+    }
+    return { node: this.deps.nodeId, claimed: [...byInstant] };
   }
 
   /** Whether another node announced a claim of this fire answered. */

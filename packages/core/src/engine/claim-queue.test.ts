@@ -6,6 +6,7 @@ import { silentLogger } from '../ports/logger.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { JobEntry } from './job-entry.js';
 import type { LockManager } from '../ports/lock-manager.js';
+import type { PreparedMessage } from '../ports/pubsub.js';
 
 const T0 = Date.UTC(2026, 10, 27);
 
@@ -92,5 +93,102 @@ describe('ClaimQueue', () => {
     expect(won.map((w) => w.length)).toEqual([CLAIM_CHUNK, 10]);
     expect(new Set(won.flat()).size).toBe(CLAIM_CHUNK + 10);
     expect(q.size).toBe(0);
+  });
+
+  describe('the announcement a claim may carry (ClaimOptions.announce)', () => {
+    /** The memory lock manager, reporting the announcement carried when `carries` (a store that can). */
+    function announcingStore(clock: FakeClock, carries: boolean) {
+      const inner = new MemorySchedulerCache({ clock }).lockManager;
+      const sent: Array<string | undefined> = [];
+      const lockManager: LockManager = Object.create(inner) as LockManager;
+      lockManager.claimDue = async (due, options) => {
+        sent.push(options.announce?.payload);
+        const result = await inner.claimDue(due, options);
+        return carries && options.announce ? { ...result, announced: true } : result;
+      };
+      return { lockManager, sent };
+    }
+
+    function announcingQueue(
+      clock: FakeClock,
+      lockManager: LockManager,
+      prepare: (f: PendingFire[]) => PreparedMessage | undefined,
+    ) {
+      const prepared: string[][] = [];
+      const claimed: string[][] = [];
+      const won: string[] = [];
+      const errors: Error[] = [];
+      const q = new ClaimQueue({
+        clock,
+        logger: silentLogger,
+        lockManager,
+        nodeId: 'n1',
+        leaseTtlMs: 30_000,
+        graceMs: 1_000,
+        thresholdMs: 60_000,
+        budget: () => 100,
+        freeSlots: () => 100,
+        onWon: (pairs) => won.push(...pairs.map((p) => p.claim.jobName)),
+        onExpired: () => undefined,
+        onDataLoss: () => undefined,
+        onError: (e) => errors.push(e),
+        prepareAnnouncement: (f) => {
+          prepared.push(f.map((x) => x.jobName));
+          return prepare(f);
+        },
+        onClaimed: (f) => claimed.push(f.map((x) => x.jobName)),
+      });
+      /** Until the claim's answer was handled (its three fires won). */
+      const answered = async () => {
+        for (let i = 0; i < 50 && won.length < 3; i++) await settle();
+        expect(won.sort()).toEqual(['j0', 'j1', 'swept']);
+      };
+      return { q, prepared, claimed, errors, answered };
+    }
+
+    const message = (f: PendingFire[]): PreparedMessage => ({
+      transport: {},
+      channel: 'c',
+      payload: f.map((x) => x.jobName).join(),
+    });
+    // Two of the owner's fires and one of the sweep (not this node's at the instant: its `notBefore` came).
+    // Instants after the store's first use: earlier ones a fresh store refuses as lost to data loss.
+    const mixed = (): PendingFire[] => [
+      ...fires(2),
+      { jobName: 'swept', instant: T0 + 1_000, notBefore: T0, entry: {} as JobEntry, priority: 0 },
+    ];
+
+    it("hands the owner's fires (not the sweep's) to the claim; carried, they are not announced again", async () => {
+      const clock = new FakeClock(T0);
+      const { lockManager, sent } = announcingStore(clock, true);
+      const { q, prepared, claimed, errors, answered } = announcingQueue(clock, lockManager, message);
+      q.add(mixed());
+      await answered();
+      expect(prepared).toEqual([['j0', 'j1']]);
+      expect(sent).toEqual(['j0,j1']);
+      expect(claimed).toEqual([]);
+      expect(errors).toEqual([]);
+    });
+
+    it('announces them after the answer when the store did not carry it, had none to carry, or preparing threw', async () => {
+      const throws = (): PreparedMessage => {
+        throw new Error('prepare bug');
+      };
+      const cases = [
+        { carries: false, prepare: message, sent: 'j0,j1', errors: [] },
+        { carries: true, prepare: () => undefined, sent: undefined, errors: [] },
+        { carries: true, prepare: throws, sent: undefined, errors: ['prepare bug'] },
+      ];
+      for (const c of cases) {
+        const clock = new FakeClock(T0);
+        const { lockManager, sent } = announcingStore(clock, c.carries);
+        const { q, claimed, errors, answered } = announcingQueue(clock, lockManager, c.prepare);
+        q.add(mixed());
+        await answered();
+        expect(sent).toEqual([c.sent]);
+        expect(claimed).toEqual([['j0', 'j1']]);
+        expect(errors.map((e) => e.message)).toEqual(c.errors);
+      }
+    });
   });
 });

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { DueFire, LockManager, WonFire } from '../ports/lock-manager.js';
 import type { Logger } from '../ports/logger.js';
+import type { PreparedMessage } from '../ports/pubsub.js';
 import type { JobEntry } from './job-entry.js';
 
 /** A due cron fire not yet claimed. */
@@ -33,7 +34,15 @@ export interface ClaimQueueDeps {
   /** Fires the store refused because it lost its data after they were due (see `ClaimDueResult.dataLoss`). */
   onDataLoss: (fires: PendingFire[], now: number) => void;
   onError: (error: Error) => void;
-  /** The owner's fires of an answered claim, won or lost (not those lost to data loss): announced to the others. */
+  /**
+   * The owner's fires of a claim about to be sent, as an announcement the claim may publish
+   * itself (`ClaimOptions.announce`); undefined when there is none to give.
+   */
+  prepareAnnouncement?: (fires: PendingFire[]) => PreparedMessage | undefined;
+  /**
+   * The owner's fires of an answered claim, won or lost (not those lost to data loss), that the
+   * claim did not announce itself: announced to the others.
+   */
   onClaimed?: (fires: PendingFire[]) => void;
   /** Whether another node announced this fire claimed: the sweep leaves it out. */
   claimedElsewhere?: (fire: PendingFire) => boolean;
@@ -170,14 +179,21 @@ export class ClaimQueue {
   /** Claims one chunk and hands on what it won; false when the store did not answer (the chunk goes back). */
   private async claimChunk(take: PendingFire[]): Promise<boolean> {
     const deps = this.deps;
+    // The owner's fires (not the sweep's): what an answered claim settled, told to the others.
+    const settled = take.filter((f) => f.notBefore === undefined);
+    const announce = settled.length > 0 ? this.prepareAnnouncement(settled) : undefined;
     try {
-      const { won, dataLoss } = await deps.lockManager.claimDue(take, { nodeId: deps.nodeId, leaseTtlMs: deps.leaseTtlMs });
+      const { won, dataLoss, announced } = await deps.lockManager.claimDue(take, {
+        nodeId: deps.nodeId,
+        leaseTtlMs: deps.leaseTtlMs,
+        ...(announce ? { announce } : {}),
+      });
       if (dataLoss && dataLoss.length > 0 && !this.stopped) {
         const lostToData = new Set(dataLoss.map((f) => `${f.jobName}\u0000${f.instant}`));
         const fires = take.filter((f) => lostToData.has(`${f.jobName}\u0000${f.instant}`));
         this.safely(() => deps.onDataLoss(fires, deps.clock.now()));
       }
-      this.announce(take, dataLoss);
+      if (announced !== true) this.announce(settled, dataLoss);
       if (won.length > 0 && !this.stopped) {
         const byKey = new Map<string, PendingFire>();
         for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
@@ -194,14 +210,25 @@ export class ClaimQueue {
     }
   }
 
-  /** Tells the others which of the owner's fires this answered claim settled (see ClaimAnnouncer). */
-  private announce(take: PendingFire[], dataLoss: readonly DueFire[] | undefined): void {
+  /** The announcement the claim of `settled` may carry (see ClaimAnnouncer); a bug in it only costs the carrying. */
+  private prepareAnnouncement(settled: PendingFire[]): PreparedMessage | undefined {
+    const prepare = this.deps.prepareAnnouncement;
+    if (!prepare || this.stopped) return undefined;
+    try {
+      return prepare(settled);
+    } catch (e) {
+      this.deps.onError(e instanceof Error ? e : new Error(String(e)));
+      return undefined;
+    }
+  }
+
+  /** Tells the others which of the owner's fires this answered claim settled, when it did not itself (see ClaimAnnouncer). */
+  private announce(settled: PendingFire[], dataLoss: readonly DueFire[] | undefined): void {
     const onClaimed = this.deps.onClaimed;
-    if (!onClaimed || this.stopped) return;
+    if (!onClaimed || this.stopped || settled.length === 0) return;
     // After a data loss the marks were reseeded: nothing is announced, everyone sweeps as before.
     if (dataLoss && dataLoss.length > 0) return;
-    const settled = take.filter((f) => f.notBefore === undefined);
-    if (settled.length > 0) this.safely(() => onClaimed(settled));
+    this.safely(() => onClaimed(settled));
   }
 
   private expireAndRearm(): void {

@@ -1,4 +1,5 @@
 import type { FinalStatus } from '../model.js';
+import type { PreparedMessage } from './pubsub.js';
 
 /**
  * LockManager port: who runs what, exactly once in the cluster (DESIGN.md).
@@ -92,6 +93,14 @@ export interface ClaimOptions {
   nodeId: string;
   /** How long the per-fire record is ours without renewal. */
   leaseTtlMs: number;
+  /**
+   * `claimDue` only, optional for an adapter: a message to publish in the same
+   * atomic step as the claim, after it is written, when the adapter shares the
+   * message's transport and the claim lost no fire to data loss. It saves the
+   * store a command of its own; `ClaimDueResult.announced` says whether it
+   * went out (if not, the caller publishes it itself).
+   */
+  announce?: PreparedMessage;
 }
 
 export interface FireClaimRequest {
@@ -165,6 +174,8 @@ export interface ClaimDueResult {
    * as misfired and does not compensate them (DESIGN.md "Data loss").
    */
   dataLoss?: DueFire[];
+  /** The claim published `ClaimOptions.announce` itself. */
+  announced?: boolean;
 }
 
 export interface LeaseOptions {

@@ -10,10 +10,27 @@
  */
 export interface PubSub {
   publish(channel: string, message: unknown): Promise<void>;
+  /**
+   * Optional: `message` encoded for `channel` as `publish` would send it, for
+   * another adapter on the same transport to send within one of its own
+   * commands (a claim publishes its announcement itself: see
+   * `ClaimOptions.announce`). Throws what `publish` would refuse (too large).
+   */
+  prepare?(channel: string, message: unknown): PreparedMessage;
   subscribe(channel: string, handler: (message: unknown, channel: string) => void): Promise<Unsubscribe>;
 }
 
 export type Unsubscribe = () => Promise<void>;
+
+/** A message encoded for its transport by `PubSub.prepare`. */
+export interface PreparedMessage {
+  /** The transport it is encoded for: an adapter sends it only when this is its own (the same client). */
+  readonly transport: object;
+  /** The channel as the transport names it (prefixed). */
+  readonly channel: string;
+  /** The bytes a subscriber receives. */
+  readonly payload: string;
+}
 
 /** Channel names used by sched on the PubSub port. */
 export const Channels = {

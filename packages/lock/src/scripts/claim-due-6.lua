@@ -8,17 +8,21 @@
   ARGV[1] node id
   ARGV[2] lease ttl ms
   ARGV[3] lowest epoch to start if the bucket must be initialised (the caller's highest seen + 1)
-  ARGV[4..] groups of fires that share an instant, a previous instant and flags:
+  ARGV[4] a channel to publish ARGV[5] on once the claim is written ('' for none): the caller's
+          announcement of what this claim settles, sent unless a fire was lost to data loss
+  ARGV[5] that message (the bytes subscribers receive)
+  ARGV[6..] groups of fires that share an instant, a previous instant and flags:
             instant, prevInstant ('' when none), flags (1 = write the records running:
             the caller starts them at once; 2 = a retry of a claim that got no answer;
             3 = both), count, then `count` job names
-  Returns { codes, fencings, gaps }:
+  Returns { codes, fencings, gaps, announced }:
     codes    a string, one digit per fire in the order sent: 1 won, 0 lost, 2 lost to
              data loss, 3 won by this node's earlier call and still claimed, 4 the same
              but written running
     fencings the fencing token of each fire coded 1, 3 or 4, in order
     gaps     pairs (fire position from 1, the mark it moved from) for won fires
              whose job's mark was behind the previous instant
+    announced 1 when ARGV[5] was published, else 0
   A fire is won only if its instant is later than the job's mark; winning
   moves the mark. The fires a group wins are written as one claim batch (see
   batch.lua) under the winner's lease, their fencing tokens consecutive. The
@@ -34,7 +38,7 @@ local epoch, ctr, floor = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
 local format = string.format
 
 local jobs, groups, n_jobs = {}, {}, 0
-local i, argc = 4, #ARGV
+local i, argc = 6, #ARGV
 while i <= argc do
   local count = tonumber(ARGV[i + 3])
   local prev = ARGV[i + 1]
@@ -58,6 +62,7 @@ if not current[n_jobs + 1] then
   mark_pairs[1], mark_pairs[2], n_marks = MARKS_ENCODING_FIELD, MARKS_ENCODING_VALUE, 2
 end
 local codes, fencings, gaps = {}, {}, {}
+local data_lost = false
 local n_fen = 0
 local expires = NOW + ttl
 -- As text once: a number handed to redis.call is formatted again for every fire.
@@ -114,6 +119,7 @@ for g = 1, #groups do
       mark_pairs[n_marks + 2] = raw_instant
       n_marks = n_marks + 2
       codes[k] = '2'
+      data_lost = true
     else
       moved[job] = instant
       mark_pairs[n_marks + 1] = job
@@ -143,4 +149,10 @@ for g = 1, #groups do
 end
 call_chunked('HSET', marks, mark_pairs)
 redis.call('HSET', meta, 'epoch', format('%d', epoch), 'ctr', ctr)
-return { table.concat(codes), fencings, gaps }
+-- After a data loss the marks were reseeded: nothing is announced, everyone sweeps as before.
+local announced = 0
+if ARGV[4] ~= '' and not data_lost then
+  redis.call('PUBLISH', ARGV[4], ARGV[5])
+  announced = 1
+end
+return { table.concat(codes), fencings, gaps, announced }
