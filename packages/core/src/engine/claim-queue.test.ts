@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLAIM_CHUNK, ClaimQueue, type PendingFire } from './claim-queue.js';
+import { CLAIM_CHUNK, ClaimQueue, type ClaimQueueDeps, type PendingFire } from './claim-queue.js';
 import { MemorySchedulerCache } from '../memory/scheduler-cache.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { silentLogger } from '../ports/logger.js';
@@ -26,7 +26,7 @@ function heldStore(clock: FakeClock) {
   return { lockManager, calls };
 }
 
-function queue(clock: FakeClock, lockManager: LockManager) {
+function queue(clock: FakeClock, lockManager: LockManager, more: Partial<ClaimQueueDeps> = {}) {
   const won: string[][] = [];
   const errors: Error[] = [];
   const q = new ClaimQueue({
@@ -43,6 +43,7 @@ function queue(clock: FakeClock, lockManager: LockManager) {
     onExpired: () => undefined,
     onDataLoss: () => undefined,
     onError: (e) => errors.push(e),
+    ...more,
   });
   return { q, won, errors };
 }
@@ -116,22 +117,7 @@ describe('ClaimQueue', () => {
     ) {
       const prepared: string[][] = [];
       const claimed: string[][] = [];
-      const won: string[] = [];
-      const errors: Error[] = [];
-      const q = new ClaimQueue({
-        clock,
-        logger: silentLogger,
-        lockManager,
-        nodeId: 'n1',
-        leaseTtlMs: 30_000,
-        graceMs: 1_000,
-        thresholdMs: 60_000,
-        budget: () => 100,
-        freeSlots: () => 100,
-        onWon: (pairs) => won.push(...pairs.map((p) => p.claim.jobName)),
-        onExpired: () => undefined,
-        onDataLoss: () => undefined,
-        onError: (e) => errors.push(e),
+      const { q, won, errors } = queue(clock, lockManager, {
         prepareAnnouncement: (f) => {
           prepared.push(f.map((x) => x.jobName));
           return prepare(f);
@@ -140,8 +126,8 @@ describe('ClaimQueue', () => {
       });
       /** Until the claim's answer was handled (its three fires won). */
       const answered = async () => {
-        for (let i = 0; i < 50 && won.length < 3; i++) await settle();
-        expect(won.sort()).toEqual(['j0', 'j1', 'swept']);
+        for (let i = 0; i < 50 && won.flat().length < 3; i++) await settle();
+        expect(won.flat().sort()).toEqual(['j0', 'j1', 'swept']);
       };
       return { q, prepared, claimed, errors, answered };
     }
