@@ -45,11 +45,9 @@ export class RedisLockManager implements LockManager {
     const byBucket = groupBy(fires, (fire) => this.connection.bucketOf(fire.jobName));
     const result: ClaimDueResult = { won: [], lost: [] };
     // The script publishes the announcement when it is one call (the message names the fires of
-    // all of them) on this client (the same server as the subscribers').
-    const announce =
-      options.announce && byBucket.size === 1 && options.announce.transport === this.connection.client
-        ? options.announce
-        : undefined;
+    // all of them) on this client (the same server as the subscribers'); only then is it encoded.
+    const prepared = byBucket.size === 1 ? options.announce?.() : undefined;
+    const announce = prepared?.transport === this.connection.client ? prepared : undefined;
     // One call per bucket, all sent before any answer is awaited.
     await Promise.all([...byBucket].map(([b, list]) => this.claimBucket(b, list, options, announce, result)));
     return result;

@@ -140,7 +140,7 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       const first = await locks.claimDue(due, {
         nodeId: 'n1',
         leaseTtlMs: 30_000,
-        announce: { transport: client, channel, payload },
+        announce: () => ({ transport: client, channel, payload }),
       });
       expect(first.won).toHaveLength(2);
       expect(first.announced).toBe(true);
@@ -150,7 +150,7 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       const again = await locks.claimDue(due, {
         nodeId: 'n3',
         leaseTtlMs: 30_000,
-        announce: { transport: client, channel, payload: 'p2' },
+        announce: () => ({ transport: client, channel, payload: 'p2' }),
       });
       expect(again.lost).toHaveLength(2);
       expect(again.announced).toBe(true);
@@ -164,15 +164,22 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       const one = new RedisConnection(client, { keyPrefix: 'announce2' });
       await new RedisStateStore(one).getMarks(['x']);
       const channel = one.key('scheduler:claimed');
-      const announce = { transport: client, channel, payload: 'never sent' };
+      // The message is encoded only when the call could carry it: `encoded` counts.
+      let encoded = 0;
+      const message = { transport: client, channel, payload: 'never sent' };
+      const announce = () => {
+        encoded += 1;
+        return message;
+      };
       // Another client may be another server: not the subscribers' transport.
       const elsewhere = await new RedisLockManager(one).claimDue([{ jobName: 'a', instant }], {
         nodeId: 'n1',
         leaseTtlMs: 30_000,
-        announce: { ...announce, transport: other },
+        announce: () => ({ ...announce(), transport: other }),
       });
       expect(elsewhere.won).toHaveLength(1);
       expect(elsewhere.announced).toBeUndefined();
+      expect(encoded).toBe(1);
       // Two buckets are two calls: the message names the fires of both.
       const four = new RedisConnection(client, { keyPrefix: 'announce3', buckets: 4 });
       await new RedisStateStore(four).getMarks(['x']);
@@ -184,6 +191,7 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
       );
       expect(split.won).toHaveLength(2);
       expect(split.announced).toBeUndefined();
+      expect(encoded).toBe(1); // two calls can carry nothing: not even encoded
       // A fresh namespace refuses an instant before its first use (lost to data loss): everyone sweeps.
       const fresh = new RedisConnection(client, { keyPrefix: 'announce4' });
       const lost = await new RedisLockManager(fresh).claimDue(
@@ -491,7 +499,7 @@ describe.skipIf(!canRunRedis())('on a Redis Cluster', () => {
     const result = await new RedisLockManager(conn).claimDue([{ jobName: 'one', instant: Date.now() + 60_000 }], {
       nodeId: 'n1',
       leaseTtlMs: 30_000,
-      announce: { transport: client, channel, payload: 'settled' },
+      announce: () => ({ transport: client, channel, payload: 'settled' }),
     });
     expect(result.won).toHaveLength(1);
     expect(result.announced).toBe(true);

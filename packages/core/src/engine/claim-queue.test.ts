@@ -97,15 +97,19 @@ describe('ClaimQueue', () => {
   });
 
   describe('the announcement a claim may carry (ClaimOptions.announce)', () => {
-    /** The memory lock manager, reporting the announcement carried when `carries` (a store that can). */
+    /**
+     * The memory lock manager, carrying the announcement when `carries` (a store that can): only
+     * then does it ask for it, as a store must (a claim that cannot carry it costs no encoding).
+     */
     function announcingStore(clock: FakeClock, carries: boolean) {
       const inner = new MemorySchedulerCache({ clock }).lockManager;
       const sent: Array<string | undefined> = [];
       const lockManager: LockManager = Object.create(inner) as LockManager;
       lockManager.claimDue = async (due, options) => {
-        sent.push(options.announce?.payload);
+        const message = carries ? options.announce?.() : undefined;
+        if (carries) sent.push(message?.payload);
         const result = await inner.claimDue(due, options);
-        return carries && options.announce ? { ...result, announced: true } : result;
+        return message ? { ...result, announced: true } : result;
       };
       return { lockManager, sent };
     }
@@ -156,22 +160,24 @@ describe('ClaimQueue', () => {
       expect(errors).toEqual([]);
     });
 
-    it('announces them after the answer when the store did not carry it, had none to carry, or preparing threw', async () => {
+    it('announces them after the answer when the store could not carry it (not encoded before), had none to carry, or preparing threw', async () => {
       const throws = (): PreparedMessage => {
         throw new Error('prepare bug');
       };
+      // A store that cannot carry it never asks: nothing encoded but the announcement after the answer.
       const cases = [
-        { carries: false, prepare: message, sent: 'j0,j1', errors: [] },
-        { carries: true, prepare: () => undefined, sent: undefined, errors: [] },
-        { carries: true, prepare: throws, sent: undefined, errors: ['prepare bug'] },
+        { carries: false, prepare: message, prepared: [], sent: [], errors: [] },
+        { carries: true, prepare: () => undefined, prepared: [['j0', 'j1']], sent: [undefined], errors: [] },
+        { carries: true, prepare: throws, prepared: [['j0', 'j1']], sent: [undefined], errors: ['prepare bug'] },
       ];
       for (const c of cases) {
         const clock = new FakeClock(T0);
         const { lockManager, sent } = announcingStore(clock, c.carries);
-        const { q, claimed, errors, answered } = announcingQueue(clock, lockManager, c.prepare);
+        const { q, prepared, claimed, errors, answered } = announcingQueue(clock, lockManager, c.prepare);
         q.add(mixed());
         await answered();
-        expect(sent).toEqual([c.sent]);
+        expect(prepared).toEqual(c.prepared);
+        expect(sent).toEqual(c.sent);
         expect(claimed).toEqual([['j0', 'j1']]);
         expect(errors.map((e) => e.message)).toEqual(c.errors);
       }

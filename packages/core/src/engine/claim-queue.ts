@@ -181,12 +181,13 @@ export class ClaimQueue {
     const deps = this.deps;
     // The owner's fires (not the sweep's): what an answered claim settled, told to the others.
     const settled = take.filter((f) => f.notBefore === undefined);
-    const announce = settled.length > 0 ? this.prepareAnnouncement(settled) : undefined;
+    // Encoded only if the store asks (it can carry it): otherwise `announce` below is the one encoding.
+    const canAnnounce = settled.length > 0 && deps.prepareAnnouncement !== undefined;
     try {
       const { won, dataLoss, announced } = await deps.lockManager.claimDue(take, {
         nodeId: deps.nodeId,
         leaseTtlMs: deps.leaseTtlMs,
-        ...(announce ? { announce } : {}),
+        ...(canAnnounce ? { announce: () => this.prepareAnnouncement(settled) } : {}),
       });
       if (dataLoss && dataLoss.length > 0 && !this.stopped) {
         const lostToData = new Set(dataLoss.map((f) => `${f.jobName}\u0000${f.instant}`));

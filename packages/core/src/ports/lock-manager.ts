@@ -99,8 +99,11 @@ export interface ClaimOptions {
    * message's transport and the claim lost no fire to data loss. It saves the
    * store a command of its own; `ClaimDueResult.announced` says whether it
    * went out (if not, the caller publishes it itself).
+   * Encoded on demand: an adapter calls it at most once a call, and only when it
+   * could carry a message (so a claim that cannot costs no encoding); undefined
+   * when there is none after all.
    */
-  announce?: PreparedMessage;
+  announce?: () => PreparedMessage | undefined;
 }
 
 export interface FireClaimRequest {
