@@ -90,11 +90,13 @@ export class RedisLockManager implements LockManager {
     const gapAt = new Map<number, number>();
     for (let i = 0; i < gaps.length; i += 2) gapAt.set(Number(gaps[i]) - 1, Number(gaps[i + 1]));
     let nextFencing = 0;
+    let lastWon = 0; // a fire coded 1 follows the previous one won by this call (1 or 5): its token is the next
     for (let i = 0; i < sent.length; i++) {
       const fire = sent[i] as DueFire;
       const code = codes.charCodeAt(i) - 48;
-      if (code === 1 || code === 3 || code === 4) {
-        const fencingToken = Number(fencings[nextFencing++]);
+      if (code === 1 || code === 5 || code === 3 || code === 4) {
+        const fencingToken = code === 1 ? lastWon + 1 : Number(fencings[nextFencing++]);
+        if (code === 1 || code === 5) lastWon = fencingToken;
         this.epochs.seen(fencingToken);
         const won: WonFire = {
           fireId: cronFireId(fire.jobName, fire.instant),
@@ -106,8 +108,8 @@ export class RedisLockManager implements LockManager {
         };
         const gapAfter = gapAt.get(i);
         if (gapAfter !== undefined) won.gapAfter = gapAfter;
-        // 1: won now (running if asked); 3 / 4: won by this node's earlier, unanswered call.
-        if ((code === 1 && fire.startNow === true) || code === 4) won.started = true;
+        // 1 / 5: won now (running if asked); 3 / 4: won by this node's earlier, unanswered call.
+        if (((code === 1 || code === 5) && fire.startNow === true) || code === 4) won.started = true;
         result.won.push(won);
       } else if (code === 2) {
         (result.dataLoss ??= []).push(fire);

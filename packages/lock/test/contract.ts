@@ -166,6 +166,16 @@ export function lockContract(name: string, make: () => ContractTarget): void {
       expect(byJob(again, 'r2')?.started).toBeUndefined();
       // Without the retry flag, an instant at the mark is lost, even for its owner.
       expect((await t.lockManager.claimDue([{ jobName: 'r1', instant: at }], a)).won).toEqual([]);
+      // Fires given back and fires won now, interleaved in one call: each answered with its own token.
+      await t.stateStore.getMarks(['r3', 'r4']);
+      const mixed = await t.lockManager.claimDue(
+        ['r1', 'r3', 'r2', 'r4'].map((jobName) => ({ jobName, instant: at, retry: true })),
+        a,
+      );
+      expect(mixed.won.map((w) => w.jobName).sort()).toEqual(['r1', 'r2', 'r3', 'r4']);
+      expect(byJob(mixed, 'r1')?.token).toBe(byJob(first, 'r1')?.token);
+      expect(byJob(mixed, 'r2')?.token).toBe(byJob(first, 'r2')?.token);
+      for (const w of mixed.won) expect((await t.stateStore.getFireRecord(w.fireId))?.fencingToken).toBe(w.fencingToken);
     });
 
     it('lets anyone claim a released or lapsed claim, but a lapsed run only with recoverAbandoned', async () => {

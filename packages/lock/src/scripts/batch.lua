@@ -53,16 +53,15 @@ end
 -- Writes a new batch: `jobs` won at `instant` by `node`, all in state `letter`, leased until `expires_text`.
 local function batch_write(fires, live, batches, gid, node, instant, jobs, n, letter, expires_text)
   local g = gid_text(gid)
-  -- The text in pieces, joined once: job, '@instant', SEP for each fire (no string made a fire).
+  -- The text: the job names joined by '@instant' SEP in one concat (no string or piece made a fire).
   local suffix = '@' .. instant
-  local parts, offsets = { node, SEP, instant, SEP }, {}
+  local between = suffix .. SEP
+  local head = node .. SEP .. instant .. SEP .. table.concat(jobs, between, 1, n) .. between
+  local offsets = {}
   local at = #node + #instant + 3 -- the first fire id's first character
-  local step = #suffix + 1
+  local step = #between
   for i = 1, n do
     local job = jobs[i]
-    parts[3 * i + 2] = job
-    parts[3 * i + 3] = suffix
-    parts[3 * i + 4] = SEP
     local low = at % 256
     local rest = (at - low) / 256
     local mid = rest % 256
@@ -75,7 +74,7 @@ local function batch_write(fires, live, batches, gid, node, instant, jobs, n, le
   for from = 1, 3 * n, CHUNK do blob[#blob + 1] = string.char(unpack(offsets, from, math.min(from + CHUNK - 1, 3 * n))) end
   redis.call(
     'HSET', fires,
-    '#' .. g, table.concat(parts),
+    '#' .. g, head,
     '#' .. g .. '.o', table.concat(blob),
     '#' .. g .. '.s', string.rep(letter, n)
   )

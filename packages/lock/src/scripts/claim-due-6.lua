@@ -16,10 +16,13 @@
             the caller starts them at once; 2 = a retry of a claim that got no answer;
             3 = both), count, then `count` job names
   Returns { codes, fencings, gaps, announced }:
-    codes    a string, one digit per fire in the order sent: 1 won, 0 lost, 2 lost to
-             data loss, 3 won by this node's earlier call and still claimed, 4 the same
+    codes    a string, one digit per fire in the order sent: 1 won, its token the one after
+             the previous fire won by this call (coded 1 or 5); 5 won, its token the next in
+             `fencings` (the first won, and the first after an epoch began); 0 lost, 2 lost
+             to data loss, 3 won by this node's earlier call and still claimed, 4 the same
              but written running
-    fencings the fencing token of each fire coded 1, 3 or 4, in order
+    fencings the fencing token of each fire coded 5, 3 or 4, in order (a run of won fires
+             has consecutive tokens: only its first is sent)
     gaps     pairs (fire position from 1, the mark it moved from) for won fires
              whose job's mark was behind the previous instant
     announced 1 when ARGV[5] was published, else 0
@@ -37,33 +40,43 @@ local m = redis.call('HMGET', meta, 'epoch', 'ctr', 'floor')
 local epoch, ctr, floor = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
 local format = string.format
 
-local jobs, groups, n_jobs = {}, {}, 0
+-- The fires are numbered k = 1.. in the order sent; fire k's job name is ARGV[group[7] + k]
+-- (read where it is: no copy of the names made).
+local groups, n_jobs = {}, 0
 local i, argc = 6, #ARGV
 while i <= argc do
   local count = tonumber(ARGV[i + 3])
   local prev = ARGV[i + 1]
-  groups[#groups + 1] = { ARGV[i], prev ~= '' and tonumber(prev) or false, tonumber(ARGV[i + 2]), n_jobs + 1, n_jobs + count }
-  for j = i + 4, i + 3 + count do
-    n_jobs = n_jobs + 1
-    jobs[n_jobs] = ARGV[j]
-  end
+  groups[#groups + 1] =
+    { ARGV[i], prev ~= '' and tonumber(prev) or false, tonumber(ARGV[i + 2]), n_jobs + 1, n_jobs + count, prev, i + 3 - n_jobs }
+  n_jobs = n_jobs + count
   i = i + 4 + count
 end
 -- Every read and write is one command per call: the marks in one HMGET and one
 -- HSET, each group's won fires one claim batch. The HMGET also asks for the
--- encoding field (bucket.lua), written with the marks when it is missing.
-jobs[n_jobs + 1] = MARKS_ENCODING_FIELD
-local current = hmget_chunked(marks, jobs)
-jobs[n_jobs + 1] = nil
+-- encoding field (bucket.lua), written with the marks when it is missing: its
+-- answer is current[1], fire k's mark current[k + 1].
+local current
+if #groups == 1 and n_jobs < CHUNK then
+  current = redis.call('HMGET', marks, MARKS_ENCODING_FIELD, unpack(ARGV, 10, 9 + n_jobs))
+else
+  local fields = { MARKS_ENCODING_FIELD }
+  for g = 1, #groups do
+    local group = groups[g]
+    for k = group[4], group[5] do fields[k + 1] = ARGV[group[7] + k] end
+  end
+  current = hmget_chunked(marks, fields)
+end
 local moved = {} -- job -> its mark after this call (a job may come twice)
 -- The marks written, in order: a job that comes twice moves forward, so its last pair wins.
 local mark_pairs, n_marks = {}, 0
-if not current[n_jobs + 1] then
+if not current[1] then
   mark_pairs[1], mark_pairs[2], n_marks = MARKS_ENCODING_FIELD, MARKS_ENCODING_VALUE, 2
 end
 local codes, fencings, gaps = {}, {}, {}
 local data_lost = false
 local n_fen = 0
+local last_won = nil -- the token of the last fire this call won: the next one won is coded 1 if it follows
 local expires = NOW + ttl
 -- As text once: a number handed to redis.call is formatted again for every fire.
 local expires_text = ms_string(expires)
@@ -92,17 +105,19 @@ end
 
 for g = 1, #groups do
   local group = groups[g]
-  local raw_instant, prev, flags = group[1], group[2], group[3]
+  local raw_instant, prev, flags, raw_prev, base = group[1], group[2], group[3], group[6], group[7]
   local instant = tonumber(raw_instant)
   local letter = flags % 2 == 1 and 'r' or 'c'
   local retry = flags >= 2
   local at = '@' .. raw_instant
   for k = group[4], group[5] do
-    local job = jobs[k]
+    local job = ARGV[base + k]
     local mark = moved[job]
     if mark == nil then
-      local c = current[k]
-      if c then mark = tonumber(c) end
+      local c = current[k + 1]
+      -- A mark is written as the instant's text, so the usual one (the previous instant) is
+      -- known by its text: no number parsed (the slowest step of the loop otherwise).
+      if c then mark = c == raw_prev and prev or tonumber(c) end
     end
     if mark and instant <= mark then
       local rec = retry and earlier_claim(job .. at) or nil
@@ -136,13 +151,18 @@ for g = 1, #groups do
       if batch_n == 0 then batch_first = fencing end
       batch_n = batch_n + 1
       batch_jobs[batch_n] = job
-      n_fen = n_fen + 1
-      fencings[n_fen] = fencing
       if mark and prev and mark < prev then
         gaps[#gaps + 1] = k
         gaps[#gaps + 1] = mark
       end
-      codes[k] = '1'
+      if last_won and fencing == last_won + 1 then
+        codes[k] = '1'
+      else
+        codes[k] = '5'
+        n_fen = n_fen + 1
+        fencings[n_fen] = fencing
+      end
+      last_won = fencing
     end
   end
   close_batch(raw_instant, letter)
