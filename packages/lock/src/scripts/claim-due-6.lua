@@ -41,7 +41,8 @@ local epoch, ctr, floor = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
 local format = string.format
 
 -- The fires are numbered k = 1.. in the order sent; fire k's job name is ARGV[group[7] + k]
--- (read where it is: no copy of the names made).
+-- (read where it is: no copy of the names made). A group: { instant text, previous instant
+-- (number, or false), flags, first k, last k, previous instant text, ARGV offset of its names }.
 local groups, n_jobs = {}, 0
 local i, argc = 6, #ARGV
 while i <= argc do
