@@ -46,7 +46,14 @@ process.on('SIGTERM', () => {
     const cpu = process.cpuUsage();
     writeFileSync(
       cfg.out,
-      JSON.stringify({ nodeId: cfg.nodeId, late, fires, commands: commands(), cpuUsec: cpu.user + cpu.system }),
+      JSON.stringify({
+        nodeId: cfg.nodeId,
+        late,
+        fires,
+        commands: commands.total(),
+        marks: commands.marks,
+        cpuUsec: cpu.user + cpu.system,
+      }),
     );
     process.exit(0);
   });

@@ -77,7 +77,15 @@ if (cfg.mode === 'floor') {
       const cpu = process.cpuUsage();
       writeFileSync(
         cfg.out,
-        JSON.stringify({ nodeId: cfg.nodeId, late, fires, claimCalls, commands: commands(), cpuUsec: cpu.user + cpu.system }),
+        JSON.stringify({
+          nodeId: cfg.nodeId,
+          late,
+          fires,
+          claimCalls,
+          commands: commands.total(),
+          marks: commands.marks,
+          cpuUsec: cpu.user + cpu.system,
+        }),
       );
       redis.disconnect();
       process.exit(0);

@@ -7,7 +7,9 @@
  * run within 3 s, Redis commands per fire (INFO commandstats, those inside
  * Lua included), Redis CPU per fire (INFO cpu, the server's idle CPU subtracted; and,
  * as BENCH.md asks, once more less the system's own idle cost — its processes with
- * nothing due, measured each repeat and reported apart), node
+ * nothing due, measured each repeat and reported apart), the server's time in the
+ * commands the clients sent per fire (BENCH.md's "Redis cost from INFO commandstats":
+ * a script's time counted once, not again under the commands it calls; less idle too), node
  * CPU per 1,000 fires (the processes' whole life), duplicates and misses from
  * each process's own list of the fires it ran, client commands per fire (every
  * command the processes' clients sent). Floors measured in the same run: bare
@@ -30,7 +32,15 @@ import { Redis } from 'ioredis';
 import { RedisServer, stopProcess } from '@sched/testkit';
 import { claimFloors } from './lib/claim-floor.js';
 import { timerFloor } from './lib/floor.js';
-import { idleCpuPerSecond, redisCommandCalls, redisCpuUsec, usedMemory } from './lib/redis.js';
+import {
+  clientCommandUsec,
+  type CommandCounts,
+  idleCpuPerSecond,
+  redisCommandStats,
+  redisCpuUsec,
+  sentBetween,
+  usedMemory,
+} from './lib/redis.js';
 import { spawnBenchProcess } from './lib/spawn.js';
 import { checkLedger } from './lib/ledger.js';
 import { fmt, keepRaw, machine, median, percentile, summary, table } from './lib/stats.js';
@@ -65,6 +75,8 @@ interface ProcessResult {
   late: number[];
   fires: string[];
   commands: number;
+  /** The counts by name its clients had sent at each SIGUSR2 (a window's start and end). */
+  marks: CommandCounts[];
   cpuUsec: number;
 }
 
@@ -78,6 +90,12 @@ interface Cell {
   redisUsecPerFireLessIdle: number;
   /** That idle cost, Redis CPU µs per second (all the cell's processes). */
   idleUsecPerSecond: number;
+  /** The server's time in the commands the clients sent (INFO commandstats, BENCH.md), µs a fire. */
+  commandUsecPerFire: number;
+  /** The same less the system's idle commands (heartbeats and the like, measured with the idle cost). */
+  commandUsecPerFireLessIdle: number;
+  /** Those idle commands, µs per second. */
+  idleCommandUsecPerSecond: number;
   nodeCpuMsPer1k: number;
   duplicates: number;
   misses: number;
@@ -131,20 +149,36 @@ async function startSystem(server: RedisServer, admin: Redis, system: System, jo
     await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
     await queue?.close();
   };
-  return { outs, stop };
+  // Each process notes the commands its clients sent so far (a window's start and end).
+  const mark = () => children.forEach((c) => c.kill('SIGUSR2'));
+  const results = () => outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as ProcessResult);
+  return { results, stop, mark };
 }
 
 /**
  * A system's own idle cost (BENCH.md: heartbeats and the like, reported apart): its
- * processes with 100 jobs due once a year, Redis CPU µs per second less the server's idle.
+ * processes with 100 jobs due once a year, Redis CPU µs per second less the server's idle,
+ * and the server's time in the commands they sent, µs per second.
  */
-async function idleCost(server: RedisServer, admin: Redis, system: System, repeat: number): Promise<number> {
+async function idleCost(
+  server: RedisServer,
+  admin: Redis,
+  system: System,
+  repeat: number,
+): Promise<{ cpu: number; commands: number }> {
   const tag = `idle-${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${repeat}`;
   const running = await startSystem(server, admin, system, 100, '0 0 0 1 1 *', tag);
   await new Promise((r) => setTimeout(r, WARMUP_MS));
+  await admin.config('RESETSTAT');
+  running.mark();
+  const t0 = Date.now();
   const perSecond = await idleCpuPerSecond(admin, IDLE_SECONDS * 1000);
+  running.mark();
+  const s = (Date.now() - t0) / 1000;
+  const stats = await redisCommandStats(admin);
   await running.stop();
-  return perSecond - idleUsecPerSecond;
+  const commands = clientCommandUsec(stats, sentBetween(running.results(), 0, 1)) / s;
+  return { cpu: perSecond - idleUsecPerSecond, commands };
 }
 
 async function cell(
@@ -153,23 +187,28 @@ async function cell(
   system: System,
   jobs: number,
   repeat: number,
-  idle: number,
+  idle: { cpu: number; commands: number },
 ): Promise<Cell> {
   const tag = `${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${jobs}-${repeat}`;
-  const { outs, stop } = await startSystem(server, admin, system, jobs, '* * * * * *', tag);
+  const running = await startSystem(server, admin, system, jobs, '* * * * * *', tag);
   await new Promise((r) => setTimeout(r, WARMUP_MS)); // warm-up excluded
   await admin.config('RESETSTAT');
+  running.mark();
   const before = await redisCpuUsec(admin);
   const t0 = Date.now();
   const from = Math.ceil(t0 / 1000) * 1000 + 1000;
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const calls = await redisCommandCalls(admin);
+  running.mark();
+  const stats = await redisCommandStats(admin);
   const after = await redisCpuUsec(admin);
   const t1 = Date.now();
+  let calls = 0;
+  for (const s of stats.values()) calls += s.calls;
   // Fires due up to 3 s before the end, so a late one still counts as run (a miss is one that never ran).
   const to = Math.floor(t1 / 1000) * 1000 - 3_000;
-  await stop();
-  const results = outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as ProcessResult);
+  await running.stop();
+  const results = running.results();
+  const commandUsec = clientCommandUsec(stats, sentBetween(results, 0, 1));
 
   const { counts, duplicates, misses, expected } = checkLedger(
     results.map((r) => r.fires),
@@ -196,8 +235,11 @@ async function cell(
     // The processes' whole life (start-up and stop included), as node CPU; BullMQ's upserts are the orchestrator's.
     clientCommandsPerFire: results.reduce((a, r) => a + r.commands, 0) / Math.max(1, allFires),
     redisUsecPerFire: (after - before - idleUsecPerSecond * ((t1 - t0) / 1000)) / Math.max(1, windowFires),
-    redisUsecPerFireLessIdle: (after - before - (idleUsecPerSecond + idle) * ((t1 - t0) / 1000)) / Math.max(1, windowFires),
-    idleUsecPerSecond: idle,
+    redisUsecPerFireLessIdle: (after - before - (idleUsecPerSecond + idle.cpu) * ((t1 - t0) / 1000)) / Math.max(1, windowFires),
+    idleUsecPerSecond: idle.cpu,
+    commandUsecPerFire: commandUsec / Math.max(1, windowFires),
+    commandUsecPerFireLessIdle: (commandUsec - idle.commands * ((t1 - t0) / 1000)) / Math.max(1, windowFires),
+    idleCommandUsecPerSecond: idle.commands,
     nodeCpuMsPer1k: results.reduce((a, r) => a + r.cpuUsec, 0) / 1000 / Math.max(1, allFires / 1000),
     duplicates,
     misses,
@@ -274,15 +316,18 @@ async function main(): Promise<void> {
             .join(', ')}`
         : 'L3 skipped: redis-benchmark is not installed',
     );
-    const idles = new Map<string, number[]>(); // label -> the system's idle cost per repeat, µs/s
+    // label -> the system's idle cost per repeat, µs/s: Redis CPU, and time in its commands
+    const idles = new Map<string, Array<{ cpu: number; commands: number }>>();
     for (let repeat = 0; repeat < repeats; repeat++) {
-      const idleOf = new Map<System, number>();
+      const idleOf = new Map<System, { cpu: number; commands: number }>();
       for (const system of SYSTEMS) {
         const idle = await idleCost(server, admin, system, repeat);
         idleOf.set(system, idle);
         idles.set(label(system), [...(idles.get(label(system)) ?? []), idle]);
         keepRaw(RAW, { system, repeat, idleUsecPerSecond: idle });
-        console.log(`${label(system).padEnd(24)} idle rep ${repeat + 1}: ${fmt(idle, 0)} Redis CPU µs/s`);
+        console.log(
+          `${label(system).padEnd(24)} idle rep ${repeat + 1}: ${fmt(idle.cpu, 0)} Redis CPU µs/s, ${fmt(idle.commands, 0)} in its commands`,
+        );
       }
       for (const jobs of jobCounts) {
         const f = summary(await timerFloor(dir, `${jobs}-${repeat}`, jobs, 5));
@@ -290,13 +335,14 @@ async function main(): Promise<void> {
         // Interleaved: each repeat runs every system at this load, the order rotating by repeat.
         const order = SYSTEMS.map((_, i) => SYSTEMS[(i + repeat) % SYSTEMS.length] as System);
         for (const system of order) {
-          const c = await cell(server, admin, system, jobs, repeat, idleOf.get(system) ?? 0);
+          const c = await cell(server, admin, system, jobs, repeat, idleOf.get(system) ?? { cpu: 0, commands: 0 });
           cells.push({ system, jobs, repeat, c });
           keepRaw(RAW, { system, jobs, repeat, seconds, ...c });
           console.log(
             `${label(system).padEnd(24)} ${String(jobs).padStart(5)}/s rep ${repeat + 1}: p50 ${fmt(c.late.p50)} p99 ${fmt(c.late.p99)} max ${fmt(c.late.max)} ms, ` +
               `≤3 s ${fmt(c.within3s * 100)} %, ${fmt(c.commandsPerFire, 1)} cmds/fire, ${fmt(c.clientCommandsPerFire, 2)} client cmds/fire, ` +
               `${fmt(c.redisUsecPerFire, 1)} Redis µs/fire (${fmt(c.redisUsecPerFireLessIdle, 1)} less idle), ` +
+              `${fmt(c.commandUsecPerFire, 1)} in commands (${fmt(c.commandUsecPerFireLessIdle, 1)} less idle), ` +
               `${fmt(c.nodeCpuMsPer1k, 1)} node CPU ms/1k, dup ${c.duplicates}, miss ${c.misses}/${c.expected}`,
           );
         }
@@ -322,6 +368,8 @@ async function main(): Promise<void> {
         '',
         '',
         '',
+        '',
+        '',
       ]);
       const of = (s: System) =>
         cells.filter((x) => x.jobs === jobs && JSON.stringify(x.system) === JSON.stringify(s)).map((x) => x.c);
@@ -338,6 +386,8 @@ async function main(): Promise<void> {
           fmt(med(cs.map((c) => c.clientCommandsPerFire)), 2),
           fmt(med(cs.map((c) => c.redisUsecPerFire)), 1),
           fmt(med(cs.map((c) => c.redisUsecPerFireLessIdle)), 1),
+          fmt(med(cs.map((c) => c.commandUsecPerFire)), 1),
+          fmt(med(cs.map((c) => c.commandUsecPerFireLessIdle)), 1),
           fmt(med(cs.map((c) => c.nodeCpuMsPer1k)), 1),
           `${cs.reduce((a, c) => a + c.duplicates, 0)} / ${cs.reduce((a, c) => a + c.misses, 0)} of ${cs.reduce((a, c) => a + c.expected, 0)}`,
         ]);
@@ -353,6 +403,8 @@ async function main(): Promise<void> {
             fmt(med(a.map((c) => c.late.p99)) / med(b.map((c) => c.late.p99)), 3),
             fmt(med(a.map((c) => c.redisUsecPerFire)) / med(b.map((c) => c.redisUsecPerFire)), 3),
             fmt(med(a.map((c) => c.redisUsecPerFireLessIdle)) / med(b.map((c) => c.redisUsecPerFireLessIdle)), 3),
+            fmt(med(a.map((c) => c.commandUsecPerFire)) / med(b.map((c) => c.commandUsecPerFire)), 3),
+            fmt(med(a.map((c) => c.commandUsecPerFireLessIdle)) / med(b.map((c) => c.commandUsecPerFireLessIdle)), 3),
           ]);
         }
       }
@@ -371,6 +423,8 @@ async function main(): Promise<void> {
           'client cmds/fire',
           'Redis CPU µs/fire',
           'less idle',
+          'in commands µs/fire',
+          'less idle',
           'node CPU ms/1k',
           'dup / miss',
         ],
@@ -378,12 +432,27 @@ async function main(): Promise<void> {
       ),
     );
     console.log();
-    console.log(table(['ours / BullMQ', 'jobs/s', 'p50', 'p99', 'Redis CPU/fire', 'less idle'], ratios));
+    console.log(
+      table(['ours / BullMQ', 'jobs/s', 'p50', 'p99', 'Redis CPU/fire', 'less idle', 'in commands/fire', 'less idle'], ratios),
+    );
     console.log();
     console.log(
       table(
-        ['idle (100 jobs due once a year)', 'Redis CPU µs/s, all processes [range]'],
-        SYSTEMS.map((system) => [label(system), range(idles.get(label(system)) ?? [], 0)]),
+        ['idle (100 jobs due once a year)', 'Redis CPU µs/s, all processes [range]', 'in their commands µs/s'],
+        SYSTEMS.map((system) => {
+          const xs = idles.get(label(system)) ?? [];
+          return [
+            label(system),
+            range(
+              xs.map((x) => x.cpu),
+              0,
+            ),
+            range(
+              xs.map((x) => x.commands),
+              0,
+            ),
+          ];
+        }),
       ),
     );
     if (regJobs <= 0) return;
