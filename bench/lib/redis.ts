@@ -8,14 +8,6 @@ export async function redisCpuUsec(redis: Redis): Promise<number> {
   return (user + sys) * 1e6;
 }
 
-/** Every command the server ran since the last CONFIG RESETSTAT (those inside Lua scripts included). */
-export async function redisCommandCalls(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
-  let calls = 0;
-  for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) calls += Number(m[1]);
-  return calls;
-}
-
 /** Redis CPU per second over `ms` of waiting: with no client but `admin`, the server's own (its cron, the VM), subtracted from cells. */
 export async function idleCpuPerSecond(admin: Redis, ms = 5_000): Promise<number> {
   const before = await redisCpuUsec(admin);
@@ -85,8 +77,10 @@ export function clientCommandUsec(stats: Map<string, { calls: number; usec: numb
 export function sentBetween(processes: Array<{ marks: CommandCounts[] }>, from: number, to: number): CommandCounts {
   const sent: CommandCounts = {};
   for (const p of processes) {
-    const a = p.marks[from] ?? {};
-    const b = p.marks[to] ?? {};
+    const a = p.marks[from];
+    const b = p.marks[to];
+    // A process that missed a signal would count as having sent nothing: no figure rather than a wrong one.
+    if (!a || !b) throw new Error(`a process noted ${p.marks.length} of the window's marks, not ${to + 1}`);
     for (const [name, n] of Object.entries(b)) sent[name] = (sent[name] ?? 0) + n - (a[name] ?? 0);
   }
   return sent;
