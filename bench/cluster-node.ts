@@ -48,7 +48,7 @@ if (cfg.mode === 'floor') {
     // Shorter than the defaults: membership settles fast, and purging finished records is part of the
     // steady state measured.
     ...(cfg.defaults === true ? {} : { fireRecordRetentionMs: 5_000 }),
-    ...(cfg.defaults === undefined || cfg.defaults === false ? { heartbeatIntervalMs: 1_000, nodeTtlMs: 5_000 } : {}),
+    ...(cfg.defaults ? {} : { heartbeatIntervalMs: 1_000, nodeTtlMs: 5_000 }),
     maxConcurrency: 2_000,
     maxQueued: 20_000,
     claimAheadMs: cfg.claimAheadMs ?? 0,
