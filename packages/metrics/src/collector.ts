@@ -9,7 +9,8 @@ import {
   type MetricsSink,
 } from '@sched/core';
 import { ClusterMetricsGatherer } from './cluster.js';
-import { SeriesCounter, SeriesHistogram, type Labels, type SeriesOptions } from './series.js';
+import { JobSeriesTable } from './job-series.js';
+import { SeriesCounter, SeriesHistogram, type Labels, type ResetCount, type SeriesOptions } from './series.js';
 import { METRICS, type MetricSpec } from './metric-table.js';
 
 export interface MetricsCollectorOptions {
@@ -64,6 +65,8 @@ export class MetricsCollector implements MetricsSink {
   private readonly errors: SeriesCounter;
   private readonly duration: SeriesHistogram;
   private readonly lateness: SeriesHistogram;
+  /** The per-job series an execution's events touch, one lookup an event. */
+  private readonly jobs: JobSeriesTable;
 
   constructor(options: MetricsCollectorOptions = {}) {
     const api = 'new MetricsCollector';
@@ -89,6 +92,8 @@ export class MetricsCollector implements MetricsSink {
       }
     }
     const perJob = options.perJob ?? true;
+    const resets: ResetCount = { count: 0 };
+    this.jobs = new JobSeriesTable(resets);
     this.registry = options.registry ?? new Registry();
     const config = (spec: MetricSpec) => ({
       name: this.prefix + spec.name,
@@ -100,6 +105,7 @@ export class MetricsCollector implements MetricsSink {
       constant,
       valueLabel: spec.labels.find((l) => l !== 'job_name'),
       perJob: perJob && spec.labels.includes('job_name'),
+      resets,
     });
     const counter = (spec: MetricSpec) => new SeriesCounter(config(spec), series(spec));
     const histogram = (spec: MetricSpec, buckets: readonly number[] | undefined) =>
@@ -175,18 +181,32 @@ export class MetricsCollector implements MetricsSink {
 
   record(event: MetricsEvent): void {
     switch (event.type) {
-      case 'fire':
-        this.fires.series.get(event.jobName, event.kind).value += 1;
+      case 'fire': {
+        const job = this.jobs.of(event.jobName);
+        if (job.fires === undefined || job.fireKind !== event.kind) {
+          job.fires = this.fires.series.get(event.jobName, event.kind);
+          job.fireKind = event.kind;
+        }
+        job.fires.value += 1;
         return;
+      }
       case 'start':
         if (event.lateMs !== undefined) {
-          this.lateness.observeIn(this.lateness.series.get(event.jobName), Math.max(0, event.lateMs) / 1_000);
+          const job = this.jobs.of(event.jobName);
+          job.lateness ??= this.lateness.series.get(event.jobName);
+          this.lateness.observeIn(job.lateness, Math.max(0, event.lateMs) / 1_000);
         }
         return;
       case 'execution': {
         const { jobName, status, durationMs } = event.outcome;
-        this.executions.series.get(jobName, status).value += 1;
-        if (status !== 'abandoned') this.duration.observeIn(this.duration.series.get(jobName, status), durationMs / 1_000);
+        const job = this.jobs.of(jobName);
+        if (job.executions === undefined || job.status !== status) {
+          job.executions = this.executions.series.get(jobName, status);
+          job.duration = status === 'abandoned' ? undefined : this.duration.series.get(jobName, status);
+          job.status = status;
+        }
+        job.executions.value += 1;
+        if (job.duration) this.duration.observeIn(job.duration, durationMs / 1_000);
         return;
       }
       case 'abandoned':

@@ -5,6 +5,11 @@ const typeName = (name: 'counter' | 'histogram') => name as unknown as MetricTyp
 
 export type Labels = Record<string, string>;
 
+/** Counts the clears of a collector's series caches (a registry reset): what holds a series checks it. */
+export interface ResetCount {
+  count: number;
+}
+
 /**
  * The series of one metric, each built once per (job, value) with its label
  * object and reused: `record` runs for every execution, and prom-client's
@@ -24,6 +29,7 @@ export class SeriesCache<S> {
     private readonly valueLabel: string | undefined,
     private readonly perJob: boolean,
     private readonly make: (labels: Labels) => S,
+    private readonly resets: ResetCount,
   ) {}
 
   get(jobName: string, value = ''): S {
@@ -48,8 +54,10 @@ export class SeriesCache<S> {
     for (const byValue of this.byJob.values()) yield* byValue.values();
   }
 
+  /** Drops every series (they start again from zero); anyone holding one sees `resets` move. */
   clear(): void {
     this.byJob.clear();
+    this.resets.count += 1;
   }
 }
 
@@ -57,9 +65,11 @@ export interface SeriesOptions {
   constant: Labels;
   valueLabel: string | undefined;
   perJob: boolean;
+  /** Shared by a collector's metrics. */
+  resets: ResetCount;
 }
 
-interface CounterSeries {
+export interface CounterSeries {
   labels: Labels;
   value: number;
 }
@@ -76,7 +86,13 @@ export class SeriesCounter extends Counter {
   constructor(config: CounterConfiguration<string>, options: SeriesOptions) {
     super(config);
     this.meta = { name: config.name, help: config.help };
-    this.series = new SeriesCache(options.constant, options.valueLabel, options.perJob, (labels) => ({ labels, value: 0 }));
+    this.series = new SeriesCache(
+      options.constant,
+      options.valueLabel,
+      options.perJob,
+      (labels) => ({ labels, value: 0 }),
+      options.resets,
+    );
   }
 
   override get(): ReturnType<Counter['get']> {
@@ -95,10 +111,14 @@ export class SeriesCounter extends Counter {
   }
 }
 
-interface HistogramSeries {
+export interface HistogramSeries {
   labels: Labels;
-  /** Observations per bucket (not cumulative); the last slot is above every bound. */
-  counts: Float64Array;
+  /**
+   * Observations per bucket (not cumulative); the last slot is above every bound. A plain
+   * array of small integers, kept on the JS heap beside its series: a `Float64Array` of this
+   * size has its bytes off-heap, one more cache miss for every observation.
+   */
+  counts: number[];
   sum: number;
   count: number;
 }
@@ -114,12 +134,13 @@ export class SeriesHistogram extends Histogram {
     this.meta = { name: config.name, help: config.help };
     this.bounds = [...config.buckets];
     const slots = this.bounds.length + 1;
-    this.series = new SeriesCache(options.constant, options.valueLabel, options.perJob, (labels) => ({
-      labels,
-      counts: new Float64Array(slots),
-      sum: 0,
-      count: 0,
-    }));
+    this.series = new SeriesCache(
+      options.constant,
+      options.valueLabel,
+      options.perJob,
+      (labels) => ({ labels, counts: Array.from({ length: slots }, () => 0), sum: 0, count: 0 }),
+      options.resets,
+    );
   }
 
   observeIn(series: HistogramSeries, value: number): void {

@@ -149,6 +149,60 @@ describe('MetricsCollector', () => {
     expect(after.histogram('sched_execution_duration_seconds')).toEqual({ count: 0, sum: 0 });
   });
 
+  it('counts again from zero after a registry reset, and keeps each status and kind apart', async () => {
+    const collector = new MetricsCollector();
+    const outcome = (status: 'completed' | 'failed' | 'abandoned', durationMs: number) =>
+      ({
+        jobName: 'a',
+        fireId: 'a@1',
+        executionId: 'x',
+        nodeId: 'n',
+        status,
+        attempt: 1,
+        scheduledAt: undefined,
+        startedAt: new Date(T0),
+        finishedAt: new Date(T0 + durationMs),
+        durationMs,
+        kind: 'cron',
+      }) as const;
+    const run = (status: 'completed' | 'failed' | 'abandoned', durationMs: number, kind: 'cron' | 'manual' = 'cron') => {
+      collector.record({ type: 'fire', jobName: 'a', kind, lateMs: 0 });
+      collector.record({ type: 'start', jobName: 'a', kind, attempt: 1, lateMs: 20 });
+      collector.record({ type: 'execution', outcome: outcome(status, durationMs), kind });
+    };
+    run('completed', 100);
+    run('failed', 300, 'manual');
+    run('completed', 100);
+    run('abandoned', 0);
+    let text = parseExposition(await collector.metrics());
+    expect(text.value('sched_executions_total', { job_name: 'a', status: 'completed' })).toBe(2);
+    expect(text.value('sched_executions_total', { job_name: 'a', status: 'failed' })).toBe(1);
+    expect(text.value('sched_executions_total', { job_name: 'a', status: 'abandoned' })).toBe(1);
+    expect(text.value('sched_fires_total', { job_name: 'a', kind: 'cron' })).toBe(3);
+    expect(text.value('sched_fires_total', { job_name: 'a', kind: 'manual' })).toBe(1);
+    expect(text.histogram('sched_execution_duration_seconds', { job_name: 'a', status: 'completed' })).toEqual({
+      count: 2,
+      sum: 0.2,
+    });
+    expect(text.histogram('sched_execution_duration_seconds', { job_name: 'a', status: 'failed' })).toEqual({
+      count: 1,
+      sum: 0.3,
+    });
+    expect(text.histogram('sched_fire_lateness_seconds', { job_name: 'a' })).toEqual({ count: 4, sum: 0.08 });
+
+    collector.registry.resetMetrics();
+    run('completed', 200);
+    text = parseExposition(await collector.metrics());
+    expect(text.value('sched_executions_total', { job_name: 'a', status: 'completed' })).toBe(1);
+    expect(text.samples.some((x) => x.name === 'sched_executions_total' && x.labels.status === 'failed')).toBe(false);
+    expect(text.value('sched_fires_total', { job_name: 'a', kind: 'cron' })).toBe(1);
+    expect(text.histogram('sched_execution_duration_seconds', { job_name: 'a', status: 'completed' })).toEqual({
+      count: 1,
+      sum: 0.2,
+    });
+    expect(text.histogram('sched_fire_lateness_seconds', { job_name: 'a' })).toEqual({ count: 1, sum: 0.02 });
+  });
+
   it('perJob: false drops the job_name label (a small series count for many jobs)', async () => {
     const collector = new MetricsCollector({ perJob: false });
     const { sched, clock } = scheduler({ metricsSink: collector });
