@@ -17,7 +17,6 @@ import { connectionOf, type RedisConnection } from '@sched/redis';
 import { BucketKeyring, catchupKey, EpochWatermark } from './keys.js';
 import { scripts } from './scripts.js';
 import { groupBy, keyPerRun } from './group-by.js';
-import { recordOwner } from './redis-state-store.js';
 import { UpdateBatcher } from './update-batcher.js';
 
 /**
@@ -168,7 +167,7 @@ export class RedisLockManager implements LockManager {
 
   /** Per-fire record updates go through the batcher: one call per bucket per turn of the event loop. */
   private update(op: string, lease: FireLease, ms: number, status = ''): Promise<boolean> {
-    return this.batcher.update(this.keys.forFire(lease.fireId), op, lease.fireId, recordOwner(lease.token), ms, status);
+    return this.batcher.update(this.keys.forJob(lease.jobName), op, lease.fireId, lease.token, ms, status);
   }
 
   async acquireLease(key: string, options: LeaseOptions): Promise<Lease | null> {

@@ -7,7 +7,13 @@ import { scripts } from './scripts.js';
 interface Pending {
   op: string;
   fireId: string;
+  /** The record's owner as the scripts store it: `node SEP fencing`. */
   owner: string;
+  /** The owner's node and fencing token (undefined / NaN for a token that is not `node:fencing`). */
+  node: string | undefined;
+  fencing: number;
+  /** A cron fire's instant as text, read from its id when the update may go in a run. */
+  instant: string;
   ms: number;
   status: string;
   resolve: (changed: boolean) => void;
@@ -36,12 +42,17 @@ export class UpdateBatcher {
 
   constructor(private readonly connection: RedisConnection) {}
 
-  /** `owner` is the record's `node SEP fencing` (see `recordOwner`). */
-  update(keys: BucketKeys, op: string, fireId: string, owner: string, ms: number, status: string): Promise<boolean> {
+  /** `token` is the lease's `node:fencing`; the record's owner is `node SEP fencing`. */
+  update(keys: BucketKeys, op: string, fireId: string, token: string, ms: number, status: string): Promise<boolean> {
+    // The token is read once here, for the owner sent and the place in a run (see entriesOf).
+    const at = token.lastIndexOf(':');
+    const node = at < 0 ? undefined : token.slice(0, at);
+    const fencing = at < 0 ? Number.NaN : Number(token.slice(at + 1));
+    const owner = at < 0 ? token : `${node as string}${SEP}${token.slice(at + 1)}`;
     return new Promise<boolean>((resolve, reject) => {
       let list = this.pending.get(keys);
       if (!list) this.pending.set(keys, (list = []));
-      list.push({ op, fireId, owner, ms, status, resolve, reject });
+      list.push({ op, fireId, owner, node, fencing, instant: '', ms, status, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -92,14 +103,16 @@ const takesRuns = (p: Pending): boolean => p.op === 'start' || p.op === 'renew' 
 
 const single = (p: Pending): Entry => ({ id: p.fireId, owner: p.owner, updates: [p] });
 
-/** A cron fire's place in its claim batch: node, instant (as text) and fencing token; null for other fires. */
-function batchPlace(p: Pending): { node: string; instant: string; fencing: number } | null {
+/**
+ * Whether an update may go in a run: a cron fire (its id `job@instant`, the instant noted on
+ * it) whose owner is `node:fencing`.
+ */
+function placeInBatch(p: Pending): boolean {
+  if (p.node === undefined || !Number.isSafeInteger(p.fencing)) return false;
   const at = p.fireId.indexOf('@');
-  const sep = p.owner.lastIndexOf(SEP);
-  if (at < 0 || sep < 0) return null;
-  const fencing = Number(p.owner.slice(sep + 1));
-  if (!Number.isSafeInteger(fencing)) return null;
-  return { node: p.owner.slice(0, sep), instant: p.fireId.slice(at + 1), fencing };
+  if (at < 0) return false;
+  p.instant = p.fireId.slice(at + 1);
+  return true;
 }
 
 /**
@@ -110,25 +123,24 @@ function batchPlace(p: Pending): { node: string; instant: string; fencing: numbe
 function entriesOf(group: Pending[]): Entry[] {
   if (group.length === 1 || !takesRuns(group[0] as Pending)) return group.map(single);
   const entries: Entry[] = [];
-  const placed: Array<{ p: Pending; node: string; instant: string; fencing: number }> = [];
+  const placed: Pending[] = [];
   for (const p of group) {
-    const place = batchPlace(p);
-    if (place) placed.push({ p, ...place });
+    if (placeInBatch(p)) placed.push(p);
     else entries.push(single(p));
   }
   // Stable: two updates of one fire (one token) keep their order.
   placed.sort((a, b) => a.fencing - b.fencing);
   let run: Entry | undefined;
-  let last: (typeof placed)[number] | undefined;
-  for (const x of placed) {
-    if (run && last && x.fencing === last.fencing + 1 && x.node === last.node && x.instant === last.instant) {
-      run.id += SEP + x.p.fireId;
-      run.updates.push(x.p);
+  let last: Pending | undefined;
+  for (const p of placed) {
+    if (run && last && p.fencing === last.fencing + 1 && p.node === last.node && p.instant === last.instant) {
+      run.id += SEP + p.fireId;
+      run.updates.push(p);
     } else {
-      run = single(x.p);
+      run = single(p);
       entries.push(run);
     }
-    last = x;
+    last = p;
   }
   return entries;
 }
