@@ -93,7 +93,7 @@ export class MetricsCollector implements MetricsSink {
     }
     const perJob = options.perJob ?? true;
     const resets: ResetCount = { count: 0 };
-    this.jobs = new JobSeriesTable(resets);
+    this.jobs = new JobSeriesTable(resets, perJob);
     this.registry = options.registry ?? new Registry();
     const config = (spec: MetricSpec) => ({
       name: this.prefix + spec.name,

@@ -19,16 +19,23 @@ export class JobSeries {
   duration: HistogramSeries | undefined;
 }
 
-/** Every job's `JobSeries`, dropped whole when the registry is reset (the series they hold are gone). */
+/**
+ * Every job's `JobSeries`, dropped whole when the registry is reset (the series they hold are
+ * gone). Without a `job_name` label (`perJob: false`) every job shares one.
+ */
 export class JobSeriesTable {
   private readonly jobs = new Map<string, JobSeries>();
   private resetsSeen: number;
 
-  constructor(private readonly resets: ResetCount) {
+  constructor(
+    private readonly resets: ResetCount,
+    private readonly perJob: boolean,
+  ) {
     this.resetsSeen = resets.count;
   }
 
-  of(jobName: string): JobSeries {
+  of(name: string): JobSeries {
+    const jobName = this.perJob ? name : '';
     if (this.resetsSeen !== this.resets.count) {
       this.jobs.clear();
       this.resetsSeen = this.resets.count;
