@@ -75,6 +75,32 @@ describe('ClaimQueue', () => {
     expect(q.size).toBe(0);
   });
 
+  it('hands each fire won on with the pending fire it answers, also for a job with several instants in one claim', async () => {
+    const clock = new FakeClock(T0);
+    const { lockManager, calls } = heldStore(clock);
+    const pairs: Array<[PendingFire, number]> = [];
+    const { q } = queue(clock, lockManager, { onWon: (won) => won.forEach((p) => pairs.push([p.fire, p.claim.instant])) });
+    const one = fires(3);
+    // A catch-up: job j0's three instants in one claim, beside two jobs of one instant.
+    const several: PendingFire[] = [0, 1, 2].map((k) => ({
+      jobName: 'j0',
+      instant: T0 + 2_000 + k * 1_000,
+      entry: {} as JobEntry,
+      priority: 0,
+    }));
+    q.add(one.slice(1));
+    await settle();
+    calls[0]?.answer();
+    await settle();
+    q.add(several);
+    await settle();
+    calls[1]?.answer();
+    await settle();
+    expect(pairs).toHaveLength(5);
+    for (const [fire, instant] of pairs) expect(fire.instant).toBe(instant);
+    expect(pairs.map(([f]) => f)).toEqual(expect.arrayContaining([...one.slice(1), ...several]));
+  });
+
   it('a chunk the store did not answer goes back and is retried; the answered ones are not claimed twice', async () => {
     const clock = new FakeClock(T0);
     const { lockManager, calls } = heldStore(clock);

@@ -196,9 +196,7 @@ export class ClaimQueue {
       }
       if (announced !== true) this.announce(settled, dataLoss);
       if (won.length > 0 && !this.stopped) {
-        const byKey = new Map<string, PendingFire>();
-        for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
-        const pairs = won.map((claim) => ({ fire: byKey.get(`${claim.jobName}\u0000${claim.instant}`) as PendingFire, claim }));
+        const pairs = pairWon(take, won);
         this.safely(() => deps.onWon(pairs, deps.clock.now()));
       }
       return true;
@@ -277,6 +275,25 @@ export class ClaimQueue {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
   }
+}
+
+/** Each fire won with the pending fire it answers. */
+function pairWon(take: PendingFire[], won: WonFire[]): Array<{ fire: PendingFire; claim: WonFire }> {
+  // Usually one instant a job: found by the job name itself (no key string built a fire).
+  const byJob = new Map<string, PendingFire>();
+  for (const f of take) {
+    const size = byJob.size;
+    byJob.set(f.jobName, f);
+    if (byJob.size === size) return pairWonByInstant(take, won);
+  }
+  return won.map((claim) => ({ fire: byJob.get(claim.jobName) as PendingFire, claim }));
+}
+
+/** A job with several instants in one claim (a catch-up after a pause of the timer): by job and instant. */
+function pairWonByInstant(take: PendingFire[], won: WonFire[]): Array<{ fire: PendingFire; claim: WonFire }> {
+  const byKey = new Map<string, PendingFire>();
+  for (const f of take) byKey.set(`${f.jobName}\u0000${f.instant}`, f);
+  return won.map((claim) => ({ fire: byKey.get(`${claim.jobName}\u0000${claim.instant}`) as PendingFire, claim }));
 }
 
 function byPriorityThenInstant(a: PendingFire, b: PendingFire): number {
