@@ -192,9 +192,3 @@ export function unpackRecord(fireId: string, packed: string): FireRecord {
   if (status) rec.status = status;
   return rec;
 }
-
-/** A record's owner as the scripts store it (`node SEP fencing`), from a lease token `node:fencing`. */
-export function recordOwner(token: string): string {
-  const at = token.lastIndexOf(':');
-  return at < 0 ? token : `${token.slice(0, at)}${SEP}${token.slice(at + 1)}`;
-}

@@ -47,8 +47,9 @@ export class UpdateBatcher {
     // The token is read once here, for the owner sent and the place in a run (see entriesOf).
     const at = token.lastIndexOf(':');
     const node = at < 0 ? undefined : token.slice(0, at);
-    const fencing = at < 0 ? Number.NaN : Number(token.slice(at + 1));
-    const owner = at < 0 ? token : `${node as string}${SEP}${token.slice(at + 1)}`;
+    const fencingText = at < 0 ? '' : token.slice(at + 1);
+    const fencing = at < 0 ? Number.NaN : Number(fencingText);
+    const owner = at < 0 ? token : `${node as string}${SEP}${fencingText}`;
     return new Promise<boolean>((resolve, reject) => {
       let list = this.pending.get(keys);
       if (!list) this.pending.set(keys, (list = []));
