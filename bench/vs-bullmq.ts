@@ -158,17 +158,18 @@ async function startSystem(server: RedisServer, admin: Redis, system: System, jo
   return { results, stop, mark };
 }
 
+/** A system's idle cost, µs per second: Redis CPU (less the server's own idle) and the server's time in its commands. */
+interface IdleCost {
+  cpu: number;
+  commands: number;
+}
+
 /**
  * A system's own idle cost (BENCH.md: heartbeats and the like, reported apart): its
  * processes with 100 jobs due once a year, Redis CPU µs per second less the server's idle,
  * and the server's time in the commands they sent, µs per second.
  */
-async function idleCost(
-  server: RedisServer,
-  admin: Redis,
-  system: System,
-  repeat: number,
-): Promise<{ cpu: number; commands: number }> {
+async function idleCost(server: RedisServer, admin: Redis, system: System, repeat: number): Promise<IdleCost> {
   const tag = `idle-${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${repeat}`;
   const running = await startSystem(server, admin, system, 100, '0 0 0 1 1 *', tag);
   await new Promise((r) => setTimeout(r, WARMUP_MS));
@@ -190,7 +191,7 @@ async function cell(
   system: System,
   jobs: number,
   repeat: number,
-  idle: { cpu: number; commands: number },
+  idle: IdleCost,
 ): Promise<Cell> {
   const tag = `${system.kind}-${system.processes}-${system.kind === 'bullmq' ? system.hz : 0}-${jobs}-${repeat}`;
   const running = await startSystem(server, admin, system, jobs, '* * * * * *', tag);
@@ -321,14 +322,14 @@ async function main(): Promise<void> {
         : 'L3 skipped: redis-benchmark is not installed',
     );
     // label -> the system's idle cost per repeat, µs/s: Redis CPU, and time in its commands
-    const idles = new Map<string, Array<{ cpu: number; commands: number }>>();
+    const idles = new Map<string, IdleCost[]>();
     for (let repeat = 0; repeat < repeats; repeat++) {
-      const idleOf = new Map<System, { cpu: number; commands: number }>();
+      const idleOf = new Map<System, IdleCost>();
       for (const system of SYSTEMS) {
         const idle = await idleCost(server, admin, system, repeat);
         idleOf.set(system, idle);
         idles.set(label(system), [...(idles.get(label(system)) ?? []), idle]);
-        keepRaw(RAW, { system, repeat, idleUsecPerSecond: idle });
+        keepRaw(RAW, { system, repeat, idleUsecPerSecond: idle.cpu, idleCommandUsecPerSecond: idle.commands });
         console.log(
           `${label(system).padEnd(24)} idle rep ${repeat + 1}: ${fmt(idle.cpu, 0)} Redis CPU µs/s, ${fmt(idle.commands, 0)} in its commands`,
         );
