@@ -216,14 +216,21 @@ describe.skipIf(!canRunRedis())('multi-process scenarios on one redis-server', (
     await Promise.all(['a', 'b'].map((id) => s.start(id)));
     await until(() => s.starts().length > 0, 8_000, 'the first run');
     const first = s.starts()[0]!;
+    const history = new RedisSnapshotRepository(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }));
+    const ofFire = async () => (await history.list({ jobName: first.job })).items.filter((x) => x.fireId === first.fireId);
+    // Snapshots are written behind the start (the next turn of the node's loop), and the ledger line comes
+    // first: killed before that write landed, the run would have no snapshot of its own to close.
+    await until(
+      async () => (await ofFire()).some((x) => x.executionId === first.executionId && x.status === 'running'),
+      3_000,
+      "the run's own snapshot stored",
+    );
     s.signal(first.node, 'SIGKILL');
     const state = new RedisStateStore(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }));
     await until(async () => (await state.getFireRecord(first.fireId))?.status === 'abandoned', 6_000, 'the abandoned record');
     expect(s.starts().filter((l) => l.fireId === first.fireId)).toHaveLength(1);
     // The shared history: the dead run's own snapshot (its execution id) closed abandoned by the node that
     // took the record over, not left `running` beside a second one.
-    const history = new RedisSnapshotRepository(new RedisConnection(admin, { keyPrefix: s.base.keyPrefix ?? 'e2e' }));
-    const ofFire = async () => (await history.list({ jobName: first.job })).items.filter((x) => x.fireId === first.fireId);
     await until(async () => (await ofFire()).some((x) => x.status === 'abandoned'), 3_000, 'the closed snapshot');
     expect((await ofFire()).map((x) => [x.executionId, x.status, x.nodeId])).toEqual([
       [first.executionId, 'abandoned', first.node],
