@@ -272,8 +272,8 @@ export class Scheduler {
     });
     this.dispatcher = new Dispatcher<FireTask>(
       t.maxConcurrency,
-      (task) =>
-        this.executor.runAttempt(task).catch((e: unknown) => this.reporter.error('run', toError(task.jobName, e), task.jobName)),
+      // runAttempt never rejects (it reports what went wrong itself).
+      (task) => this.executor.runAttempt(task),
       () => this.onSlotFree(),
     );
     this.timer = new ScheduleTimer<JobEntry>(this.clock, Defaults.maxSleepMs, (due, now) => this.onDue(due, now));

@@ -125,6 +125,36 @@ describe('timeoutMs', () => {
     await sched.stop();
   });
 
+  it("ctx.logger logs with the execution's fields, one logger an execution, a copy of ctx the same", async () => {
+    const { sched, clock, logger } = setup();
+    const seen: Array<{ executionId: string; same: boolean }> = [];
+    sched.registerJob(
+      {
+        name: 'talky',
+        execute(ctx) {
+          const copy = { ...ctx };
+          seen.push({ executionId: ctx.executionId, same: ctx.logger === ctx.logger && copy.logger === ctx.logger });
+          ctx.logger.info('working', { step: 1 });
+          copy.logger.warn('copied');
+        },
+      },
+      { cronSpec: '0 * * * * *' },
+    );
+    await sched.start();
+    await clock.advance(120_000);
+    expect(seen).toHaveLength(2);
+    expect(seen.every((s) => s.same)).toBe(true);
+    const lines = logger.lines.filter((l) => l.msg === 'working' || l.msg === 'copied');
+    expect(lines.map((l) => [l.level, l.msg, l.fields?.executionId])).toEqual([
+      ['info', 'working', seen[0]?.executionId],
+      ['warn', 'copied', seen[0]?.executionId],
+      ['info', 'working', seen[1]?.executionId],
+      ['warn', 'copied', seen[1]?.executionId],
+    ]);
+    expect(lines[0]?.fields).toMatchObject({ jobName: 'talky', fireId: `talky@${T0 + 60_000}`, step: 1 });
+    await sched.stop();
+  });
+
   it('frees the slot even when the job ignores the signal', async () => {
     const { sched, clock } = setup({ maxConcurrency: 1 });
     const { runs, job } = recorder(clock);

@@ -1,26 +1,30 @@
 import type { JobContext, ShardContext } from '../job.js';
 import type { Logger } from '../ports/logger.js';
 
-/** Where a context keeps what its `signal` comes from (not enumerable: a spread leaves it out). */
-const SIGNAL_SOURCE = Symbol('sched.signalSource');
+/** Where a context keeps the execution its `signal` and `logger` come from (not enumerable: a spread leaves it out). */
+const SOURCE = Symbol('sched.executionSource');
 
-interface SignalSource {
+/** What a context's `signal` and `logger` are read from, each made on first use. */
+interface ExecutionSource {
   readonly signal: AbortSignal;
+  readonly logger: Logger;
 }
 
 /**
- * `signal` as an own, enumerable accessor (so `{ ...ctx }` still carries it),
- * with one getter shared by every context. An object literal with a getter
- * would be made in V8's slow dictionary mode with a closure of its own: about
- * 1 KB more a fire, and twice the time to build.
+ * `signal` and `logger` as own, enumerable accessors (so `{ ...ctx }` still
+ * carries them), each with one getter shared by every context. An object
+ * literal with a getter would be made in V8's slow dictionary mode with a
+ * closure of its own: about 1 KB more a fire, and twice the time to build.
  */
-const SIGNAL: PropertyDescriptor = {
-  get(this: { [SIGNAL_SOURCE]: SignalSource }): AbortSignal {
-    return this[SIGNAL_SOURCE].signal;
+const accessor = (read: (source: ExecutionSource) => unknown): PropertyDescriptor => ({
+  get(this: { [SOURCE]: ExecutionSource }): unknown {
+    return read(this[SOURCE]);
   },
   enumerable: true,
   configurable: false,
-};
+});
+const SIGNAL = accessor((source) => source.signal);
+const LOGGER = accessor((source) => source.logger);
 
 /** What a context takes from its fire (a `FireTask` fits). */
 export interface ContextSource {
@@ -36,8 +40,8 @@ export interface ContextSource {
 
 /**
  * The `ctx` a job runs with: SPEC.md's fields as plain own properties, in the
- * order they always had, and `signal` read from `signalSource` on first use
- * (its `AbortController` is made only then).
+ * order they always had; `signal` and `logger` read from `source` on first use
+ * (an `AbortController` and a bound logger are made only for a job that reads them).
  */
 export class ExecutionContext implements JobContext {
   declare readonly jobName: string;
@@ -54,15 +58,8 @@ export class ExecutionContext implements JobContext {
   declare readonly missedFrom: Date | undefined;
   declare readonly shard: ShardContext | undefined;
 
-  constructor(
-    fire: ContextSource,
-    executionId: string,
-    scheduledAt: Date | undefined,
-    nodeId: string,
-    logger: Logger,
-    signalSource: SignalSource,
-  ) {
-    Object.defineProperty(this, SIGNAL_SOURCE, { value: signalSource });
+  constructor(fire: ContextSource, executionId: string, scheduledAt: Date | undefined, nodeId: string, source: ExecutionSource) {
+    Object.defineProperty(this, SOURCE, { value: source });
     this.jobName = fire.jobName;
     this.fireId = fire.fireId;
     this.executionId = executionId;
@@ -70,7 +67,7 @@ export class ExecutionContext implements JobContext {
     this.nodeId = nodeId;
     this.attempt = fire.attempt;
     Object.defineProperty(this, 'signal', SIGNAL);
-    this.logger = logger;
+    Object.defineProperty(this, 'logger', LOGGER);
     this.fencingToken = fire.lease.fencingToken;
     this.params = fire.params;
     this.missedCount = fire.missedCount;

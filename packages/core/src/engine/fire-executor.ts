@@ -2,7 +2,7 @@ import { ErrorCode, isSchedError, JobCancelledError, JobTimeoutError, ShardsFail
 import type { JobContext } from '../job.js';
 import type { ExecutionOutcome, ExecutionSnapshot, FinalStatus, ShardItemCounts, ShardResult } from '../model.js';
 import { isShardingJob } from '../job.js';
-import type { Clock } from '../ports/clock.js';
+import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { LockManager } from '../ports/lock-manager.js';
 import type { Logger } from '../ports/logger.js';
 import { childLogger } from '../ports/logger.js';
@@ -35,20 +35,47 @@ export interface FireExecutorDeps {
   abandonCountedByTaker: (task: FireTask) => Promise<boolean>;
 }
 
-interface RunningExecution {
-  task: FireTask;
-  abort: ExecutionAbort;
-}
-
 /**
- * The abort plumbing of one execution. The `AbortController` (costly in
- * Node) is made only if the job reads `ctx.signal`; an abort always ends the
- * race at once, whether or not the job listens.
+ * One attempt from its start to its end: what `running` holds for it, what
+ * `begin` set up for `end`, its abort plumbing and its `ctx.logger`. The
+ * `AbortController` (costly in Node) is made only if the job reads
+ * `ctx.signal`, the logger only if it reads `ctx.logger`; an abort always ends
+ * the race at once, whether or not the job listens.
  */
-class ExecutionAbort {
-  reason: Error | undefined;
-  private controller: AbortController | undefined;
-  private rejectRace: ((reason: Error) => void) | undefined;
+class Execution {
+  /** Why it was aborted (a timeout, a cancel, a stop, a lost lease). */
+  reason: Error | undefined = undefined;
+  /** What the job threw or rejected with (or the abort that ended it). */
+  error: Error | undefined = undefined;
+  /** The job's promise, when it returned one. */
+  work: PromiseLike<unknown> | undefined = undefined;
+  /** A sharded fire's parent: its shards' results. */
+  shards: ShardResult[] | undefined = undefined;
+  timeoutTimer: TimerHandle | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+  private rejectRace: ((reason: Error) => void) | undefined = undefined;
+  private boundLogger: Logger | undefined = undefined;
+
+  constructor(
+    readonly task: FireTask,
+    readonly executionId: string,
+    readonly attempt: number,
+    readonly startedAt: number,
+    readonly scheduledAt: Date | undefined,
+    /** A sharding job's shard, whose items are counted in `shardRuns`. */
+    readonly shardingRun: boolean,
+    private readonly baseLogger: Logger,
+  ) {}
+
+  /** `ctx.logger`: the node's logger with the execution's fields, made on first use. */
+  get logger(): Logger {
+    this.boundLogger ??= childLogger(this.baseLogger, {
+      jobName: this.task.jobName,
+      fireId: this.task.fireId,
+      executionId: this.executionId,
+    });
+    return this.boundLogger;
+  }
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -82,7 +109,7 @@ class ExecutionAbort {
  * slot is freed while a retry waits). A fire's outcome is its last attempt's.
  */
 export class FireExecutor {
-  private readonly running = new Map<string, RunningExecution>();
+  private readonly running = new Map<string, Execution>();
   private readonly waitingRetry = new Set<FireTask>();
 
   constructor(private readonly deps: FireExecutorDeps) {}
@@ -99,13 +126,13 @@ export class FireExecutor {
   cancel(executionId: string): boolean {
     const run = this.running.get(executionId);
     if (!run) return false;
-    run.abort.abort(new JobCancelledError(run.task.jobName, executionId));
+    run.abort(new JobCancelledError(run.task.jobName, executionId));
     return true;
   }
 
   /** Aborts every running execution (the end of a graceful stop), or those `which` picks. */
   abortAll(reason: (task: FireTask) => Error, which: (task: FireTask) => boolean = () => true): void {
-    for (const run of this.running.values()) if (which(run.task)) run.abort.abort(reason(run.task));
+    for (const run of this.running.values()) if (which(run.task)) run.abort(reason(run.task));
   }
 
   /** Ends fires waiting to retry: their outcome is the attempt that failed. */
@@ -121,78 +148,80 @@ export class FireExecutor {
   /** Tells the executor the fire's lease was lost: its run is aborted as `abandoned`. */
   fence(task: FireTask, reason: Error): void {
     task.fenced = true;
-    for (const run of this.running.values()) if (run.task === task) run.abort.abort(reason);
+    for (const run of this.running.values()) if (run.task === task) run.abort(reason);
   }
 
-  /** Runs the next attempt of `task` (called by the dispatcher, one slot per call). */
+  /**
+   * Runs the next attempt of `task` (called by the dispatcher, one slot per call). Never
+   * rejects: a bug is reported. One async function an attempt, the rest plain calls (a burst
+   * of thousands of fires makes every promise and suspended frame a fire costs count).
+   */
   async runAttempt(task: FireTask): Promise<void> {
     const { deps } = this;
-    if (task.fenced) {
-      await this.finish(task, task.lastOutcome);
-      return;
-    }
-    if (!task.started) {
-      let started: boolean;
-      try {
-        const request = task.startRequest;
-        task.startRequest = undefined;
-        started = await (request ?? deps.lockManager.startFire(task.lease));
-      } catch (error) {
-        deps.reporter.error('startFire', toError(task.jobName, error), task.jobName);
-        // The start may still land after its timeout: a release sent after it (same connection, in
-        // order) gives the fire back as claimed, so another node runs it instead of finding it abandoned.
-        deps.lockManager.releaseFire(task.lease).catch(() => undefined);
-        await this.finish(task, undefined, error as Error);
+    try {
+      if (task.fenced) {
+        await this.finish(task, task.lastOutcome);
         return;
       }
-      if (!started) {
-        // The claim lapsed while queued and another node took it: not ours to run or record.
-        task.fenced = true;
-        deps.reporter.skip(this.skipArgs(task), 'not-owner', false);
-        await this.finish(task, undefined);
-        return;
+      if (!task.started) {
+        let started: boolean;
+        try {
+          const request = task.startRequest;
+          task.startRequest = undefined;
+          started = await (request ?? deps.lockManager.startFire(task.lease));
+        } catch (error) {
+          deps.reporter.error('startFire', toError(task.jobName, error), task.jobName);
+          // The start may still land after its timeout: a release sent after it (same connection, in
+          // order) gives the fire back as claimed, so another node runs it instead of finding it abandoned.
+          deps.lockManager.releaseFire(task.lease).catch(() => undefined);
+          await this.finish(task, undefined, error as Error);
+          return;
+        }
+        if (!started) {
+          // The claim lapsed while queued and another node took it: not ours to run or record.
+          task.fenced = true;
+          deps.reporter.skip(this.skipArgs(task), 'not-owner', false);
+          await this.finish(task, undefined);
+          return;
+        }
+        task.started = true;
       }
-      task.started = true;
+      const execution = this.begin(task);
+      if (execution.work) {
+        try {
+          const value = await execution.race(execution.work);
+          if (task.coordinator) execution.shards = value as ShardResult[];
+        } catch (thrown) {
+          execution.error = toError(task.jobName, thrown);
+        }
+      } else {
+        // A synchronous job has ended already; one turn all the same: the fires started with it
+        // start before any of them is wrapped up.
+        await settled;
+        if (!execution.error && execution.reason) execution.error = execution.reason;
+      }
+      const outcome = this.end(execution);
+      task.lastOutcome = outcome;
+      if (this.retryLater(task, outcome)) return;
+      const ending = this.finish(task, outcome);
+      if (ending) await ending;
+    } catch (e) {
+      deps.reporter.error('run', toError(task.jobName, e), task.jobName);
     }
-    const outcome = await this.execute(task);
-    task.lastOutcome = outcome;
-    const retry = task.entry.cfg.retry;
-    const retriable = outcome.status === 'failed' || outcome.status === 'timeout';
-    // A sharded fire's retries are its shards' own.
-    if (retriable && retry && task.attempt < retry.attempts && !deps.isStopping() && !task.fenced && !task.coordinator) {
-      const delayMs = retryDelayMs(retry, task.attempt);
-      deps.reporter.events.emit('retry', {
-        jobName: task.jobName,
-        fireId: task.fireId,
-        executionId: outcome.executionId,
-        attempt: task.attempt,
-        delayMs,
-        error: new Error(outcome.error?.message ?? 'failed'),
-      });
-      task.attempt += 1;
-      task.seq = 0;
-      this.waitingRetry.add(task);
-      task.retryTimer = deps.clock.setTimer(deps.clock.now() + delayMs, () => {
-        task.retryTimer = undefined;
-        if (!this.waitingRetry.delete(task)) return;
-        deps.resubmit(task);
-      });
-      return;
-    }
-    await this.finish(task, outcome);
   }
 
-  private async execute(task: FireTask): Promise<ExecutionOutcome> {
+  /** Starts an attempt: its record, start metric and event, its timeout, then the job itself. */
+  private begin(task: FireTask): Execution {
     const { deps } = this;
     const { clock } = deps;
-    const executionId = newExecutionId();
-    const abort = new ExecutionAbort();
     const startedAt = clock.now();
     const attempt = task.attempt;
     const scheduledAt = task.scheduledAt === undefined ? undefined : new Date(task.scheduledAt);
-    const logger = childLogger(deps.logger, { jobName: task.jobName, fireId: task.fireId, executionId });
-    const ctx: JobContext = new ExecutionContext(task, executionId, scheduledAt, deps.nodeId, logger, abort);
-    this.running.set(executionId, { task, abort });
+    const shardingRun = !task.coordinator && isShardingJob(task.entry.job);
+    const execution = new Execution(task, newExecutionId(), attempt, startedAt, scheduledAt, shardingRun, deps.logger);
+    const { executionId } = execution;
+    const ctx: JobContext = new ExecutionContext(task, executionId, scheduledAt, deps.nodeId, execution);
+    this.running.set(executionId, execution);
     const lateMs =
       attempt === 1 && task.kind === 'cron' && task.scheduledAt !== undefined ? startedAt - task.scheduledAt : undefined;
     deps.reporter.metric({ type: 'start', jobName: task.jobName, kind: task.kind, attempt, lateMs });
@@ -233,49 +262,42 @@ export class FireExecutor {
     deps.reporter.recordStart(snapshot);
 
     const timeoutMs = task.coordinator ? undefined : (task.timeoutMs ?? task.entry.cfg.timeoutMs);
-    const timeoutTimer =
-      timeoutMs === undefined
-        ? undefined
-        : clock.setTimer(startedAt + timeoutMs, () => abort.abort(new JobTimeoutError(task.jobName, timeoutMs)));
-    let status: FinalStatus = 'completed';
-    let error: Error | undefined;
-    let shards: ShardResult[] | undefined;
-    const shardingRun = !task.coordinator && isShardingJob(task.entry.job);
+    if (timeoutMs !== undefined) {
+      execution.timeoutTimer = clock.setTimer(startedAt + timeoutMs, () =>
+        execution.abort(new JobTimeoutError(task.jobName, timeoutMs)),
+      );
+    }
     if (shardingRun) {
       shardRuns.open(executionId, { concurrency: task.entry.cfg.shardingItemConcurrency, progress: task.itemProgress });
     }
     try {
-      if (task.coordinator) {
-        const coordinator = task.coordinator;
-        await abort.race(coordinator(ctx).then((results) => void (shards = results)));
-        if (shards?.some((r) => r.status !== 'completed')) throw new ShardsFailedError(task.jobName, task.fireId, shards);
-      } else {
-        const result: unknown = task.entry.runnable.execute(ctx);
-        // A job that returned a promise races it against an abort; a synchronous one has ended already
-        // (one await all the same: the fires started with it start before any of them is wrapped up).
-        if (isPromiseLike(result)) await abort.race(result);
-        else {
-          await Promise.resolve();
-          if (abort.reason) throw abort.reason;
-        }
-      }
+      const result: unknown = task.coordinator ? task.coordinator(ctx) : task.entry.runnable.execute(ctx);
+      if (isPromiseLike(result)) execution.work = result;
     } catch (thrown) {
-      error = toError(task.jobName, thrown);
-      status = classify(error, abort.reason);
-    } finally {
-      if (timeoutTimer) clock.clearTimer(timeoutTimer);
-      this.running.delete(executionId);
+      execution.error = toError(task.jobName, thrown);
     }
-    const items = shardingRun ? shardRuns.close(executionId) : shards && sumItems(shards);
-    const finishedAt = clock.now();
+    return execution;
+  }
+
+  /** Ends an attempt: its outcome, recorded, counted and told. */
+  private end(execution: Execution): ExecutionOutcome {
+    const { deps } = this;
+    const { task, executionId, startedAt, shards } = execution;
+    if (execution.timeoutTimer) deps.clock.clearTimer(execution.timeoutTimer);
+    this.running.delete(executionId);
+    let error = execution.error;
+    if (!error && shards?.some((r) => r.status !== 'completed')) error = new ShardsFailedError(task.jobName, task.fireId, shards);
+    const status: FinalStatus = error ? classify(error, execution.reason) : 'completed';
+    const items = execution.shardingRun ? shardRuns.close(executionId) : shards && sumItems(shards);
+    const finishedAt = deps.clock.now();
     const outcome: ExecutionOutcome = {
       jobName: task.jobName,
       fireId: task.fireId,
       executionId,
       nodeId: deps.nodeId,
       status,
-      attempt,
-      scheduledAt,
+      attempt: execution.attempt,
+      scheduledAt: execution.scheduledAt,
       startedAt: new Date(startedAt),
       finishedAt: new Date(finishedAt),
       durationMs: Math.max(0, finishedAt - startedAt),
@@ -292,6 +314,7 @@ export class FireExecutor {
     deps.reporter.recordEnd(outcome, error);
     // A run fenced off by a lost lease is counted once in the cluster: see countAbandoned.
     if (!(task.fenced && status === 'abandoned')) deps.reporter.metric({ type: 'execution', outcome, kind: task.kind });
+    const events = deps.reporter.events;
     switch (status) {
       case 'completed':
         events.emit('complete', outcome);
@@ -317,6 +340,35 @@ export class FireExecutor {
     return outcome;
   }
 
+  /** Whether the attempt that ended with `outcome` is retried: then the fire waits (its slot freed) for its delay. */
+  private retryLater(task: FireTask, outcome: ExecutionOutcome): boolean {
+    const { deps } = this;
+    const retry = task.entry.cfg.retry;
+    const retriable = outcome.status === 'failed' || outcome.status === 'timeout';
+    // A sharded fire's retries are its shards' own.
+    if (!retriable || !retry || task.attempt >= retry.attempts || deps.isStopping() || task.fenced || task.coordinator) {
+      return false;
+    }
+    const delayMs = retryDelayMs(retry, task.attempt);
+    deps.reporter.events.emit('retry', {
+      jobName: task.jobName,
+      fireId: task.fireId,
+      executionId: outcome.executionId,
+      attempt: task.attempt,
+      delayMs,
+      error: new Error(outcome.error?.message ?? 'failed'),
+    });
+    task.attempt += 1;
+    task.seq = 0;
+    this.waitingRetry.add(task);
+    task.retryTimer = deps.clock.setTimer(deps.clock.now() + delayMs, () => {
+      task.retryTimer = undefined;
+      if (!this.waitingRetry.delete(task)) return;
+      deps.resubmit(task);
+    });
+    return true;
+  }
+
   /**
    * A run fenced off by a lost lease: the node that takes its record over counts it abandoned
    * (and closes its snapshot), so this node counts it only when no one can — the record is gone
@@ -332,11 +384,25 @@ export class FireExecutor {
     if (!elsewhere) this.deps.reporter.metric({ type: 'execution', outcome, kind: task.kind });
   }
 
-  /** Ends a fire: releases its leases, writes the record's final status, tells the scheduler. */
-  private async finish(task: FireTask, outcome: ExecutionOutcome | undefined, error?: Error): Promise<void> {
+  /**
+   * Ends a fire: releases its leases, writes the record's final status, tells the scheduler.
+   * A promise when it waits (for the record's write, or an abandoned run's count), else undefined.
+   */
+  private finish(task: FireTask, outcome: ExecutionOutcome | undefined, error?: Error): Promise<void> | undefined {
+    this.deps.leaseKeeper.release(task);
+    if (task.fenced && outcome?.status === 'abandoned') {
+      return this.countAbandoned(task, outcome).then(() => this.closeRecord(task, outcome, error));
+    }
+    return this.closeRecord(task, outcome, error);
+  }
+
+  /** Releases a fire's overlap lease and writes its record's end, then settles it. */
+  private closeRecord(
+    task: FireTask,
+    outcome: ExecutionOutcome | undefined,
+    error: Error | undefined,
+  ): Promise<void> | undefined {
     const { deps } = this;
-    deps.leaseKeeper.release(task);
-    if (task.fenced && outcome?.status === 'abandoned') await this.countAbandoned(task, outcome);
     if (task.overlapLease) {
       const lease = task.overlapLease;
       deps.leaseKeeper.release(lease);
@@ -350,12 +416,27 @@ export class FireExecutor {
         .releaseFire(task.lease)
         .catch((e: unknown) => deps.reporter.error('releaseFire', toError(task.jobName, e)));
     } else if (!task.fenced && task.started && outcome) {
+      let write: Promise<boolean>;
       try {
-        await deps.lockManager.finishFire(task.lease, outcome.status, { retentionMs: deps.retentionOf(task) });
+        write = deps.lockManager.finishFire(task.lease, outcome.status, { retentionMs: deps.retentionOf(task) });
       } catch (e) {
-        deps.reporter.error('finishFire', toError(task.jobName, e), task.jobName);
+        write = Promise.reject(e);
       }
+      return write.then(
+        () => this.settle(task, outcome, error, false),
+        (e: unknown) => {
+          deps.reporter.error('finishFire', toError(task.jobName, e), task.jobName);
+          this.settle(task, outcome, error, false);
+        },
+      );
     }
+    this.settle(task, outcome, error, handedOver);
+    return undefined;
+  }
+
+  /** The fire's end, its record written: its breaker, its callers, the scheduler. */
+  private settle(task: FireTask, outcome: ExecutionOutcome | undefined, error: Error | undefined, handedOver: boolean): void {
+    const { deps } = this;
     const breaker = task.entry.breaker;
     // A shard's end is not the fire's: its parent's outcome counts for the breaker.
     if (breaker && outcome && task.shardOf === undefined) {
@@ -382,6 +463,9 @@ export class FireExecutor {
     };
   }
 }
+
+/** Awaited for one turn: resolved once, so awaiting it makes no promise. */
+const settled = Promise.resolve();
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
