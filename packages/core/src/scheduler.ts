@@ -59,7 +59,7 @@ import { Dispatcher } from './engine/dispatcher.js';
 import { HeldFires, type HeldFire } from './engine/held-fires.js';
 import { FireExecutor } from './engine/fire-executor.js';
 import { JobEntry, type FireTask } from './engine/job-entry.js';
-import { LeaseKeeper } from './engine/lease-keeper.js';
+import { LeaseKeeper, type LeaseHolder } from './engine/lease-keeper.js';
 import { Membership } from './engine/membership.js';
 import { TakeoverSweep } from './engine/takeover-sweep.js';
 import { instantsBetween } from './engine/missed.js';
@@ -1580,11 +1580,10 @@ export class Scheduler {
         return;
       }
       task.overlapLease = lease;
-      this.leaseKeeper.keep(
-        lease,
-        () => lease.renew(),
-        () => this.logger.warn('overlap lease lost', { jobName: entry.name }),
-      );
+      this.leaseKeeper.keep(lease, {
+        renew: (held) => held.renew(),
+        lost: () => this.logger.warn('overlap lease lost', { jobName: entry.name }),
+      });
     } catch (error) {
       // Without the overlap lease the fire may not run: give its claim back for a later sweep.
       this.reporter.error('acquireLease', toError(entry.name, error), entry.name);
@@ -1627,15 +1626,16 @@ export class Scheduler {
 
   /** Renews the fire's record while this node holds it; a lost lease fences the run. */
   private keepFireLease(task: FireTask): void {
-    this.leaseKeeper.keep(
-      task,
-      () => this.schedulerCache.lockManager.renewFire(task.lease, { leaseTtlMs: this.tuning.leaseTtlMs }),
-      () => {
-        this.logger.warn('fire lease lost: another node may take the fire over', { jobName: task.jobName, fireId: task.fireId });
-        this.executor.fence(task, new LeaseLostError(task.jobName, task.fireId));
-      },
-    );
+    this.leaseKeeper.keep(task, this.fireLeases);
   }
+
+  private readonly fireLeases: LeaseHolder<FireTask> = {
+    renew: (task) => this.schedulerCache.lockManager.renewFire(task.lease, { leaseTtlMs: this.tuning.leaseTtlMs }),
+    lost: (task) => {
+      this.logger.warn('fire lease lost: another node may take the fire over', { jobName: task.jobName, fireId: task.fireId });
+      this.executor.fence(task, new LeaseLostError(task.jobName, task.fireId));
+    },
+  };
 
   /**
    * A fire of a `shardingEnabled` job: its parent execution runs the shard

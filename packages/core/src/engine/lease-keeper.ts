@@ -1,9 +1,13 @@
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 
-interface Kept {
-  renew: () => Promise<boolean>;
-  onLost: () => void;
+/**
+ * What renews a kind of lease and hears of one lost, for every key it is given: one
+ * holder serves every fire (a burst of thousands keeps no closures a fire).
+ */
+export interface LeaseHolder<K extends object> {
+  renew(key: K): Promise<boolean>;
+  lost(key: K): void;
 }
 
 /**
@@ -13,7 +17,7 @@ interface Kept {
  * that fails (store down) is retried on the next round.
  */
 export class LeaseKeeper {
-  private readonly kept = new Map<object, Kept>();
+  private readonly kept = new Map<object, LeaseHolder<object>>();
   private timer: TimerHandle | undefined;
 
   constructor(
@@ -24,8 +28,8 @@ export class LeaseKeeper {
     private readonly onLeaseError: (reason: 'renew-failed' | 'lost') => void = () => undefined,
   ) {}
 
-  keep(key: object, renew: () => Promise<boolean>, onLost: () => void): void {
-    this.kept.set(key, { renew, onLost });
+  keep<K extends object>(key: K, holder: LeaseHolder<K>): void {
+    this.kept.set(key, holder);
     if (!this.timer) this.arm();
   }
 
@@ -53,12 +57,12 @@ export class LeaseKeeper {
   private async round(): Promise<void> {
     const entries = [...this.kept.entries()];
     await Promise.all(
-      entries.map(async ([key, kept]) => {
+      entries.map(async ([key, holder]) => {
         try {
-          if (!(await kept.renew()) && this.kept.get(key) === kept) {
+          if (!(await holder.renew(key)) && this.kept.get(key) === holder) {
             this.kept.delete(key);
             this.onLeaseError('lost');
-            kept.onLost();
+            holder.lost(key);
           }
         } catch (error) {
           this.onLeaseError('renew-failed');
