@@ -91,6 +91,7 @@ export type {
   ClaimDueResult,
   Lease,
   LeaseOptions,
+  FireWriteDone,
 } from './ports/lock-manager.js';
 export { cronFireId, fencingToken, FENCING_COUNTER_BITS } from './ports/lock-manager.js';
 export type { StateStore, FireRecord, FireState, CatchupList } from './ports/state-store.js';

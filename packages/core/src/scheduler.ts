@@ -267,12 +267,13 @@ export class Scheduler {
       retentionOf: (task) => this.recordRetentionOf(task),
       isStopping: () => this.stateValue === 'stopping' || this.stateValue === 'stopped',
       resubmit: (task) => this.dispatcher.submit(task),
+      releaseSlot: () => this.dispatcher.release(),
       onFireDone: (task, outcome) => this.onFireDone(task, outcome),
       abandonCountedByTaker: (task) => this.abandonCountedByTaker(task),
     });
     this.dispatcher = new Dispatcher<FireTask>(
       t.maxConcurrency,
-      // runAttempt never rejects (it reports what went wrong itself).
+      // runAttempt never throws (it reports what went wrong itself) and releases the slot once.
       (task) => this.executor.runAttempt(task),
       () => this.onSlotFree(),
     );
@@ -1660,7 +1661,7 @@ export class Scheduler {
         ctx,
       );
     };
-    const run = this.executor.runAttempt(task).finally(() => this.shardedFires.delete(run));
+    const run = this.executor.runParent(task).finally(() => this.shardedFires.delete(run));
     this.shardedFires.add(run);
   }
 

@@ -6,6 +6,7 @@ import type {
   ClaimedFire,
   FireClaimRequest,
   FireLease,
+  FireWriteDone,
   Lease,
   LeaseOptions,
   LockManager,
@@ -159,6 +160,29 @@ export class RedisLockManager implements LockManager {
 
   finishFire(lease: FireLease, status: FinalStatus, options: { retentionMs: number }): Promise<boolean> {
     return this.update('finish', lease, options.retentionMs, status);
+  }
+
+  startFireThen<R>(lease: FireLease, ref: R, done: FireWriteDone<R>): void {
+    this.batcher.updateThen(this.keys.forJob(lease.jobName), 'start', lease.fireId, lease.token, 0, '', ref, done);
+  }
+
+  finishFireThen<R>(
+    lease: FireLease,
+    status: FinalStatus,
+    options: { retentionMs: number },
+    ref: R,
+    done: FireWriteDone<R>,
+  ): void {
+    this.batcher.updateThen(
+      this.keys.forJob(lease.jobName),
+      'finish',
+      lease.fireId,
+      lease.token,
+      options.retentionMs,
+      status,
+      ref,
+      done,
+    );
   }
 
   async releaseFire(lease: FireLease): Promise<void> {

@@ -1,3 +1,4 @@
+import type { FireWriteDone } from '@sched/core';
 import type { RedisConnection } from '@sched/redis';
 import type { BucketKeys } from './keys.js';
 import { groupBy, keyPerRun } from './group-by.js';
@@ -16,8 +17,12 @@ interface Pending {
   instant: string;
   ms: number;
   status: string;
-  resolve: (changed: boolean) => void;
-  reject: (error: unknown) => void;
+  /** The promise form's (`update`)... */
+  resolve: ((changed: boolean) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+  /** ...or the callback form's (`updateThen`). */
+  ref: unknown;
+  done: FireWriteDone<unknown> | undefined;
 }
 
 /** One entry of an update group on the wire: a fire, or a run of fires with consecutive tokens. */
@@ -44,24 +49,36 @@ export class UpdateBatcher {
 
   /** `token` is the lease's `node:fencing`; the record's owner is `node SEP fencing`. */
   update(keys: BucketKeys, op: string, fireId: string, token: string, ms: number, status: string): Promise<boolean> {
-    // The token is read once here, for the owner sent and the place in a run (see entriesOf).
-    const at = token.lastIndexOf(':');
-    const node = at < 0 ? undefined : token.slice(0, at);
-    const fencingText = at < 0 ? '' : token.slice(at + 1);
-    const fencing = at < 0 ? Number.NaN : Number(fencingText);
-    const owner = at < 0 ? token : `${node as string}${SEP}${fencingText}`;
     return new Promise<boolean>((resolve, reject) => {
-      let list = this.pending.get(keys);
-      if (!list) this.pending.set(keys, (list = []));
-      list.push({ op, fireId, owner, node, fencing, instant: '', ms, status, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.enqueue(keys, pendingOf(op, fireId, token, ms, status, resolve, reject, undefined, undefined));
     });
   }
 
-  private flush(): void {
+  /** `update` telling `done(ref, …)` once it landed, with no promise made. */
+  updateThen<R>(
+    keys: BucketKeys,
+    op: string,
+    fireId: string,
+    token: string,
+    ms: number,
+    status: string,
+    ref: R,
+    done: FireWriteDone<R>,
+  ): void {
+    this.enqueue(keys, pendingOf(op, fireId, token, ms, status, undefined, undefined, ref, done as FireWriteDone<unknown>));
+  }
+
+  private enqueue(keys: BucketKeys, pending: Pending): void {
+    let list = this.pending.get(keys);
+    if (!list) this.pending.set(keys, (list = []));
+    list.push(pending);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
     this.scheduled = false;
     const batches = [...this.pending];
     this.pending.clear();
@@ -82,13 +99,59 @@ export class UpdateBatcher {
       this.connection.run('updateFires', scripts.updateFires, [keys.fires, keys.live, keys.done, keys.batches], args).then(
         (out) => {
           const results = String(out);
-          list.forEach((p, i) => p.resolve(results.charCodeAt(i) === 49));
+          for (let i = 0; i < list.length; i++) answer(list[i] as Pending, results.charCodeAt(i) === 49);
         },
         (error: unknown) => {
-          for (const p of list) p.reject(error);
+          for (const p of list) fail(p, error);
         },
       );
     }
+  };
+}
+
+function pendingOf(
+  op: string,
+  fireId: string,
+  token: string,
+  ms: number,
+  status: string,
+  resolve: Pending['resolve'],
+  reject: Pending['reject'],
+  ref: unknown,
+  done: Pending['done'],
+): Pending {
+  // The token is read once here, for the owner sent and the place in a run (see entriesOf).
+  const at = token.lastIndexOf(':');
+  const node = at < 0 ? undefined : token.slice(0, at);
+  const fencingText = at < 0 ? '' : token.slice(at + 1);
+  const fencing = at < 0 ? Number.NaN : Number(fencingText);
+  const owner = at < 0 ? token : `${node as string}${SEP}${fencingText}`;
+  return { op, fireId, owner, node, fencing, instant: '', ms, status, resolve, reject, ref, done };
+}
+
+/** One update's answer to its caller. */
+function answer(p: Pending, changed: boolean): void {
+  if (p.done) tell(p, changed, undefined);
+  else p.resolve?.(changed);
+}
+
+/** One update's failure (its batch's call failed) to its caller. */
+function fail(p: Pending, error: unknown): void {
+  if (p.done) tell(p, false, error ?? new Error('sched: fire record update failed'));
+  else p.reject?.(error);
+}
+
+/**
+ * A callback that throws is its caller's bug, not the batch's: the rest of the batch is still
+ * answered, and the error surfaces as uncaught (as a throwing `then` handler's would).
+ */
+function tell(p: Pending, changed: boolean, error: unknown): void {
+  try {
+    (p.done as FireWriteDone<unknown>)(p.ref, changed, error);
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown;
+    });
   }
 }
 

@@ -405,6 +405,71 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
         expect(await fields()).toBe(0);
       });
 
+      it('answers the callback forms (startFireThen, finishFireThen) as the promise forms, in the same call, with what was given', async () => {
+        const { conn, locks, store, fields } = await setup();
+        const calls = watchUpdates(conn);
+        const won = await claim(locks, ['c1', 'c2', 'c3', 'c4'], Date.now() + 60_000);
+        const told: Array<[string, boolean, unknown]> = [];
+        const done = (ref: string, changed: boolean, error: unknown) => told.push([ref, changed, error]);
+        // Two by callback, two by promise, and a forged token by callback: one turn, one call, one run.
+        locks.startFireThen(won[0]!, 'first', done);
+        const promised = Promise.all([locks.startFire(won[1]!), locks.startFire(won[2]!)]);
+        locks.startFireThen(won[3]!, 'fourth', done);
+        locks.startFireThen({ ...won[3]!, token: `a:${won[3]!.fencingToken + 1}` }, 'forged', done);
+        expect(told).toEqual([]); // never before the call returned
+        expect(await promised).toEqual([true, true]);
+        expect(told).toEqual([
+          ['first', true, undefined],
+          ['fourth', true, undefined],
+          ['forged', false, undefined],
+        ]);
+        expect(calls).toHaveLength(1);
+        for (const w of won) expect(await store.getFireRecord(w.fireId)).toMatchObject({ state: 'running' });
+        told.length = 0;
+        await new Promise<void>((resolve) => {
+          let left = won.length;
+          for (const w of won) {
+            locks.finishFireThen(w, 'completed', { retentionMs: 0 }, w.jobName, (ref, changed, error) => {
+              done(ref, changed, error);
+              if (--left === 0) resolve();
+            });
+          }
+        });
+        expect(told).toEqual(won.map((w) => [w.jobName, true, undefined]));
+        expect(await fields()).toBe(0);
+      });
+
+      it('tells every callback of a batch whose call failed, with the error, as the promise forms reject', async () => {
+        const own = await RedisServer.start();
+        const ownClient = new Redis(own.url, { maxRetriesPerRequest: 0 });
+        ownClient.on('error', () => undefined); // refused reconnections once the server is gone
+        try {
+          await ownClient.ping();
+          const conn = new RedisConnection(ownClient, { keyPrefix: 'fail', commandTimeoutMs: 500 });
+          const locks = new RedisLockManager(conn);
+          const won = await claim(locks, ['f1', 'f2'], Date.now() + 60_000);
+          await own.kill();
+          const told = await new Promise<Array<[number, boolean, unknown]>>((resolve) => {
+            const out: Array<[number, boolean, unknown]> = [];
+            won.forEach((w, i) =>
+              locks.finishFireThen(w, 'completed', { retentionMs: 0 }, i, (ref, changed, error) => {
+                out.push([ref, changed, error]);
+                if (out.length === won.length) resolve(out);
+              }),
+            );
+          });
+          expect(told.map(([ref, changed]) => [ref, changed])).toEqual([
+            [0, false],
+            [1, false],
+          ]);
+          for (const [, , error] of told) expect(error).toBeInstanceOf(Error);
+          await expect(locks.startFire(won[0]!)).rejects.toBeInstanceOf(Error);
+        } finally {
+          ownClient.disconnect();
+          await own.dispose();
+        }
+      });
+
       it('goes fire by fire where a run is off: a fire taken over, forged ids, a run over two batches', async () => {
         const { conn, locks, store, fields } = await setup();
         const calls = watchUpdates(conn);

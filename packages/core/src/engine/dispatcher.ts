@@ -8,8 +8,10 @@ export interface Dispatchable extends HeapItem {
 
 /**
  * Runs at most `maxConcurrency` tasks at once; the rest wait in a priority
- * queue (higher priority first, FIFO within a priority). `run` must not
- * throw; it resolves when the task's slot is free again.
+ * queue (higher priority first, FIFO within a priority). `run` starts a task
+ * and must not throw; whoever runs it calls `release()` once when its slot is
+ * free again (a callback, not a promise a task: a burst of thousands of fires
+ * keeps nothing alive a fire for it).
  */
 export class Dispatcher<T extends Dispatchable> {
   private readonly queue = new IndexedHeap<T>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq));
@@ -19,7 +21,7 @@ export class Dispatcher<T extends Dispatchable> {
 
   constructor(
     private readonly maxConcurrency: number,
-    private readonly run: (task: T) => Promise<void>,
+    private readonly run: (task: T) => void,
     /** Called whenever a slot frees (after queued tasks took what they could). */
     private readonly onSlotFree: () => void = () => {},
   ) {}
@@ -87,15 +89,15 @@ export class Dispatcher<T extends Dispatchable> {
     }
   }
 
-  private start(task: T): void {
-    this.runningCount += 1;
-    // One handler for every task (no closure a task); `run` should not reject, but a slot frees either way.
-    void this.run(task).then(this.slotFreed, this.slotFreed);
-  }
-
-  private readonly slotFreed = (): void => {
+  /** A task started by `run` freed its slot. */
+  release(): void {
     this.runningCount -= 1;
     this.pump();
     this.onSlotFree();
-  };
+  }
+
+  private start(task: T): void {
+    this.runningCount += 1;
+    this.run(task);
+  }
 }

@@ -26,6 +26,8 @@ export interface FireExecutorDeps {
   isStopping: () => boolean;
   /** Puts a task back in the dispatcher queue (a retry). */
   resubmit: (task: FireTask) => void;
+  /** Frees the dispatcher slot of a task `runAttempt` was given (once a task). */
+  releaseSlot: () => void;
   /** Told once per fire, after its last attempt (or when the fire was given up). */
   onFireDone: (task: FireTask, outcome: ExecutionOutcome | undefined) => void;
   /**
@@ -141,7 +143,10 @@ export class FireExecutor {
     this.waitingRetry.clear();
     for (const task of tasks) {
       if (task.retryTimer) this.deps.clock.clearTimer(task.retryTimer);
-      await this.finish(task, task.lastOutcome);
+      await new Promise<void>((resolve) => {
+        task.whenClosed = resolve;
+        this.finish(task, task.lastOutcome);
+      });
     }
   }
 
@@ -152,62 +157,146 @@ export class FireExecutor {
   }
 
   /**
-   * Runs the next attempt of `task` (called by the dispatcher, one slot per call). Never
-   * rejects: a bug is reported. One async function an attempt, the rest plain calls (a burst
-   * of thousands of fires makes every promise and suspended frame a fire costs count).
+   * Runs the next attempt of `task` (called by the dispatcher, one slot per call; the slot is
+   * released once, when the fire has ended or waits to retry). Never throws: a bug is reported.
+   * No async function and no promise of its own: the steps go on from callbacks that carry the
+   * task (a burst of thousands of fires makes every promise and suspended frame a fire
+   * keeps alive count, in the young generation's copying above all).
    */
-  async runAttempt(task: FireTask): Promise<void> {
+  runAttempt(task: FireTask): void {
+    task.holdsSlot = true;
+    this.run(task);
+  }
+
+  /** Runs a sharded fire's parent, which takes no slot (its shards do): resolves when it has ended. */
+  runParent(task: FireTask): Promise<void> {
+    return new Promise<void>((resolve) => {
+      task.whenClosed = resolve;
+      this.run(task);
+    });
+  }
+
+  private run(task: FireTask): void {
+    try {
+      if (task.fenced) this.finish(task, task.lastOutcome);
+      else if (!task.started) this.sendStart(task);
+      else this.attempt(task);
+    } catch (e) {
+      this.bug(task, e);
+    }
+  }
+
+  /** Writes the record `running` (or takes the start sent at the instant), then runs the attempt. */
+  private sendStart(task: FireTask): void {
+    const request = task.startRequest;
+    task.startRequest = undefined;
+    const { lockManager } = this.deps;
+    try {
+      if (request)
+        request.then(
+          (started) => this.startWritten(task, started, undefined),
+          (e) => this.startWritten(task, false, e ?? rejected('startFire')),
+        );
+      else if (lockManager.startFireThen) lockManager.startFireThen(task.lease, task, this.startWritten);
+      else
+        lockManager.startFire(task.lease).then(
+          (started) => this.startWritten(task, started, undefined),
+          (e) => this.startWritten(task, false, e ?? rejected('startFire')),
+        );
+    } catch (error) {
+      this.startWritten(task, false, error ?? rejected('startFire'));
+    }
+  }
+
+  private readonly startWritten = (task: FireTask, started: boolean, error: unknown): void => {
     const { deps } = this;
     try {
-      if (task.fenced) {
-        await this.finish(task, task.lastOutcome);
+      if (error !== undefined) {
+        deps.reporter.error('startFire', toError(task.jobName, error), task.jobName);
+        // The start may still land after its timeout: a release sent after it (same connection, in
+        // order) gives the fire back as claimed, so another node runs it instead of finding it abandoned.
+        deps.lockManager.releaseFire(task.lease).catch(() => undefined);
+        this.finish(task, undefined, toError(task.jobName, error));
         return;
       }
-      if (!task.started) {
-        let started: boolean;
-        try {
-          const request = task.startRequest;
-          task.startRequest = undefined;
-          started = await (request ?? deps.lockManager.startFire(task.lease));
-        } catch (error) {
-          deps.reporter.error('startFire', toError(task.jobName, error), task.jobName);
-          // The start may still land after its timeout: a release sent after it (same connection, in
-          // order) gives the fire back as claimed, so another node runs it instead of finding it abandoned.
-          deps.lockManager.releaseFire(task.lease).catch(() => undefined);
-          await this.finish(task, undefined, error as Error);
-          return;
-        }
-        if (!started) {
-          // The claim lapsed while queued and another node took it: not ours to run or record.
-          task.fenced = true;
-          deps.reporter.skip(this.skipArgs(task), 'not-owner', false);
-          await this.finish(task, undefined);
-          return;
-        }
-        task.started = true;
+      if (!started) {
+        // The claim lapsed while queued and another node took it: not ours to run or record.
+        task.fenced = true;
+        deps.reporter.skip(this.skipArgs(task), 'not-owner', false);
+        this.finish(task, undefined);
+        return;
       }
-      const execution = this.begin(task);
-      if (execution.work) {
-        try {
-          const value = await execution.race(execution.work);
-          if (task.coordinator) execution.shards = value as ShardResult[];
-        } catch (thrown) {
-          execution.error = toError(task.jobName, thrown);
-        }
-      } else {
-        // A synchronous job has ended already; one turn all the same: the fires started with it
-        // start before any of them is wrapped up.
-        await settled;
-        if (!execution.error && execution.reason) execution.error = execution.reason;
-      }
+      task.started = true;
+      this.attempt(task);
+    } catch (e) {
+      this.bug(task, e);
+    }
+  };
+
+  /** Starts the job; its end is wrapped up when its promise settles, or (a synchronous job) one turn later. */
+  private attempt(task: FireTask): void {
+    const execution = this.begin(task);
+    if (execution.work) {
+      execution.race(execution.work).then(
+        (value) => this.workSettled(execution, value, undefined),
+        (thrown: unknown) => this.workSettled(execution, undefined, toError(task.jobName, thrown)),
+      );
+      return;
+    }
+    // A synchronous job has ended already; one turn all the same (one microtask for all of
+    // them): the fires started with it start before any of them is wrapped up.
+    this.endedSync.push(execution);
+    if (this.endedSync.length === 1) queueMicrotask(this.wrapUpSync);
+  }
+
+  private endedSync: Execution[] = [];
+
+  private readonly wrapUpSync = (): void => {
+    const ended = this.endedSync;
+    this.endedSync = [];
+    for (const execution of ended) {
+      if (!execution.error && execution.reason) execution.error = execution.reason;
+      this.wrapUp(execution);
+    }
+  };
+
+  private workSettled(execution: Execution, value: unknown, error: Error | undefined): void {
+    if (error) execution.error = error;
+    else if (execution.task.coordinator) execution.shards = value as ShardResult[];
+    this.wrapUp(execution);
+  }
+
+  /** The attempt's end: recorded, then a retry later or the fire's end. */
+  private wrapUp(execution: Execution): void {
+    const task = execution.task;
+    try {
       const outcome = this.end(execution);
       task.lastOutcome = outcome;
-      if (this.retryLater(task, outcome)) return;
-      const ending = this.finish(task, outcome);
-      if (ending) await ending;
+      if (this.retryLater(task, outcome)) this.releaseSlot(task);
+      else this.finish(task, outcome);
     } catch (e) {
-      deps.reporter.error('run', toError(task.jobName, e), task.jobName);
+      this.bug(task, e);
     }
+  }
+
+  /** A bug on a fire's way (never an error of its job's): reported, its slot freed, a stop not held up. */
+  private bug(task: FireTask, e: unknown): void {
+    this.deps.reporter.error('run', toError(task.jobName, e), task.jobName);
+    this.closed(task);
+  }
+
+  private releaseSlot(task: FireTask): void {
+    if (!task.holdsSlot) return;
+    task.holdsSlot = false;
+    this.deps.releaseSlot();
+  }
+
+  /** The fire has ended: its slot frees, and a stop waiting for it goes on. */
+  private closed(task: FireTask): void {
+    this.releaseSlot(task);
+    const whenClosed = task.whenClosed;
+    task.whenClosed = undefined;
+    whenClosed?.();
   }
 
   /** Starts an attempt: its record, start metric and event, its timeout, then the job itself. */
@@ -384,24 +473,21 @@ export class FireExecutor {
     if (!elsewhere) this.deps.reporter.metric({ type: 'execution', outcome, kind: task.kind });
   }
 
-  /**
-   * Ends a fire: releases its leases, writes the record's final status, tells the scheduler.
-   * A promise when it waits (for the record's write, or an abandoned run's count), else undefined.
-   */
-  private finish(task: FireTask, outcome: ExecutionOutcome | undefined, error?: Error): Promise<void> | undefined {
+  /** Ends a fire: releases its leases, writes the record's final status, tells the scheduler, then `closed`. */
+  private finish(task: FireTask, outcome: ExecutionOutcome | undefined, error?: Error): void {
     this.deps.leaseKeeper.release(task);
     if (task.fenced && outcome?.status === 'abandoned') {
-      return this.countAbandoned(task, outcome).then(() => this.closeRecord(task, outcome, error));
+      this.countAbandoned(task, outcome).then(
+        () => this.closeRecord(task, outcome, error),
+        (e: unknown) => this.bug(task, e),
+      );
+      return;
     }
-    return this.closeRecord(task, outcome, error);
+    this.closeRecord(task, outcome, error);
   }
 
   /** Releases a fire's overlap lease and writes its record's end, then settles it. */
-  private closeRecord(
-    task: FireTask,
-    outcome: ExecutionOutcome | undefined,
-    error: Error | undefined,
-  ): Promise<void> | undefined {
+  private closeRecord(task: FireTask, outcome: ExecutionOutcome | undefined, error: Error | undefined): void {
     const { deps } = this;
     if (task.overlapLease) {
       const lease = task.overlapLease;
@@ -416,23 +502,35 @@ export class FireExecutor {
         .releaseFire(task.lease)
         .catch((e: unknown) => deps.reporter.error('releaseFire', toError(task.jobName, e)));
     } else if (!task.fenced && task.started && outcome) {
-      let write: Promise<boolean>;
+      // The write's answer settles the fire (finishWritten reads the outcome off the task).
+      task.lastOutcome = outcome;
+      const { lockManager } = deps;
+      const options = { retentionMs: deps.retentionOf(task) };
       try {
-        write = deps.lockManager.finishFire(task.lease, outcome.status, { retentionMs: deps.retentionOf(task) });
+        if (lockManager.finishFireThen) lockManager.finishFireThen(task.lease, outcome.status, options, task, this.finishWritten);
+        else
+          lockManager.finishFire(task.lease, outcome.status, options).then(
+            (changed) => this.finishWritten(task, changed, undefined),
+            (e: unknown) => this.finishWritten(task, false, e ?? rejected('finishFire')),
+          );
       } catch (e) {
-        write = Promise.reject(e);
+        this.finishWritten(task, false, e ?? rejected('finishFire'));
       }
-      return write.then(
-        () => this.settle(task, outcome, error, false),
-        (e: unknown) => {
-          deps.reporter.error('finishFire', toError(task.jobName, e), task.jobName);
-          this.settle(task, outcome, error, false);
-        },
-      );
+      return;
     }
     this.settle(task, outcome, error, handedOver);
-    return undefined;
+    this.closed(task);
   }
+
+  private readonly finishWritten = (task: FireTask, _changed: boolean, error: unknown): void => {
+    try {
+      if (error !== undefined) this.deps.reporter.error('finishFire', toError(task.jobName, error), task.jobName);
+      this.settle(task, task.lastOutcome, undefined, false);
+      this.closed(task);
+    } catch (e) {
+      this.bug(task, e);
+    }
+  };
 
   /** The fire's end, its record written: its breaker, its callers, the scheduler. */
   private settle(task: FireTask, outcome: ExecutionOutcome | undefined, error: Error | undefined, handedOver: boolean): void {
@@ -464,8 +562,10 @@ export class FireExecutor {
   }
 }
 
-/** Awaited for one turn: resolved once, so awaiting it makes no promise. */
-const settled = Promise.resolve();
+/** What a write's promise rejected with when it rejected with nothing. */
+function rejected(operation: string): Error {
+  return new Error(`sched: ${operation} failed without an error`);
+}
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';

@@ -98,6 +98,10 @@ export interface FireTask {
   markGuarded?: boolean;
   lastOutcome?: ExecutionOutcome | undefined;
   retryTimer?: TimerHandle | undefined;
+  /** It holds one of the dispatcher's slots (from its attempt's start until it ends or waits to retry). */
+  holdsSlot?: boolean;
+  /** Told once the fire has ended (its record's last write landed): a stop waiting for it. */
+  whenClosed?: (() => void) | undefined;
   /** Callers waiting for the fire's outcome (`trigger`, `execute`). */
   settle?: ((outcome: ExecutionOutcome) => void) | undefined;
   reject?: ((error: Error) => void) | undefined;

@@ -59,9 +59,27 @@ export interface LockManager {
    * (`StateStore.listExpiredFires`) may claim it by id.
    */
   releaseFire(lease: FireLease): Promise<void>;
+  /**
+   * Optional, for bursts: `startFire` that tells `done` (with `ref`, given back as is)
+   * instead of returning a promise, so the thousands of fires a node has in flight hold
+   * no promise each. Same semantics, order and answers; `done` is called exactly once,
+   * never before the call returned.
+   */
+  startFireThen?<R>(lease: FireLease, ref: R, done: FireWriteDone<R>): void;
+  /** Optional, for bursts: `finishFire` telling `done`, as `startFireThen`. */
+  finishFireThen?<R>(
+    lease: FireLease,
+    status: FinalStatus,
+    options: { retentionMs: number },
+    ref: R,
+    done: FireWriteDone<R>,
+  ): void;
   /** A named, token-owned lease (e.g. overlap prevention); `null` when someone else holds it. */
   acquireLease(key: string, options: LeaseOptions): Promise<Lease | null>;
 }
+
+/** A fire record's write landed (`changed`: the promise form's answer) or failed (`error`: what it would reject with). */
+export type FireWriteDone<R> = (ref: R, changed: boolean, error: unknown) => void;
 
 export interface DueFire {
   jobName: string;
