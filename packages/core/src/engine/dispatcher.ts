@@ -18,6 +18,9 @@ export class Dispatcher<T extends Dispatchable> {
   private runningCount = 0;
   private seq = 0;
   private paused = false;
+  /** In `pump`'s loop: a slot freed meanwhile (a task that ended at once) is taken by the loop. */
+  private pumping = false;
+  private freed = false;
 
   constructor(
     private readonly maxConcurrency: number,
@@ -82,18 +85,31 @@ export class Dispatcher<T extends Dispatchable> {
   }
 
   private pump(): void {
-    while (!this.paused && this.runningCount < this.maxConcurrency) {
-      const task = this.queue.pop();
-      if (task === undefined) break;
-      this.start(task);
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.paused && this.runningCount < this.maxConcurrency) {
+        const task = this.queue.pop();
+        if (task === undefined) break;
+        this.start(task);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.freed) {
+      this.freed = false;
+      this.onSlotFree();
     }
   }
 
-  /** A task started by `run` freed its slot. */
+  /**
+   * A task started by `run` freed its slot. Its successor starts in a loop, not a call deeper:
+   * a queue of fires that each end as they start (leases lost) must not grow the stack.
+   */
   release(): void {
     this.runningCount -= 1;
+    this.freed = true;
     this.pump();
-    this.onSlotFree();
   }
 
   private start(task: T): void {

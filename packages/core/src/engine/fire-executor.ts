@@ -477,10 +477,9 @@ export class FireExecutor {
   private finish(task: FireTask, outcome: ExecutionOutcome | undefined, error?: Error): void {
     this.deps.leaseKeeper.release(task);
     if (task.fenced && outcome?.status === 'abandoned') {
-      this.countAbandoned(task, outcome).then(
-        () => this.closeRecord(task, outcome, error),
-        (e: unknown) => this.bug(task, e),
-      );
+      this.countAbandoned(task, outcome)
+        .then(() => this.closeRecord(task, outcome, error))
+        .catch((e: unknown) => this.bug(task, e));
       return;
     }
     this.closeRecord(task, outcome, error);
