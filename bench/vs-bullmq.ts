@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RedisServer, stopProcess } from '@sched/testkit';
+import { RedisServer, stopProcess, waitForOutput } from '@sched/testkit';
 import { claimFloors } from './lib/claim-floor.js';
 import { timerFloor } from './lib/floor.js';
 import {
@@ -152,8 +152,16 @@ async function startSystem(server: RedisServer, admin: Redis, system: System, jo
     await Promise.all(children.map((c) => stopProcess(c, 'SIGTERM', 30_000)));
     await queue?.close();
   };
-  // Each process notes the commands its clients sent so far (a window's start and end).
-  const mark = () => children.forEach((c) => c.kill('SIGUSR2'));
+  // Each process notes the commands its clients sent so far (a window's start and end), and says so.
+  let marks = 0;
+  const mark = async () => {
+    marks += 1;
+    const noted = children.map((c, i) =>
+      waitForOutput(c, new RegExp(`^mark ${marks}$`, 'm'), 10_000, `${tag} process ${i + 1}'s mark ${marks}`),
+    );
+    for (const c of children) c.kill('SIGUSR2');
+    await Promise.all(noted);
+  };
   const results = () => outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as ProcessResult);
   return { results, stop, mark };
 }
@@ -174,10 +182,10 @@ async function idleCost(server: RedisServer, admin: Redis, system: System, repea
   const running = await startSystem(server, admin, system, 100, '0 0 0 1 1 *', tag);
   await new Promise((r) => setTimeout(r, WARMUP_MS));
   await admin.config('RESETSTAT');
-  running.mark();
+  await running.mark();
   const t0 = Date.now();
   const perSecond = await idleCpuPerSecond(admin, IDLE_SECONDS * 1000);
-  running.mark();
+  await running.mark();
   const s = (Date.now() - t0) / 1000;
   const stats = await redisCommandStats(admin);
   await running.stop();
@@ -197,12 +205,12 @@ async function cell(
   const running = await startSystem(server, admin, system, jobs, '* * * * * *', tag);
   await new Promise((r) => setTimeout(r, WARMUP_MS)); // warm-up excluded
   await admin.config('RESETSTAT');
-  running.mark();
+  await running.mark();
   const before = await redisCpuUsec(admin);
   const t0 = Date.now();
   const from = Math.ceil(t0 / 1000) * 1000 + 1000;
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  running.mark();
+  await running.mark();
   const stats = await redisCommandStats(admin);
   const after = await redisCpuUsec(admin);
   const t1 = Date.now();

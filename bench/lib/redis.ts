@@ -29,7 +29,7 @@ export type CommandCounts = Record<string, number>;
  * process's share of the client round trips, in all and by name. On each
  * SIGUSR2 it notes the counts by name so far (`marks`): the orchestrator
  * signals at a measuring window's start and end, so the commands a window's
- * clients sent are the difference of two marks.
+ * clients sent are the difference of two marks. Each mark prints `mark <n>`.
  */
 export function countClientCommands(): { total: () => number; marks: CommandCounts[] } {
   let commands = 0;
@@ -42,7 +42,11 @@ export function countClientCommands(): { total: () => number; marks: CommandCoun
     byName[name] = (byName[name] ?? 0) + 1;
     return send.apply(this, a);
   };
-  process.on('SIGUSR2', () => marks.push({ ...byName }));
+  process.on('SIGUSR2', () => {
+    marks.push({ ...byName });
+    // The orchestrator waits for this before it goes on (a stop right after a mark must not overtake it).
+    console.log(`mark ${marks.length}`);
+  });
   return { total: () => commands, marks };
 }
 
