@@ -25,7 +25,7 @@ export class Dispatcher<T extends Dispatchable> {
   constructor(
     private readonly maxConcurrency: number,
     private readonly run: (task: T) => void,
-    /** Called whenever a slot frees (after queued tasks took what they could). */
+    /** Called after slots freed and queued tasks took what they could (once for a drain in one loop). */
     private readonly onSlotFree: () => void = () => {},
   ) {}
 

@@ -3,7 +3,7 @@ import type { JobContext } from '../job.js';
 import type { ExecutionOutcome, ExecutionSnapshot, FinalStatus, ShardItemCounts, ShardResult } from '../model.js';
 import { isShardingJob } from '../job.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
-import type { LockManager } from '../ports/lock-manager.js';
+import type { FireWriteDone, LockManager } from '../ports/lock-manager.js';
 import type { Logger } from '../ports/logger.js';
 import { childLogger } from '../ports/logger.js';
 import { ExecutionContext } from './execution-context.js';
@@ -192,17 +192,9 @@ export class FireExecutor {
     task.startRequest = undefined;
     const { lockManager } = this.deps;
     try {
-      if (request)
-        request.then(
-          (started) => this.startWritten(task, started, undefined),
-          (e) => this.startWritten(task, false, e ?? rejected('startFire')),
-        );
+      if (request) whenWritten(request, task, this.startWritten, 'startFire');
       else if (lockManager.startFireThen) lockManager.startFireThen(task.lease, task, this.startWritten);
-      else
-        lockManager.startFire(task.lease).then(
-          (started) => this.startWritten(task, started, undefined),
-          (e) => this.startWritten(task, false, e ?? rejected('startFire')),
-        );
+      else whenWritten(lockManager.startFire(task.lease), task, this.startWritten, 'startFire');
     } catch (error) {
       this.startWritten(task, false, error ?? rejected('startFire'));
     }
@@ -507,11 +499,7 @@ export class FireExecutor {
       const options = { retentionMs: deps.retentionOf(task) };
       try {
         if (lockManager.finishFireThen) lockManager.finishFireThen(task.lease, outcome.status, options, task, this.finishWritten);
-        else
-          lockManager.finishFire(task.lease, outcome.status, options).then(
-            (changed) => this.finishWritten(task, changed, undefined),
-            (e: unknown) => this.finishWritten(task, false, e ?? rejected('finishFire')),
-          );
+        else whenWritten(lockManager.finishFire(task.lease, outcome.status, options), task, this.finishWritten, 'finishFire');
       } catch (e) {
         this.finishWritten(task, false, e ?? rejected('finishFire'));
       }
@@ -559,6 +547,14 @@ export class FireExecutor {
       executionId: newExecutionId(),
     };
   }
+}
+
+/** A write's promise (an adapter without the callback forms, a start sent at the instant), answered as they answer. */
+function whenWritten(write: Promise<boolean>, task: FireTask, done: FireWriteDone<FireTask>, operation: string): void {
+  write.then(
+    (changed) => done(task, changed, undefined),
+    (e: unknown) => done(task, false, e ?? rejected(operation)),
+  );
 }
 
 /** What a write's promise rejected with when it rejected with nothing. */
