@@ -1686,11 +1686,24 @@ export class Scheduler {
   }
 
   private onFireDone(task: FireTask, outcome: ExecutionOutcome | undefined): void {
-    this.reporter.metric({ type: 'gauge', running: this.executor.runningCount, queued: this.dispatcher.queued });
+    if (!this.gaugeDue) {
+      this.gaugeDue = true;
+      queueMicrotask(this.reportGauge);
+    }
     // A shard's end is not its fire's: the parent's outcome tells the dependents.
     if (outcome && task.shardOf === undefined) this.tellDependents(task, outcome);
     this.wakeIfIdle();
   }
+
+  /**
+   * The load gauge once a turn, after the fires that ended in it (one event a fire was one
+   * object and a call into every sink, thousands a burst, for a value read once).
+   */
+  private gaugeDue = false;
+  private readonly reportGauge = (): void => {
+    this.gaugeDue = false;
+    this.reporter.metric({ type: 'gauge', running: this.executor.runningCount, queued: this.dispatcher.queued });
+  };
 
   private tellDependents(task: FireTask, outcome: ExecutionOutcome): void {
     let pending: Promise<void> | void;

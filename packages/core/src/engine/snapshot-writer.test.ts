@@ -100,4 +100,36 @@ describe('SnapshotWriter', () => {
     const kept = (await inner.list({ limit: 1_000 })).items.map((s) => s.executionId).sort();
     expect(kept).toEqual(Array.from({ length: 10 }, (_, i) => `e${15 + i}`).sort());
   });
+
+  it('writes through to a store in memory at once, and keeps the order once a write is queued', async () => {
+    const clock = new FakeClock(T0);
+    const repo = new MemorySnapshotRepository({ maxPerJob: 1_000 });
+    const errors: Error[] = [];
+    const writer = new SnapshotWriter(repo, { clock, logger: silentLogger, onError: (e) => errors.push(e) });
+    writer.record(snap(1));
+    writer.update('e1', { status: 'completed', durationMs: 5 });
+    // No queue and nothing to drain: the store has it before the call returns.
+    expect(writer.buffered).toBe(0);
+    expect(await repo.get('e1')).toMatchObject({ status: 'completed', durationMs: 5 });
+
+    // A synchronous write that throws (a bug of the store) is reported and queued; what follows
+    // queues behind it, so the record still comes before its update.
+    const recordNow = repo.recordNow as (s: ExecutionSnapshot) => void;
+    let broken = true;
+    (repo as { recordNow: unknown }).recordNow = (s: ExecutionSnapshot) => {
+      if (broken) throw new Error('store bug');
+      recordNow(s);
+    };
+    writer.record(snap(2));
+    broken = false;
+    writer.update('e2', { status: 'failed' });
+    expect(errors.map((e) => e.message)).toEqual(['store bug']);
+    expect(writer.buffered).toBe(1); // the update folded into the queued record
+    await writer.drain();
+    expect(await repo.get('e2')).toMatchObject({ status: 'failed' });
+    // The queue empty again: back to writing through.
+    writer.record(snap(3));
+    expect(writer.buffered).toBe(0);
+    expect(await repo.get('e3')).toMatchObject({ executionId: 'e3' });
+  });
 });

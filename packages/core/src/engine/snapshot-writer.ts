@@ -21,7 +21,9 @@ const MAX_RETRY_MS = 30_000;
  * current turn of the event loop; an execution that ends before its record
  * was written is written once, finished. While the store fails, writes stay
  * buffered (at most `maxBuffered`; the oldest beyond are dropped with a
- * counted warning) and are retried with backoff.
+ * counted warning) and are retried with backoff. A store in this process's
+ * memory (`recordNow` / `updateNow`, the default one) is written through at
+ * once while nothing waits in the queue.
  */
 export class SnapshotWriter {
   private queue: Op[] = [];
@@ -53,6 +55,14 @@ export class SnapshotWriter {
 
   /** Queues a new snapshot. The writer owns it from now on. */
   record(snapshot: ExecutionSnapshot): void {
+    if (this.writesThrough()) {
+      try {
+        this.repo.recordNow?.(snapshot);
+        return;
+      } catch (e) {
+        this.throughFailed(e);
+      }
+    }
     this.queue.push({ kind: 'record', snapshot });
     this.unwritten.set(snapshot.executionId, snapshot);
     this.trim();
@@ -64,6 +74,14 @@ export class SnapshotWriter {
     if (pending) {
       Object.assign(pending, patch);
       return;
+    }
+    if (this.writesThrough()) {
+      try {
+        this.repo.updateNow?.(executionId, patch);
+        return;
+      } catch (e) {
+        this.throughFailed(e);
+      }
     }
     this.queue.push({ kind: 'update', executionId, patch });
     this.trim();
@@ -78,6 +96,16 @@ export class SnapshotWriter {
   stop(): void {
     if (this.retryTimer) this.options.clock.clearTimer(this.retryTimer);
     this.retryTimer = undefined;
+  }
+
+  /** Whether a write may go to the store at once: it takes writes synchronously and none waits before it. */
+  private writesThrough(): boolean {
+    return this.repo.recordNow !== undefined && this.repo.updateNow !== undefined && this.queue.length === 0 && !this.flushing;
+  }
+
+  /** A synchronous write threw (a bug of the store): reported, and the write queued like any other. */
+  private throughFailed(e: unknown): void {
+    this.options.onError(e instanceof Error ? e : new Error(String(e)));
   }
 
   private schedule(): void {

@@ -39,4 +39,25 @@ describe('MemorySnapshotRepository (what is its own; the rest is in the shared c
 
   // Filters, pages, retention and statistics: the adapters' shared contract suite runs on this
   // repository too (packages/snapshots/test/contract.ts).
+
+  it('offers its synchronous writes unless a subclass overrides record or update', async () => {
+    const repo = new MemorySnapshotRepository();
+    repo.recordNow?.(snap(1, { status: 'running' }));
+    repo.updateNow?.('e0001', { status: 'completed' });
+    expect(await repo.get('e0001')).toMatchObject({ status: 'completed' });
+
+    const mirrored: string[] = [];
+    class Mirrored extends MemorySnapshotRepository {
+      override async record(s: ExecutionSnapshot): Promise<void> {
+        mirrored.push(s.executionId);
+        await super.record(s);
+      }
+    }
+    const sub = new Mirrored();
+    // The scheduler would bypass the override through them: a subclass gets the promise forms only.
+    expect(sub.recordNow).toBeUndefined();
+    expect(sub.updateNow).toBeUndefined();
+    await sub.record(snap(2));
+    expect(mirrored).toEqual(['e0002']);
+  });
 });

@@ -27,8 +27,19 @@ export class MemorySnapshotRepository implements SnapshotRepository {
   private readonly maxPerJob: number;
   private readonly maxAgeMs: number | undefined;
   private readonly clock: Clock;
+  /**
+   * `record` and `update` with no promise (see the port): the scheduler writes through to this
+   * store at once. Not offered by a subclass that overrides `record` or `update` (its own
+   * writes are then the ones the scheduler calls).
+   */
+  readonly recordNow: ((snapshot: ExecutionSnapshot) => void) | undefined;
+  readonly updateNow: ((executionId: string, patch: SnapshotPatch) => void) | undefined;
 
   constructor(options: MemorySnapshotRepositoryOptions = {}) {
+    const own =
+      this.record === MemorySnapshotRepository.prototype.record && this.update === MemorySnapshotRepository.prototype.update;
+    this.recordNow = own ? (snapshot) => this.store(snapshot) : undefined;
+    this.updateNow = own ? (executionId, patch) => this.patch(executionId, patch) : undefined;
     this.maxPerJob = options.maxPerJob ?? 100;
     this.maxAgeMs = options.maxAgeMs;
     this.clock = options.clock ?? new SystemClock();
@@ -42,6 +53,14 @@ export class MemorySnapshotRepository implements SnapshotRepository {
 
   /** Takes the snapshot as given (the caller must not change it afterwards); reads return copies. */
   async record(snapshot: ExecutionSnapshot): Promise<void> {
+    this.store(snapshot);
+  }
+
+  async update(executionId: string, patch: SnapshotPatch): Promise<void> {
+    this.patch(executionId, patch);
+  }
+
+  private store(snapshot: ExecutionSnapshot): void {
     const copy = snapshot;
     // One probe of the map (set, then see whether it grew) instead of has + set: with 100 a job over
     // thousands of jobs it holds hundreds of thousands, and each probe of a new id is a cache miss.
@@ -58,7 +77,7 @@ export class MemorySnapshotRepository implements SnapshotRepository {
     }
   }
 
-  async update(executionId: string, patch: SnapshotPatch): Promise<void> {
+  private patch(executionId: string, patch: SnapshotPatch): void {
     const current = this.byId.get(executionId);
     if (current) Object.assign(current, patch);
   }

@@ -21,6 +21,15 @@ export interface SnapshotRepository {
   get(executionId: string): Promise<ExecutionSnapshot | null>;
   list(filter?: SnapshotFilter): Promise<SnapshotPage>;
   getStatistics(jobName: string, start: Date | number, end: Date | number): Promise<SnapshotStatistics>;
+  /**
+   * Optional, for a store in this process's memory (offered with `updateNow`): `record`, done
+   * before it returns, with no promise. The scheduler then writes through at once instead of
+   * queueing the write for the next turn (in a burst of thousands of fires, each queued write
+   * and its promise is memory the young generation copies). Throws only on a bug.
+   */
+  recordNow?(snapshot: ExecutionSnapshot): void;
+  /** `update` done before it returns (see `recordNow`). */
+  updateNow?(executionId: string, patch: SnapshotPatch): void;
 }
 
 export type SnapshotPatch = Partial<Omit<ExecutionSnapshot, 'executionId' | 'jobName' | 'fireId'>>;
