@@ -470,7 +470,7 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
         }
       });
 
-      it('goes fire by fire where a run is off: a fire taken over, forged ids, a run over two batches', async () => {
+      it('goes fire by fire where a run is off (a fire taken over, forged ids); a run over two batches goes in two parts', async () => {
         const { conn, locks, store, fields } = await setup();
         const calls = watchUpdates(conn);
         const instant = Date.now() + 60_000;
@@ -496,7 +496,7 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
         expect(await finishAll(locks, [f1!, f2!])).toEqual([true, true]);
         expect(await fields()).toBe(0);
 
-        // Two claims of one node at one instant: consecutive tokens in two batches, sent as one run.
+        // Two claims of one node at one instant: consecutive tokens in two batches, sent as one run (split at the first's end).
         const first = await claim(locks, ['g1', 'g2'], instant + 2_000);
         const second = await claim(locks, ['g3', 'g4'], instant + 2_000);
         expect(second[0]!.fencingToken).toBe(first[1]!.fencingToken + 1);
@@ -505,6 +505,35 @@ describe.skipIf(!canRunRedis())('on Redis', () => {
         expect(await finishAll(locks, [...second, ...first])).toEqual([true, true, true, true]);
         expect(calls).toHaveLength(1);
         expect(calls[0]).toHaveLength(1);
+        expect(await fields()).toBe(0);
+        expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(0);
+      });
+
+      it('splits a run over several claim batches at their ends, each part answered as its fires would be', async () => {
+        const { conn, locks, store, fields } = await setup();
+        const calls = watchUpdates(conn);
+        const instant = Date.now() + 60_000;
+        // Three claims of one node at one instant: consecutive tokens in batches of 3, 1 and 2 fires.
+        const a = await claim(locks, ['h1', 'h2', 'h3'], instant);
+        const b = await claim(locks, ['h4'], instant);
+        const c = await claim(locks, ['h5', 'h6'], instant);
+        const all = [...a, ...b, ...c];
+        expect(all.map((w) => w.fencingToken)).toEqual(all.map((_, i) => a[0]!.fencingToken + i));
+        expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(3);
+        // A run from the last fire of the first batch into the third: parts of 1, 1 and 2 fires.
+        calls.length = 0;
+        const tail = all.slice(2);
+        expect(await Promise.all(tail.map((w) => locks.startFire(w)))).toEqual([true, true, true, true]);
+        expect(calls).toEqual([[tail.map((w) => w.fireId).join('\u001f')]]);
+        for (const w of tail) expect(await store.getFireRecord(w.fireId)).toMatchObject({ state: 'running', nodeId: 'a' });
+        expect(await store.getFireRecord(all[0]!.fireId)).toMatchObject({ state: 'claimed' });
+        // The same run again: every part refuses a second start.
+        expect(await Promise.all(tail.map((w) => locks.startFire(w)))).toEqual([false, false, false, false]);
+        // h4 finished on its own (its batch emptied), then a run over all three batches: h4's part is no one's.
+        expect(await locks.finishFire(b[0]!, 'completed', { retentionMs: 0 })).toBe(true);
+        expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(2);
+        expect(await finishAll(locks, all.slice(1, 5))).toEqual([true, true, false, true]);
+        expect(await finishAll(locks, [all[0]!, all[5]!])).toEqual([true, true]);
         expect(await fields()).toBe(0);
         expect(await client.zcard(conn.bucketKey(0, 'batches'))).toBe(0);
       });

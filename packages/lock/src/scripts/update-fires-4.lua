@@ -301,19 +301,34 @@ local function run_count(joined)
 end
 local function add_run(op, ms, joined, owner)
   local count, first_sep = run_count(joined)
-  n_fires = n_fires + count
   if op ~= 'release' and not (op == 'finish' and ms > 0) then
-    local b, pos = batch_of(sub(joined, 1, first_sep - 1), owner)
-    if b and pos + count - 1 <= b.n then
+    local b, pos = batch_of(sub(joined, 1, (first_sep or #joined + 1) - 1), owner)
+    if b and pos + count - 1 > b.n then
+      -- The run goes on past its batch's last fire (consecutive claim batches of a node have
+      -- consecutive tokens, and its client joins them): the part in this batch, then the rest,
+      -- each a run of its own, so that each can still go whole.
+      local s = find(owner, SEP, 1, true)
+      local k = b.n - pos + 1
+      local at = first_sep
+      for _ = 2, k do
+        at = find(joined, SEP, at + 1, true)
+      end
+      add_run(op, ms, sub(joined, 1, at - 1), owner)
+      add_run(op, ms, sub(joined, at + 1), sub(owner, 1, s) .. format('%d', tonumber(sub(owner, s + 1)) + k))
+      return
+    end
+    if b then
       local from = id_at(b, pos)
       local to = from + #joined -- the separator after the run's last id
       if sub(b.head, from, to - 1) == joined and byte(b.head, to) == SEP_BYTE then
         n = n + 1
+        n_fires = n_fires + count
         ids[n], owners[n], run_len[n], in_batch[n], pos_of[n] = joined, owner, count, b, pos
         return
       end
     end
   end
+  n_fires = n_fires + count
   -- Fire by fire: the owners of the rest from the first one's token.
   local s = find(owner, SEP, 1, true)
   local fencing = s and tonumber(sub(owner, s + 1))
