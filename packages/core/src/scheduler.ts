@@ -1215,7 +1215,8 @@ export class Scheduler {
           .catch((e: unknown) => this.reporter.error('releaseFire', toError(claim.jobName, e)));
         continue;
       }
-      const missed: number[] = [];
+      // Made only for a claim with a gap (not an array a fire).
+      let missed: number[] | undefined;
       let moreMissed = false;
       if (claim.gapAfter !== undefined) {
         const gap = instantsBetween(entry.spec, claim.gapAfter, claim.instant, Defaults.misfireRecordLimit);
@@ -1223,18 +1224,18 @@ export class Scheduler {
         for (const t of gap.instants) {
           if (t <= entry.activeSince) continue; // paused, disabled or on another spec then: not owed
           if (now - t <= threshold) this.background(this.runLate(entry, t), 'late fire', entry.name);
-          else missed.push(t);
+          else (missed ??= []).push(t);
         }
       }
       const late = now - claim.instant > threshold;
       const task = this.cronTask(entry, claim, 'cron');
       task.markGuarded = true;
       if (startRequest) task.startRequest = startRequest;
-      if (missed.length === 0 && !late) {
+      if (missed === undefined && !late) {
         this.acceptInBackground(task, now);
         continue;
       }
-      this.applyMisfirePolicy(entry, task, missed, moreMissed, late, missed.length > 0 ? 'claim-gap' : 'late-wake', now);
+      this.applyMisfirePolicy(entry, task, missed ?? [], moreMissed, late, missed ? 'claim-gap' : 'late-wake', now);
     }
     if (early) this.held.hold(early);
   }
