@@ -1697,8 +1697,8 @@ export class Scheduler {
   }
 
   /**
-   * The load gauge once a turn, after the fires that ended in it (one event a fire was one
-   * object and a call into every sink, thousands a burst, for a value read once).
+   * The load gauge once for the fires that end together, a microtask after them (one event a
+   * fire was an object and a call into every sink, thousands a burst, for a value read once).
    */
   private gaugeDue = false;
   private readonly reportGauge = (): void => {

@@ -205,7 +205,7 @@ describe('Counters', () => {
     });
   });
 
-  it('reports the load gauge once a turn in which fires ended, with the load after them', async () => {
+  it('reports the load gauge once for the fires that end together, with the load after them', async () => {
     const events: MetricsEvent[] = [];
     const { sched, clock } = setup({ metricsSink: { record: (e) => void events.push(e) } });
     for (let i = 0; i < 20; i++) sched.registerJob({ name: `j${i}`, execute() {} }, { cronSpec: '* * * * * *' });

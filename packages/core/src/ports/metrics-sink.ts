@@ -35,7 +35,7 @@ export type MetricsEvent =
   | { type: 'misfire'; jobName: string; count: number; policy: MisfirePolicy }
   /** A run whose node stopped renewing its lease mid-run, found and closed by this node. */
   | { type: 'abandoned'; jobName: string }
-  /** The node's load after fires ended: once a turn of the event loop in which any did. */
+  /** The node's load after fires ended: once for the fires that end together (one microtask later), not once a fire. */
   | { type: 'gauge'; running: number; queued: number }
   | { type: 'claim-error'; jobName?: string; error: Error }
   /** A lease renewal that failed (the store did not answer) or found the lease lost to another node. */
