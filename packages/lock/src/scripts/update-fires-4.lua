@@ -307,14 +307,13 @@ local function add_run(op, ms, joined, owner)
       -- The run goes on past its batch's last fire (consecutive claim batches of a node have
       -- consecutive tokens, and its client joins them): the part in this batch, then the rest,
       -- each a run of its own, so that each can still go whole.
-      local s = find(owner, SEP, 1, true)
-      local k = b.n - pos + 1
+      -- The rest starts at the token after the batch's last: its owner is the batch's node with it.
       local at = first_sep
-      for _ = 2, k do
+      for _ = 2, b.n - pos + 1 do
         at = find(joined, SEP, at + 1, true)
       end
       add_run(op, ms, sub(joined, 1, at - 1), owner)
-      add_run(op, ms, sub(joined, at + 1), sub(owner, 1, s) .. format('%d', tonumber(sub(owner, s + 1)) + k))
+      add_run(op, ms, sub(joined, at + 1), b.node .. SEP .. format('%d', b.gid + b.n))
       return
     end
     if b then
