@@ -35,12 +35,15 @@ export class SnapshotWriter {
   private failures = 0;
   private droppedCount = 0;
   private readonly maxBuffered: number;
+  /** The store takes writes synchronously (`recordNow` / `updateNow`): written through while nothing waits. */
+  private readonly synchronous: boolean;
 
   constructor(
     private readonly repo: SnapshotRepository,
     private readonly options: SnapshotWriterOptions,
   ) {
     this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.synchronous = repo.recordNow !== undefined && repo.updateNow !== undefined;
   }
 
   /** Writes waiting for the store. */
@@ -100,7 +103,7 @@ export class SnapshotWriter {
 
   /** Whether a write may go to the store at once: it takes writes synchronously and none waits before it. */
   private writesThrough(): boolean {
-    return this.repo.recordNow !== undefined && this.repo.updateNow !== undefined && this.queue.length === 0 && !this.flushing;
+    return this.synchronous && this.queue.length === 0 && !this.flushing;
   }
 
   /** A synchronous write threw (a bug of the store): reported, and the write queued like any other. */
